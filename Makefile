@@ -1,0 +1,46 @@
+# Two commands on a fresh machine: `make demo` and `make test`. Each sets itself up.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+PROMPT ?= A red fox reading a book under a maple tree in autumn, watercolor style
+
+.PHONY: install demo test lint typecheck unit integration bench serve emulator clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/creatok-image --sandbox --prompt "$(PROMPT)"
+
+lint: $(STAMP)
+	$(BIN)/ruff check creatok_graph tests examples benchmarks
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+unit: $(STAMP)
+	$(BIN)/pytest tests/unit_tests -q
+
+integration: $(STAMP)
+	$(BIN)/pytest tests/integration_tests -q
+
+test: lint typecheck
+	$(BIN)/pytest -q
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/run.py
+
+serve: $(STAMP)
+	$(BIN)/langgraph dev --no-browser
+
+emulator: $(STAMP)
+	$(BIN)/creatok-emulator --port 8765
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache generate-image

@@ -1,0 +1,84 @@
+"""Retry policy for CreatOK calls, in one place.
+
+Idempotent calls (GETs, the presign call, the signed upload PUT) are retried
+with exponential backoff and full jitter on connection trouble, 429 (honouring
+``Retry-After``) and 502/503/504. The paid submit is retried only when the
+connection could not even be opened: then nothing was sent, so nothing can
+have been charged.
+"""
+
+from __future__ import annotations
+
+import random
+from email.utils import parsedate_to_datetime
+from enum import Enum
+
+import httpx
+
+MAX_RETRIES = 3
+"""Retries after the first attempt (so at most four requests)."""
+
+INITIAL_DELAY = 0.5
+MAX_DELAY = 8.0
+MAX_RETRY_AFTER = 60.0
+"""A server asking us to wait longer than this gets a clear error instead."""
+
+RETRYABLE_STATUS = frozenset({429, 502, 503, 504})
+
+NOT_SENT_ERRORS: tuple[type[Exception], ...] = (
+    httpx.ConnectError,
+    httpx.ConnectTimeout,
+    httpx.PoolTimeout,
+)
+"""httpx errors raised before any byte of the request left this machine."""
+
+TRANSIENT_ERRORS: tuple[type[Exception], ...] = (
+    httpx.TransportError,
+)
+"""Errors worth retrying for an idempotent request."""
+
+
+class RetryMode(Enum):
+    IDEMPOTENT = "idempotent"
+    """Safe to repeat: status checks, capabilities, presign, signed PUT."""
+
+    PAID = "paid"
+    """Costs money: repeat only if the request provably never left."""
+
+
+def backoff_delay(attempt: int, rng: random.Random | None = None) -> float:
+    """Exponential backoff with full jitter (attempt counts from 0)."""
+    ceiling = min(MAX_DELAY, INITIAL_DELAY * (2**attempt))
+    return (rng or random).uniform(ceiling / 2, ceiling)
+
+
+def retry_after_seconds(response: httpx.Response) -> float | None:
+    """Seconds from a ``Retry-After`` header (delta-seconds or HTTP date)."""
+    value = response.headers.get("retry-after")
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    from datetime import datetime, timezone
+
+    now = datetime.now(timezone.utc)
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=timezone.utc)
+    return max(0.0, (when - now).total_seconds())
+
+
+def should_retry_error(mode: RetryMode, exc: Exception) -> bool:
+    if isinstance(exc, NOT_SENT_ERRORS):
+        return True
+    return mode is RetryMode.IDEMPOTENT and isinstance(exc, TRANSIENT_ERRORS)
+
+
+def should_retry_status(mode: RetryMode, status_code: int) -> bool:
+    return mode is RetryMode.IDEMPOTENT and status_code in RETRYABLE_STATUS

@@ -1,0 +1,116 @@
+"""What a run leaves on disk, written atomically so no reader sees half a file.
+
+Layout: ``<artifacts root>/<run_id>/outputs/result.json`` and ``result.md``.
+Every function here blocks on the file system: graph nodes call them through
+the ``Blocking`` effect, which moves them off the event loop.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from .errors import InvalidRequestError
+
+_SAFE_RUN_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+
+RESULT_FIELDS = (
+    "run_id", "task_id", "status", "model", "resolution", "n", "aspect_ratio",
+    "estimated_credits", "images", "raw", "error",
+)
+
+
+def check_run_id(run_id: str) -> str:
+    """A run id becomes a folder name: refuse anything that could escape the root."""
+    if not _SAFE_RUN_ID.match(run_id) or ".." in run_id:
+        raise InvalidRequestError(
+            f"run id {run_id!r} is not a safe folder name: use letters, digits, '.', '_' or '-' "
+            "(at most 128, no '..' and no slashes)",
+            field="run_id",
+            reason="run_id",
+            params={"value": run_id},
+        )
+    return run_id
+
+
+def run_dir(root: str, run_id: str) -> Path:
+    return Path(root).expanduser().resolve() / check_run_id(run_id)
+
+
+def outputs_dir(root: str, run_id: str) -> Path:
+    return run_dir(root, run_id) / "outputs"
+
+
+def atomic_write_text(path: Path, content: str) -> None:
+    """Write to a temp file in the same folder, fsync, then rename over ``path``."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(content)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
+
+def atomic_write_json(path: Path, data: Any) -> None:
+    atomic_write_text(path, json.dumps(data, ensure_ascii=False, indent=2) + "\n")
+
+
+def read_json(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError):
+        return None
+
+
+def write_result(root: str, run_id: str, result: dict[str, Any], summary_md: str | None) -> str:
+    """Write ``result.json`` (and ``result.md`` when given); returns the run folder."""
+    out = outputs_dir(root, run_id)
+    record = {k: result.get(k) for k in RESULT_FIELDS}
+    record.update({k: v for k, v in result.items() if k not in record})
+    atomic_write_json(out / "result.json", record)
+    if summary_md is not None:
+        atomic_write_text(out / "result.md", summary_md)
+    return str(out.parent)
+
+
+def read_result(root: str, run_id: str) -> dict[str, Any] | None:
+    data = read_json(outputs_dir(root, run_id) / "result.json")
+    return data if isinstance(data, dict) else None
+
+
+def result_markdown(result: dict[str, Any], message: str) -> str:
+    """A short human summary: the message, the facts, every image URL verbatim."""
+    lines = ["# CreatOK image generation", "", message, ""]
+    for label, key in (
+        ("Run", "run_id"), ("Task", "task_id"), ("Status", "status"), ("Model", "model"),
+        ("Resolution", "resolution"), ("Images requested", "n"),
+        ("Aspect ratio", "aspect_ratio"), ("Estimated credits", "estimated_credits"),
+    ):
+        value = result.get(key)
+        if value not in (None, ""):
+            lines.append(f"- {label}: {value}")
+    images = result.get("images") or []
+    if images:
+        lines += ["", "## Images", ""]
+        for i, img in enumerate(images, 1):
+            lines.append(f"{i}. {img.get('url')}")
+            if img.get("thumbnail_url"):
+                lines.append(f"   thumbnail: {img.get('thumbnail_url')}")
+    error = result.get("error")
+    if error:
+        lines += ["", "## Error", "", str(error.get("message") if isinstance(error, dict) else error)]
+    return "\n".join(lines) + "\n"

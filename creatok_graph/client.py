@@ -1,0 +1,541 @@
+"""The CreatOK image API client: async first, the same logic for sync code.
+
+Every endpoint is written once as a flow in :class:`CreatokAPI` (see
+``_flow``); :class:`AsyncCreatok` and :class:`Creatok` only choose how to drive
+it. Status mapping lives in :func:`raise_for_response`, retry policy in
+``_retry``. Each client owns one connection pool; pass ``transport=`` (for
+example ``httpx.MockTransport``) to test without a server.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from types import TracebackType
+from typing import Any
+
+import httpx
+
+from . import _retry
+from ._flow import Blocking, Flow, Send, Sleep, run_async, run_sync
+from .capabilities import ImageCapabilities, parse_capabilities
+from .errors import (
+    APIConnectionError,
+    APIResponseError,
+    APIStatusError,
+    APITimeoutError,
+    AuthenticationError,
+    ContractError,
+    InvalidResponseError,
+    NotFoundError,
+    RateLimitError,
+    ServerError,
+    UploadError,
+    auth_error_message,
+)
+from .references import UPLOAD_PREFIX, inspect_reference, read_bytes
+
+DEFAULT_BASE_URL = "https://www.creatok.ai"
+DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
+UPLOAD_TIMEOUT = httpx.Timeout(120.0, connect=10.0)
+DEFAULT_LIMITS = httpx.Limits(max_connections=200, max_keepalive_connections=100)
+USER_AGENT = "creatok-graph/0.1"
+
+CAPABILITIES_PATH = "/api/open/skills/capabilities"
+PRESIGN_PATH = "/api/open/skills/upload/image/presigned"
+SUBMIT_PATH = "/api/open/skills/image-generation"
+STATUS_PATH = "/api/open/skills/tasks/status"
+TASK_TYPE = "image_generation"
+
+TERMINAL_STATUSES = frozenset({"succeeded", "failed"})
+
+
+def resolve_base_url(base_url: str | None = None) -> str:
+    url = base_url or os.environ.get("CREATOK_BASE_URL") or DEFAULT_BASE_URL
+    return url.strip().rstrip("/")
+
+
+def resolve_api_key(api_key: str | None = None) -> str | None:
+    key = api_key if api_key is not None else os.environ.get("CREATOK_API_KEY")
+    key = (key or "").strip()
+    return key or None
+
+
+@dataclass(frozen=True)
+class PresignedUpload:
+    url: str
+    object_key: str
+
+
+@dataclass(frozen=True)
+class SubmitResult:
+    task_id: str
+    status: str
+    raw: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class TaskStatus:
+    """One status answer; ``raw`` is ``data`` exactly as CreatOK sent it."""
+
+    task_id: str
+    status: str
+    images: list[dict[str, Any]] = field(default_factory=list)
+    error_message: str | None = None
+    progress: float | None = None
+    retry_after: float | None = None
+    raw: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def is_terminal(self) -> bool:
+        return self.status in TERMINAL_STATUSES
+
+
+def raise_for_response(response: httpx.Response, what: str) -> dict[str, Any]:
+    """Map an answer to its ``data`` or to the right error: the one place that does."""
+    status = response.status_code
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    if status == 401:
+        raise AuthenticationError(auth_error_message(), status_code=401, body=body)
+    if status == 404:
+        raise NotFoundError(
+            f"CreatOK answered 'not found' for {what}: check CREATOK_BASE_URL "
+            f"({response.request.url.scheme}://{response.request.url.host}) and the task id.",
+            status_code=404,
+            body=body,
+        )
+    if status == 429:
+        raise RateLimitError(
+            "CreatOK is limiting requests right now; try again in a minute.",
+            status_code=429,
+            body=body,
+        )
+    if status >= 500:
+        raise ServerError(
+            f"CreatOK had a server problem (HTTP {status}) with {what}; try again later.",
+            status_code=status,
+            body=body,
+        )
+    if body is None:
+        ctype = response.headers.get("content-type", "unknown type")
+        raise InvalidResponseError(
+            f"CreatOK's answer to {what} was not JSON (HTTP {status}, {ctype}): a proxy may be "
+            "in the way or CREATOK_BASE_URL may point at the wrong server.",
+            status_code=status,
+        )
+    if status >= 400:
+        msg = body.get("msg") if isinstance(body, dict) else None
+        raise APIStatusError(
+            f"CreatOK refused {what} (HTTP {status}): {msg or 'no reason given'}",
+            status_code=status,
+            code=body.get("code") if isinstance(body, dict) else None,
+            body=body,
+        )
+    if not isinstance(body, dict) or "code" not in body:
+        raise InvalidResponseError(
+            f"CreatOK's answer to {what} is not the expected envelope (code, msg, data).",
+            status_code=status,
+            body=body,
+        )
+    code = body.get("code")
+    if code != 0:
+        msg = str(body.get("msg") or "no reason given")
+        raise APIResponseError(msg, status_code=status, code=_int_or_none(code), body=body)
+    data = body.get("data")
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ContractError(f"CreatOK's answer to {what} has a 'data' that is not an object")
+    return data
+
+
+def _int_or_none(value: Any) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+class CreatokAPI:
+    """The four endpoints as flows: requests built, answers parsed, retries decided."""
+
+    def __init__(
+        self,
+        *,
+        api_key: str | None = None,
+        base_url: str | None = None,
+        max_retries: int = _retry.MAX_RETRIES,
+        timeout: httpx.Timeout = DEFAULT_TIMEOUT,
+    ) -> None:
+        self.base_url = resolve_base_url(base_url)
+        self._api_key = resolve_api_key(api_key)
+        self.max_retries = max_retries
+        self.timeout = timeout
+
+    def __repr__(self) -> str:  # never show the key
+        return f"CreatokAPI(base_url={self.base_url!r})"
+
+    # -- requests ---------------------------------------------------------------
+    def _headers(self, extra: dict[str, str] | None = None) -> dict[str, str]:
+        if not self._api_key:
+            raise AuthenticationError(auth_error_message(), status_code=None)
+        headers = {
+            "Authorization": f"Bearer {self._api_key}",
+            "Accept": "application/json",
+            "User-Agent": USER_AGENT,
+        }
+        if extra:
+            headers.update(extra)
+        return headers
+
+    def _request(
+        self,
+        method: str,
+        path: str,
+        *,
+        what: str,
+        mode: _retry.RetryMode,
+        json: Any = None,
+        params: dict[str, str] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> Flow[tuple[dict[str, Any], httpx.Response]]:
+        request = httpx.Request(
+            method,
+            self.base_url + path,
+            params=params,
+            json=json,
+            headers=self._headers(headers),
+            extensions={"timeout": self.timeout.as_dict()},
+        )
+        response = yield from self._send_with_retries(request, what=what, mode=mode)
+        return raise_for_response(response, what), response
+
+    def _send_with_retries(
+        self, request: httpx.Request, *, what: str, mode: _retry.RetryMode
+    ) -> Flow[httpx.Response]:
+        attempt = 0
+        while True:
+            try:
+                response: httpx.Response = yield Send(request)
+            except httpx.TransportError as exc:
+                if attempt < self.max_retries and _retry.should_retry_error(mode, exc):
+                    yield Sleep(_retry.backoff_delay(attempt))
+                    attempt += 1
+                    continue
+                raise _connection_error(exc, what, self.base_url) from None
+            if attempt < self.max_retries and _retry.should_retry_status(
+                mode, response.status_code
+            ):
+                wait = _retry.retry_after_seconds(response)
+                if wait is None or wait <= _retry.MAX_RETRY_AFTER:
+                    yield Sleep(wait if wait is not None else _retry.backoff_delay(attempt))
+                    attempt += 1
+                    continue
+            return response
+
+    # -- endpoints --------------------------------------------------------------
+    def get_capabilities(self) -> Flow[ImageCapabilities]:
+        data, _ = yield from self._request(
+            "GET",
+            CAPABILITIES_PATH,
+            what="the capabilities request",
+            mode=_retry.RetryMode.IDEMPOTENT,
+        )
+        return parse_capabilities(data)
+
+    def presign_upload(
+        self, file_name: str, file_type: str, file_size: int, prefix: str = UPLOAD_PREFIX
+    ) -> Flow[PresignedUpload]:
+        data, _ = yield from self._request(
+            "POST",
+            PRESIGN_PATH,
+            what="the upload request",
+            mode=_retry.RetryMode.IDEMPOTENT,
+            json={"fileName": file_name, "fileType": file_type, "fileSize": file_size,
+                  "prefix": prefix},
+        )
+        url, key = data.get("presignedUploadUrl"), data.get("objectKey")
+        if not isinstance(url, str) or not url:
+            raise ContractError("the upload answer has no presignedUploadUrl",
+                                field="presignedUploadUrl")
+        if not isinstance(key, str) or not key:
+            raise ContractError("the upload answer has no objectKey", field="objectKey")
+        return PresignedUpload(url=url, object_key=key)
+
+    def put_object(self, url: str, content: bytes, content_type: str) -> Flow[None]:
+        """PUT to the signed URL verbatim, with no Authorization header."""
+        request = httpx.Request(
+            "PUT",
+            httpx.URL(url),  # parsed, never re-encoded: the signature covers the raw query
+            content=content,
+            headers={"Content-Type": content_type},
+            extensions={"timeout": UPLOAD_TIMEOUT.as_dict()},
+        )
+        response = yield from self._send_with_retries(
+            request, what="the image upload", mode=_retry.RetryMode.IDEMPOTENT
+        )
+        if response.status_code >= 300:
+            raise UploadError(
+                f"the storage service refused the reference image (HTTP {response.status_code})"
+                + _xml_error_code(response.text),
+                status_code=response.status_code,
+                body=response.text[:500],
+            )
+
+    def upload_image(self, path: str) -> Flow[str]:
+        """Presign, then PUT the file's bytes; returns the usable ``objectKey``."""
+        ref = yield Blocking(inspect_reference, (path,))
+        presigned = yield from self.presign_upload(ref.name, ref.content_type, ref.size)
+        content = yield Blocking(read_bytes, (ref.path,))
+        yield from self.put_object(presigned.url, content, ref.content_type)
+        return presigned.object_key
+
+    def submit(
+        self, body: dict[str, Any], *, idempotency_key: str | None = None
+    ) -> Flow[SubmitResult]:
+        """The paid call. Never retried once a byte may have left this machine."""
+        headers = {"Idempotency-Key": idempotency_key or str(uuid.uuid4())}
+        data, _ = yield from self._request(
+            "POST",
+            SUBMIT_PATH,
+            what="the image generation request",
+            mode=_retry.RetryMode.PAID,
+            json=body,
+            headers=headers,
+        )
+        task_id = data.get("task_id")
+        if not isinstance(task_id, str) or not task_id:
+            raise ContractError(
+                "CreatOK accepted the request but sent no task_id", field="data.task_id"
+            )
+        return SubmitResult(task_id=task_id, status=str(data.get("status") or "queued"), raw=data)
+
+    def get_status(self, task_id: str) -> Flow[TaskStatus]:
+        data, response = yield from self._request(
+            "GET",
+            STATUS_PATH,
+            what=f"the status check of task {task_id}",
+            mode=_retry.RetryMode.IDEMPOTENT,
+            params={"task_id": task_id, "task_type": TASK_TYPE},
+        )
+        return parse_status(task_id, data, _retry.retry_after_seconds(response))
+
+
+def parse_status(task_id: str, data: dict[str, Any], retry_after: float | None) -> TaskStatus:
+    status = data.get("status")
+    if not isinstance(status, str) or not status:
+        raise ContractError("a status answer has no status", field="data.status")
+    result = data.get("result") if isinstance(data.get("result"), dict) else {}
+    images_raw = result.get("images") if result else None
+    images = [img for img in images_raw or [] if isinstance(img, dict)]
+    if status == "succeeded" and not images:
+        raise ContractError("the task succeeded but no images were sent",
+                            field="data.result.images")
+    error = data.get("error")
+    message = None
+    if isinstance(error, dict):
+        message = error.get("message")
+    elif isinstance(error, str):
+        message = error
+    progress = data.get("progress")
+    return TaskStatus(
+        task_id=task_id,
+        status=status,
+        images=images,
+        error_message=str(message) if message else None,
+        progress=float(progress) if isinstance(progress, (int, float)) else None,
+        retry_after=retry_after,
+        raw=data,
+    )
+
+
+def _connection_error(exc: httpx.TransportError, what: str, base_url: str) -> APIConnectionError:
+    sent = not isinstance(exc, _retry.NOT_SENT_ERRORS)
+    if isinstance(exc, httpx.TimeoutException):
+        return APITimeoutError(
+            f"CreatOK did not answer {what} in time; try again later.", request_sent=sent
+        )
+    return APIConnectionError(
+        f"Could not reach CreatOK at {base_url} for {what}: check the network and "
+        f"CREATOK_BASE_URL ({type(exc).__name__}).",
+        request_sent=sent,
+    )
+
+
+def _xml_error_code(text: str) -> str:
+    start, end = text.find("<Code>"), text.find("</Code>")
+    return f": {text[start + 6:end]}" if 0 <= start < end else ""
+
+
+class _ClientBase:
+    def __init__(
+        self,
+        *,
+        api_key: str | None,
+        base_url: str | None,
+        max_retries: int,
+        timeout: httpx.Timeout | float | None,
+    ) -> None:
+        if timeout is None:
+            timeout = DEFAULT_TIMEOUT
+        elif not isinstance(timeout, httpx.Timeout):
+            timeout = httpx.Timeout(timeout, connect=min(10.0, float(timeout)))
+        self.api = CreatokAPI(
+            api_key=api_key, base_url=base_url, max_retries=max_retries, timeout=timeout
+        )
+
+    @property
+    def base_url(self) -> str:
+        return self.api.base_url
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(base_url={self.base_url!r})"
+
+
+class AsyncCreatok(_ClientBase):
+    """Async client; one connection pool, safe to share across tasks on one loop."""
+
+    def __init__(
+        self,
+        *,
+        api_key: str | None = None,
+        base_url: str | None = None,
+        max_retries: int = _retry.MAX_RETRIES,
+        timeout: httpx.Timeout | float | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+        http_client: httpx.AsyncClient | None = None,
+    ) -> None:
+        super().__init__(
+            api_key=api_key, base_url=base_url, max_retries=max_retries, timeout=timeout
+        )
+        self._owns_http = http_client is None
+        self.http = http_client or httpx.AsyncClient(
+            transport=transport, limits=DEFAULT_LIMITS, timeout=self.api.timeout
+        )
+
+    async def _run(self, flow: Flow[Any]) -> Any:
+        return await run_async(flow, self.http)
+
+    async def get_capabilities(self) -> ImageCapabilities:
+        result: ImageCapabilities = await self._run(self.api.get_capabilities())
+        return result
+
+    async def upload_image(self, path: str) -> str:
+        result: str = await self._run(self.api.upload_image(path))
+        return result
+
+    async def submit(
+        self, body: dict[str, Any], *, idempotency_key: str | None = None
+    ) -> SubmitResult:
+        result: SubmitResult = await self._run(
+            self.api.submit(body, idempotency_key=idempotency_key)
+        )
+        return result
+
+    async def get_status(self, task_id: str) -> TaskStatus:
+        result: TaskStatus = await self._run(self.api.get_status(task_id))
+        return result
+
+    async def wait(
+        self,
+        task_id: str,
+        *,
+        timeout: float = 600.0,
+        on_update: Callable[[TaskStatus, float], None] | None = None,
+    ) -> TaskStatus:
+        from .polling import wait_for_task
+
+        result: TaskStatus = await self._run(
+            wait_for_task(self.api, task_id, timeout=timeout, on_update=on_update)
+        )
+        return result
+
+    async def aclose(self) -> None:
+        if self._owns_http:
+            await self.http.aclose()
+
+    async def __aenter__(self) -> AsyncCreatok:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+
+class Creatok(_ClientBase):
+    """Blocking client with the same behaviour as :class:`AsyncCreatok`."""
+
+    def __init__(
+        self,
+        *,
+        api_key: str | None = None,
+        base_url: str | None = None,
+        max_retries: int = _retry.MAX_RETRIES,
+        timeout: httpx.Timeout | float | None = None,
+        transport: httpx.BaseTransport | None = None,
+        http_client: httpx.Client | None = None,
+    ) -> None:
+        super().__init__(
+            api_key=api_key, base_url=base_url, max_retries=max_retries, timeout=timeout
+        )
+        self._owns_http = http_client is None
+        self.http = http_client or httpx.Client(
+            transport=transport, limits=DEFAULT_LIMITS, timeout=self.api.timeout
+        )
+
+    def _run(self, flow: Flow[Any]) -> Any:
+        return run_sync(flow, self.http)
+
+    def get_capabilities(self) -> ImageCapabilities:
+        result: ImageCapabilities = self._run(self.api.get_capabilities())
+        return result
+
+    def upload_image(self, path: str) -> str:
+        result: str = self._run(self.api.upload_image(path))
+        return result
+
+    def submit(self, body: dict[str, Any], *, idempotency_key: str | None = None) -> SubmitResult:
+        result: SubmitResult = self._run(self.api.submit(body, idempotency_key=idempotency_key))
+        return result
+
+    def get_status(self, task_id: str) -> TaskStatus:
+        result: TaskStatus = self._run(self.api.get_status(task_id))
+        return result
+
+    def wait(
+        self,
+        task_id: str,
+        *,
+        timeout: float = 600.0,
+        on_update: Callable[[TaskStatus, float], None] | None = None,
+    ) -> TaskStatus:
+        from .polling import wait_for_task
+
+        result: TaskStatus = self._run(
+            wait_for_task(self.api, task_id, timeout=timeout, on_update=on_update)
+        )
+        return result
+
+    def close(self) -> None:
+        if self._owns_http:
+            self.http.close()
+
+    def __enter__(self) -> Creatok:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()

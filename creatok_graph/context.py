@@ -1,0 +1,86 @@
+"""Run-time settings of the graph: LangGraph's ``context_schema``.
+
+Each field falls back to an environment variable, so the same graph works in
+a script, under ``langgraph dev`` and in a deployment. The API key is resolved
+at call time and never copied into graph state, checkpoints or artifacts.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, fields
+
+from .client import DEFAULT_BASE_URL, resolve_api_key, resolve_base_url
+
+DEFAULT_ARTIFACTS_DIR = os.path.join("generate-image", ".artifacts")
+DEFAULT_TIMEOUT = 600.0
+
+
+def _env_float(name: str, default: float | None) -> float | None:
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        return float(raw)
+    except ValueError:
+        return default
+
+
+@dataclass(kw_only=True)
+class CreatokContext:
+    """Per-run configuration (``graph.invoke(..., context=CreatokContext(...))``)."""
+
+    api_key: str | None = field(
+        default=None,
+        repr=False,
+        metadata={"description": "CreatOK API key; falls back to CREATOK_API_KEY."},
+    )
+    base_url: str = field(
+        default="",
+        metadata={"description": f"API base URL; CREATOK_BASE_URL or {DEFAULT_BASE_URL}."},
+    )
+    artifacts_dir: str = field(
+        default="",
+        metadata={
+            "description": "Where runs write outputs/result.json and result.md; "
+            f"CREATOK_ARTIFACTS_DIR or ./{DEFAULT_ARTIFACTS_DIR}."
+        },
+    )
+    poll_interval: float | None = field(
+        default=None,
+        metadata={
+            "description": "Fixed seconds between status checks; unset for the adaptive "
+            "schedule (fast at first, then backing off). CREATOK_POLL_INTERVAL."
+        },
+    )
+    timeout: float = field(
+        default=0.0,
+        metadata={
+            "description": "Seconds to wait for a task before reporting it still running; "
+            f"CREATOK_TIMEOUT or {int(DEFAULT_TIMEOUT)}."
+        },
+    )
+
+    def __post_init__(self) -> None:
+        self.base_url = resolve_base_url(self.base_url or None)
+        self.artifacts_dir = (
+            self.artifacts_dir or os.environ.get("CREATOK_ARTIFACTS_DIR") or DEFAULT_ARTIFACTS_DIR
+        )
+        if self.poll_interval is None:
+            self.poll_interval = _env_float("CREATOK_POLL_INTERVAL", None)
+        if not self.timeout:
+            self.timeout = _env_float("CREATOK_TIMEOUT", DEFAULT_TIMEOUT) or DEFAULT_TIMEOUT
+
+    def resolved_api_key(self) -> str | None:
+        """The key to use right now: this context's, else ``CREATOK_API_KEY``."""
+        return resolve_api_key(self.api_key)
+
+    @classmethod
+    def coerce(cls, value: object) -> CreatokContext:
+        """Accept a context object, a plain dict (as the API server sends) or nothing."""
+        if isinstance(value, cls):
+            return value
+        if isinstance(value, dict):
+            names = {f.name for f in fields(cls)}
+            return cls(**{k: v for k, v in value.items() if k in names})
+        return cls()

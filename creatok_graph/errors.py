@@ -1,0 +1,201 @@
+"""One error hierarchy for everything that can go wrong talking to CreatOK.
+
+Callers catch :class:`CreatokError` for "anything from this package" and the
+subclasses when they want to react differently (re-ask for a key on
+:class:`AuthenticationError`, offer a retry on :class:`ServerError`...).
+Messages are written for people: they say what happened and what to do, and
+never contain the API key.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+API_KEYS_URL = "https://www.creatok.ai/app/workspace/api-keys"
+
+
+class CreatokError(Exception):
+    """Base class of every error raised by creatok-graph."""
+
+    #: A short machine-readable kind, used as the run's error status.
+    kind: str = "error"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class ConfigurationError(CreatokError):
+    """Local configuration is unusable (for example no API key at all)."""
+
+    kind = "configuration_error"
+
+
+class InvalidRequestError(CreatokError):
+    """The request breaks the model's limits; caught before anything is paid."""
+
+    kind = "invalid_request"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        field: str | None = None,
+        reason: str = "invalid",
+        params: dict[str, Any] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.field = field
+        self.reason = reason
+        self.params = params or {}
+
+
+class APIError(CreatokError):
+    """An answer from CreatOK that is not a success."""
+
+    kind = "api_error"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status_code: int | None = None,
+        code: int | None = None,
+        body: Any = None,
+    ) -> None:
+        super().__init__(message)
+        self.status_code = status_code
+        self.code = code
+        self.body = body
+
+
+class APIStatusError(APIError):
+    """CreatOK answered with an HTTP error status."""
+
+
+class AuthenticationError(APIStatusError):
+    """HTTP 401: the key is missing or wrong."""
+
+    kind = "auth_error"
+
+
+class NotFoundError(APIStatusError):
+    """HTTP 404: wrong base URL, or an unknown task id."""
+
+    kind = "not_found"
+
+
+class RateLimitError(APIStatusError):
+    """HTTP 429 after the retries ran out."""
+
+    kind = "rate_limited"
+
+
+class ServerError(APIStatusError):
+    """HTTP 5xx: trouble on CreatOK's side."""
+
+    kind = "server_error"
+
+
+class APIResponseError(APIError):
+    """The envelope said ``code != 0`` (it may come with HTTP 200)."""
+
+    kind = "api_error"
+
+    @property
+    def msg(self) -> str:
+        return self.message
+
+
+class InvalidResponseError(APIError):
+    """The body was not the JSON envelope (a proxy page, a wrong base URL)."""
+
+    kind = "invalid_response"
+
+
+class ContractError(APIError):
+    """The answer is JSON but breaks the published contract; names the field."""
+
+    kind = "contract_error"
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+class UploadError(APIError):
+    """Object storage refused a reference image upload."""
+
+    kind = "upload_error"
+
+
+class APIConnectionError(CreatokError):
+    """The connection failed; ``request_sent`` says whether bytes left us."""
+
+    kind = "connection_error"
+
+    def __init__(self, message: str, *, request_sent: bool = True) -> None:
+        super().__init__(message)
+        self.request_sent = request_sent
+
+
+class APITimeoutError(APIConnectionError):
+    """The request timed out."""
+
+    kind = "timeout"
+
+
+class TaskFailedError(CreatokError):
+    """CreatOK reports the generation task as failed."""
+
+    kind = "failed"
+
+    def __init__(self, message: str, *, task_id: str | None = None) -> None:
+        super().__init__(message)
+        self.task_id = task_id
+
+
+class TaskTimeoutError(CreatokError):
+    """We stopped waiting; the task itself may still finish."""
+
+    kind = "timeout"
+
+    def __init__(
+        self, message: str, *, task_id: str | None = None, last_status: Any = None
+    ) -> None:
+        super().__init__(message)
+        self.task_id = task_id
+        self.last_status = last_status
+
+
+def auth_error_message() -> str:
+    return (
+        "The CreatOK API key is missing or not valid. Create one at "
+        f"{API_KEYS_URL} and set it in the CREATOK_API_KEY environment variable."
+    )
+
+
+__all__ = [
+    "API_KEYS_URL",
+    "APIConnectionError",
+    "APIError",
+    "APIResponseError",
+    "APIStatusError",
+    "APITimeoutError",
+    "AuthenticationError",
+    "ConfigurationError",
+    "ContractError",
+    "CreatokError",
+    "InvalidRequestError",
+    "InvalidResponseError",
+    "NotFoundError",
+    "RateLimitError",
+    "ServerError",
+    "TaskFailedError",
+    "TaskTimeoutError",
+    "UploadError",
+    "auth_error_message",
+]

@@ -1,0 +1,803 @@
+"""The graph's nodes, each a flow (see ``_flow``) run by a sync or an async driver.
+
+clarify -> load_capabilities -> validate -> confirm -> upload_refs -> submit -> poll -> persist
+
+Rules every node keeps: nothing paid before a person's yes; the submit is
+never repeated automatically; the task id is recorded before anything else
+happens; expected failures end the run with a status and a message, never an
+exception; file I/O goes through ``Blocking`` so it leaves the event loop.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
+from langgraph.config import get_stream_writer
+from langgraph.store.base import BaseStore
+from langgraph.types import Command, interrupt
+
+from . import artifacts, polling
+from ._flow import Blocking, Dual, Flow, SingleFlight, Sleep
+from .capabilities import ImageCapabilities, ResolvedRequest, resolve_request
+from .client import CreatokAPI, TaskStatus
+from .context import CreatokContext
+from .errors import (
+    APIConnectionError,
+    APIResponseError,
+    APIStatusError,
+    CreatokError,
+    InvalidRequestError,
+    TaskTimeoutError,
+)
+from .language import detect_language
+from .ledger import PENDING, REFUSED, SUBMITTED, Ledger, LedgerEntry, params_hash
+from .prompts import is_keep, is_no, is_retry, is_use, is_yes, text
+from .references import inspect_references
+from .replies import describe_invalid, error_record, final_message
+from .state import State
+
+ACTION_NAME = "generate_image"
+CAPABILITIES_TTL = 60.0
+OUTDATED_AFTER_FAILURES = 2
+HEARTBEAT_SECONDS = 10.0
+
+CAPABILITIES_CACHE = SingleFlight(ttl=CAPABILITIES_TTL)
+"""Process-wide: 200 runs starting together fetch capabilities once per TTL."""
+
+TERMINAL_RUN_STATUSES = frozenset({"succeeded", "failed", "cancelled"})
+
+APPROVAL_RESPONSE_SCHEMA: dict[str, Any] = {
+    "title": "Approval of a paid image generation",
+    "description": "Approve, edit or reject the generation; the words yes/no work too.",
+    "anyOf": [
+        {
+            "type": "object",
+            "properties": {
+                "decisions": {
+                    "type": "array",
+                    "minItems": 1,
+                    "maxItems": 1,
+                    "items": {
+                        "anyOf": [
+                            {
+                                "type": "object",
+                                "properties": {"type": {"const": "approve"}},
+                                "required": ["type"],
+                            },
+                            {
+                                "type": "object",
+                                "properties": {
+                                    "type": {"const": "edit"},
+                                    "edited_action": {
+                                        "type": "object",
+                                        "properties": {
+                                            "name": {"const": ACTION_NAME},
+                                            "args": {
+                                                "type": "object",
+                                                "properties": {
+                                                    "prompt": {"type": "string"},
+                                                    "model": {"type": "string"},
+                                                    "resolution": {"type": "string"},
+                                                    "n": {"type": "integer"},
+                                                    "aspect_ratio": {"type": ["string", "null"]},
+                                                    "reference_images": {
+                                                        "type": "array",
+                                                        "items": {"type": "string"},
+                                                    },
+                                                },
+                                            },
+                                        },
+                                        "required": ["args"],
+                                    },
+                                },
+                                "required": ["type", "edited_action"],
+                            },
+                            {
+                                "type": "object",
+                                "properties": {
+                                    "type": {"const": "reject"},
+                                    "message": {"type": "string"},
+                                },
+                                "required": ["type"],
+                            },
+                        ]
+                    },
+                }
+            },
+            "required": ["decisions"],
+        },
+        {"type": "string", "description": "yes or no, in any supported language"},
+    ],
+}
+
+TEXT_RESPONSE_SCHEMA: dict[str, Any] = {"type": "string"}
+
+
+@dataclass
+class NodeEnv:
+    """What a node may use besides its state; built fresh for every node call."""
+
+    context: CreatokContext
+    store: BaseStore | None
+    chat_model: BaseChatModel | None
+    thread_id: str | None
+
+    @property
+    def api(self) -> CreatokAPI:
+        return CreatokAPI(api_key=self.context.resolved_api_key(), base_url=self.context.base_url)
+
+    @property
+    def artifacts_root(self) -> str:
+        return self.context.artifacts_dir
+
+
+NodeFlow = Callable[[State, NodeEnv], Flow[Any]]
+
+
+# -- helpers ---------------------------------------------------------------------------
+
+
+def _emit(event: dict[str, Any]) -> None:
+    """Progress on LangGraph's ``custom`` stream (a no-op when nobody listens)."""
+    try:
+        writer = get_stream_writer()
+    except RuntimeError:  # outside a runnable context
+        return
+    writer({"source": "creatok", **event})
+
+
+def _message_text(message: BaseMessage) -> str:
+    content = message.content
+    if isinstance(content, str):
+        return content.strip()
+    parts = [
+        part.get("text", "") if isinstance(part, dict) else str(part) for part in content or []
+    ]
+    return " ".join(p for p in parts if p).strip()
+
+
+def _latest_human(state: State) -> HumanMessage | None:
+    for message in reversed(state.get("messages") or []):
+        if isinstance(message, HumanMessage):
+            return message
+    return None
+
+
+def _lang(state: State) -> str:
+    lang = state.get("language")
+    if lang:
+        return lang
+    source = state.get("prompt") or ""
+    if not source and (human := _latest_human(state)):
+        source = _message_text(human)
+    return detect_language(source)
+
+
+def _run_id(state: State, env: NodeEnv) -> str:
+    return state.get("run_id") or env.thread_id or time.strftime("run-%Y%m%d-%H%M%S-") + (
+        uuid.uuid4().hex[:6]
+    )
+
+
+def _is_vague(prompt: str) -> bool:
+    """A few words with no detail: Latin words, or characters for CJK scripts."""
+    words = prompt.split()
+    if any("\u3040" <= ch <= "\u30ff" or "\u4e00" <= ch <= "\u9fff" or "\uac00" <= ch <= "\ud7af"
+           for ch in prompt):
+        return len(prompt.replace(" ", "")) < 6
+    return len(words) < 4
+
+
+def _end(status: str, error: CreatokError | dict[str, Any] | None = None, **extra: Any) -> Command:
+    record = error_record(error) if isinstance(error, CreatokError) else error
+    return Command(update={"status": status, "error": record, **extra}, goto="persist")
+
+
+def _request_args(state: State) -> dict[str, Any]:
+    return {
+        "prompt": state.get("prompt") or "",
+        "model": state.get("model"),
+        "resolution": state.get("resolution"),
+        "n": state.get("n"),
+        "aspect_ratio": state.get("aspect_ratio"),
+        "reference_images": list(state.get("reference_images") or []),
+    }
+
+
+def _resolve(state: State, args: dict[str, Any]) -> Flow[ResolvedRequest]:
+    """Check args against the run's capabilities snapshot and the local files."""
+    caps = ImageCapabilities.model_validate(state.get("capabilities") or {})
+    refs = list(args.get("reference_images") or [])
+    resolved = resolve_request(
+        caps,
+        prompt=args.get("prompt") or "",
+        model=args.get("model"),
+        resolution=args.get("resolution"),
+        n=args.get("n"),
+        aspect_ratio=args.get("aspect_ratio"),
+        reference_count=len(refs),
+    )
+    if refs:
+        yield Blocking(inspect_references, (refs,))
+    return resolved
+
+
+def _request_record(resolved: ResolvedRequest, refs: list[str]) -> dict[str, Any]:
+    return {
+        "prompt": resolved.prompt,
+        "model": resolved.model,
+        "model_label": resolved.model_label,
+        "resolution": resolved.resolution,
+        "n": resolved.n,
+        "aspect_ratio": resolved.aspect_ratio,
+        "reference_images": refs,
+        "estimated_credits": resolved.estimated_credits,
+    }
+
+
+def _request_update(resolved: ResolvedRequest, refs: list[str]) -> dict[str, Any]:
+    return {
+        "request": _request_record(resolved, refs),
+        "prompt": resolved.prompt,
+        "model": resolved.model,
+        "resolution": resolved.resolution,
+        "n": resolved.n,
+        "aspect_ratio": resolved.aspect_ratio,
+        "reference_images": refs,
+        "estimated_credits": resolved.estimated_credits,
+    }
+
+
+# -- routing ---------------------------------------------------------------------------
+
+
+def _has_new_request(state: State) -> bool:
+    if state.get("prompt"):
+        return True
+    human = _latest_human(state)
+    return human is not None and human.id != state.get("consumed_message_id")
+
+
+def route_start(state: State) -> Literal["clarify", "poll"]:
+    """A task id means recovery, unless it is the finished task of an earlier request."""
+    task_id = state.get("task_id")
+    if task_id and (task_id != state.get("finished_task_id") or not _has_new_request(state)):
+        return "poll"
+    return "clarify"
+
+
+# -- clarify ---------------------------------------------------------------------------
+
+EXTRACT_SYSTEM = (
+    "You read a conversation with a person who wants an AI-generated image. Reply with one JSON "
+    'object only: {"prompt": "<a self-contained description of the image, in the person\'s '
+    'language>", "n": <number of images or null>, "aspect_ratio": "<W:H or null>"}. '
+    'Use {"prompt": null} when they have not asked for an image yet.'
+)
+REFINE_SYSTEM = (
+    "Rewrite the person's short image description into one richer, concrete prompt (subject, "
+    "setting, style, lighting), in the same language. Reply with the prompt only."
+)
+
+
+def _new_request_reset(state: State) -> dict[str, Any]:
+    """Fields of a finished earlier request that must not leak into this one."""
+    if not state.get("finished_task_id") and not state.get("finished_request"):
+        return {}
+    previous = state.get("finished_request") or {}
+    reset: dict[str, Any] = {
+        "task_id": None, "status": None, "images": [], "error": None, "raw": None,
+        "request": None, "estimated_credits": None, "object_keys": None, "submitted_at": None,
+        "suggestion": None, "refinement_offered": False, "edit_error": None,
+        "finished_task_id": None, "finished_request": None, "capabilities": None,
+        "generation": int(state.get("generation") or 0) + 1,
+    }
+    for key in ("model", "resolution", "n", "aspect_ratio"):
+        if state.get(key) == previous.get(key):  # type: ignore[misc]
+            reset[key] = None
+    if state.get("run_id") == previous.get("run_id"):
+        reset["run_id"] = None
+    return reset
+
+
+def clarify(state: State, env: NodeEnv) -> Flow[Command]:
+    """Find the prompt; ask for it when missing; offer a refinement once when vague."""
+    update: dict[str, Any] = _new_request_reset(state)
+    merged: State = {**state, **update}  # type: ignore[typeddict-item]
+    if not merged.get("run_id"):
+        generation = int(merged.get("generation") or 0)
+        base = _run_id(merged, env)
+        update["run_id"] = base if generation == 0 else f"{base}-{generation + 1}"
+    try:
+        artifacts.check_run_id(update.get("run_id") or merged.get("run_id") or "")
+    except InvalidRequestError as exc:
+        return _end("invalid_request", exc, **update)
+
+    prompt = (merged.get("prompt") or "").strip()
+    human = _latest_human(merged)
+    if not prompt and human is not None and human.id != merged.get("consumed_message_id"):
+        update["consumed_message_id"] = human.id
+        if env.chat_model is not None:
+            extracted = yield from _extract_with_model(env.chat_model, merged)
+            update.update(extracted)
+            update["prompt"] = extracted.get("prompt") or None
+            if not update.get("language"):
+                update["language"] = merged.get("language") or detect_language(
+                    update["prompt"] or _message_text(human)
+                )
+            # Checkpoint the model's answer before any question: a resumed node
+            # re-runs from the top and must not ask the model again.
+            return Command(update=update, goto="clarify")
+        prompt = _message_text(human)
+        update["prompt"] = prompt or None
+    lang = merged.get("language") or update.get("language") or detect_language(
+        prompt or (_message_text(human) if human else "")
+    )
+    update["language"] = lang
+
+    if not prompt:
+        answer = interrupt(
+            {"type": "question", "kind": "prompt", "question": text(lang, "ask_prompt")},
+            response_schema=TEXT_RESPONSE_SCHEMA,
+        )
+        given = _answer_text(answer, "prompt")
+        update["prompt"] = given or None
+        if given and not merged.get("language"):
+            update["language"] = detect_language(given)
+        return Command(update=update, goto="clarify")
+
+    if _is_vague(prompt) and not merged.get("refinement_offered"):
+        suggestion = merged.get("suggestion")
+        if not suggestion:
+            if env.chat_model is not None:
+                drafted = yield Dual(
+                    env.chat_model.invoke,
+                    env.chat_model.ainvoke,
+                    ([SystemMessage(REFINE_SYSTEM), HumanMessage(prompt)],),
+                )
+                update["suggestion"] = _message_text(drafted) or _rule_refinement(lang, prompt)
+                return Command(update=update, goto="clarify")
+            suggestion = _rule_refinement(lang, prompt)
+        answer = interrupt(
+            {
+                "type": "refine_prompt",
+                "question": text(lang, "offer_refinement", prompt=prompt, suggestion=suggestion),
+                "prompt": prompt,
+                "suggestion": suggestion,
+                "options": ["keep", "use", "edit"],
+            },
+            response_schema={
+                "anyOf": [
+                    {"type": "string", "description": "keep, use, or your own prompt"},
+                    {
+                        "type": "object",
+                        "properties": {
+                            "type": {"enum": ["keep", "use", "edit"]},
+                            "prompt": {"type": "string"},
+                        },
+                        "required": ["type"],
+                    },
+                ]
+            },
+        )
+        update["prompt"] = _refinement_choice(answer, prompt, suggestion)
+        update["refinement_offered"] = True
+        update["suggestion"] = None
+    return Command(update=update, goto="load_capabilities")
+
+
+def _rule_refinement(lang: str, prompt: str) -> str:
+    return prompt.rstrip(" .。!！") + text(lang, "refinement_suffix")
+
+
+def _answer_text(answer: Any, key: str) -> str:
+    if isinstance(answer, dict):
+        answer = answer.get(key) or answer.get("text") or answer.get("answer") or ""
+    return str(answer or "").strip()
+
+
+def _refinement_choice(answer: Any, prompt: str, suggestion: str) -> str:
+    if isinstance(answer, dict):
+        kind = str(answer.get("type") or "").lower()
+        edited = str(answer.get("prompt") or "").strip()
+        if kind == "use":
+            return suggestion
+        if kind == "edit" and edited:
+            return edited
+        return prompt
+    said = str(answer or "").strip()
+    if not said or is_keep(said):
+        return prompt
+    if is_use(said):
+        return suggestion
+    return said  # their own wording
+
+
+def _extract_with_model(model: BaseChatModel, state: State) -> Flow[dict[str, Any]]:
+    history = [m for m in state.get("messages") or [] if isinstance(m, (HumanMessage, AIMessage))]
+    reply = yield Dual(model.invoke, model.ainvoke, ([SystemMessage(EXTRACT_SYSTEM), *history],))
+    raw = _message_text(reply)
+    try:
+        start, end = raw.index("{"), raw.rindex("}") + 1
+        data = json.loads(raw[start:end])
+    except ValueError:
+        data = {"prompt": raw or None}
+    out: dict[str, Any] = {"prompt": (str(data.get("prompt") or "").strip() or None)}
+    if data.get("n") not in (None, "") and state.get("n") is None:
+        out["n"] = data["n"]
+    if data.get("aspect_ratio") and state.get("aspect_ratio") is None:
+        out["aspect_ratio"] = str(data["aspect_ratio"])
+    return out
+
+
+# -- capabilities and validation -------------------------------------------------------
+
+
+def load_capabilities(state: State, env: NodeEnv) -> Flow[Command]:
+    api = env.api
+    key = (api.base_url, hash(env.context.resolved_api_key()))
+    try:
+        caps: ImageCapabilities = yield CAPABILITIES_CACHE.effect(key, api.get_capabilities)
+    except CreatokError as exc:
+        return _end(exc.kind, exc)
+    return Command(update={"capabilities": caps.model_dump(mode="json")}, goto="validate")
+
+
+def validate(state: State, env: NodeEnv) -> Flow[Command]:
+    args = _request_args(state)
+    try:
+        resolved = yield from _resolve(state, args)
+    except InvalidRequestError as exc:
+        return _end("invalid_request", exc)
+    return Command(update=_request_update(resolved, args["reference_images"]), goto="confirm")
+
+
+# -- confirm ---------------------------------------------------------------------------
+
+
+def approval_description(lang: str, request: dict[str, Any], edit_error: str | None) -> str:
+    n = int(request["n"])
+    n_images = text(lang, "n_images_one") if n == 1 else text(lang, "n_images_many", n=n)
+    lines = []
+    if edit_error:
+        lines.append(text(lang, "edit_invalid", reason=edit_error))
+    lines.append(
+        text(lang, "confirm_title", n_images=n_images, model=request["model_label"],
+             resolution=request["resolution"]) + "."
+    )
+    if request.get("aspect_ratio"):
+        lines.append(text(lang, "confirm_aspect", aspect_ratio=request["aspect_ratio"]))
+    if request.get("reference_images"):
+        names = ", ".join(p.replace("\\", "/").rsplit("/", 1)[-1] for p in request["reference_images"])
+        lines.append(text(lang, "confirm_refs", names=names))
+    credits = request.get("estimated_credits")
+    lines.append(
+        text(lang, "confirm_cost", credits=credits) if credits is not None
+        else text(lang, "confirm_cost_unknown")
+    )
+    lines.append(text(lang, "confirm_prompt", prompt=request["prompt"]))
+    lines.append(text(lang, "confirm_question"))
+    return "\n".join(lines)
+
+
+def approval_request(lang: str, request: dict[str, Any], edit_error: str | None) -> dict[str, Any]:
+    """LangChain's HITL request shape, understood by Studio, Agent Inbox and agents."""
+    args = {k: request.get(k) for k in
+            ("prompt", "model", "resolution", "n", "aspect_ratio", "reference_images")}
+    return {
+        "action_requests": [
+            {
+                "name": ACTION_NAME,
+                "args": args,
+                "description": approval_description(lang, request, edit_error),
+            }
+        ],
+        "review_configs": [
+            {"action_name": ACTION_NAME, "allowed_decisions": ["approve", "edit", "reject"]}
+        ],
+        "estimated_credits": request.get("estimated_credits"),
+        "model_label": request.get("model_label"),
+    }
+
+
+def _decision(answer: Any) -> dict[str, Any]:
+    """Normalise every accepted resume form to one decision dict."""
+    if isinstance(answer, bool):
+        return {"type": "approve" if answer else "reject"}
+    if isinstance(answer, str):
+        if is_yes(answer):
+            return {"type": "approve"}
+        if is_no(answer):
+            return {"type": "reject"}
+        return {"type": "reject", "message": None, "unclear": answer}
+    if isinstance(answer, list) and answer:
+        return _decision(answer[0])
+    if isinstance(answer, dict):
+        if "decisions" in answer:
+            return _decision(answer.get("decisions") or [])
+        kind = str(answer.get("type") or answer.get("decision") or "").lower()
+        if kind in ("approve", "accept", "yes"):
+            return {"type": "approve"}
+        if kind == "edit":
+            action = answer.get("edited_action") or answer.get("action") or {}
+            return {"type": "edit", "args": dict(action.get("args") or answer.get("args") or {})}
+        if kind in ("reject", "no", "ignore"):
+            return {"type": "reject", "message": answer.get("message")}
+        if kind == "response":  # Agent Inbox's free-text reply
+            return _decision(answer.get("args") or "")
+    return {"type": "reject", "message": None}
+
+
+def confirm(state: State, env: NodeEnv) -> Flow[Command]:
+    """Ask for a yes. No side effects: LangGraph re-runs this node on resume."""
+    lang = _lang(state)
+    request = state.get("request") or {}
+    answer = interrupt(
+        approval_request(lang, request, state.get("edit_error")),
+        response_schema=APPROVAL_RESPONSE_SCHEMA,
+    )
+    decision = _decision(answer)
+    if decision["type"] == "approve":
+        return Command(update={"edit_error": None, "status": "approved"}, goto="upload_refs")
+    if decision["type"] == "edit":
+        args = {**_request_args(state), **{
+            k: v for k, v in decision["args"].items()
+            if k in ("prompt", "model", "resolution", "n", "aspect_ratio", "reference_images")
+        }}
+        if args.get("reference_images") is None:
+            args["reference_images"] = []
+        try:
+            resolved = yield from _resolve(state, args)
+        except InvalidRequestError as exc:
+            reason = describe_invalid(lang, error_record(exc))
+            return Command(update={"edit_error": reason}, goto="confirm")
+        return Command(
+            update={**_request_update(resolved, list(args["reference_images"])), "edit_error": None},
+            goto="confirm",
+        )
+    message = decision.get("message")
+    return _end("cancelled", {"kind": "cancelled", "message": message} if message else None)
+
+
+# -- upload, submit, poll --------------------------------------------------------------
+
+
+def upload_refs(state: State, env: NodeEnv) -> Flow[Command]:
+    paths = list((state.get("request") or {}).get("reference_images") or [])
+    if not paths or state.get("object_keys"):
+        return Command(goto="submit")
+    api = env.api
+    keys: list[str] = []
+    try:
+        for i, path in enumerate(paths, 1):
+            _emit({"type": "upload", "index": i, "total": len(paths)})
+            keys.append((yield from api.upload_image(path)))
+    except CreatokError as exc:
+        return _end(exc.kind, exc)
+    return Command(update={"object_keys": keys}, goto="submit")
+
+
+def _result_record(state: State, **changes: Any) -> dict[str, Any]:
+    request = state.get("request") or {}
+    record = {
+        "run_id": state.get("run_id"),
+        "task_id": state.get("task_id"),
+        "status": state.get("status"),
+        "model": request.get("model"),
+        "resolution": request.get("resolution"),
+        "n": request.get("n"),
+        "aspect_ratio": request.get("aspect_ratio"),
+        "estimated_credits": request.get("estimated_credits"),
+        "prompt": request.get("prompt"),
+        "images": state.get("images") or [],
+        "raw": state.get("raw"),
+        "error": state.get("error"),
+    }
+    record.update(changes)
+    return record
+
+
+def submit(state: State, env: NodeEnv) -> Flow[Command]:
+    """The paid call, exactly once per approved request."""
+    if state.get("task_id"):
+        return Command(goto="poll")
+    lang = _lang(state)
+    run_id = str(state.get("run_id"))
+    resolved = ResolvedRequest(
+        prompt=state["request"]["prompt"],  # type: ignore[index]
+        model=state["request"]["model"],  # type: ignore[index]
+        model_label=state["request"]["model_label"],  # type: ignore[index]
+        resolution=state["request"]["resolution"],  # type: ignore[index]
+        n=state["request"]["n"],  # type: ignore[index]
+        aspect_ratio=state["request"].get("aspect_ratio"),  # type: ignore[union-attr]
+    )
+    body = resolved.submit_body(state.get("object_keys"))
+    ledger = Ledger(env.store, env.artifacts_root)
+    entry = yield from ledger.get(run_id)
+
+    if entry is not None and entry.state == SUBMITTED and entry.task_id:
+        if entry.params_hash != params_hash(body):
+            return _end("invalid_request", InvalidRequestError(
+                f"run id {run_id} already submitted a different request (task {entry.task_id}); "
+                "use another run id", field="run_id", reason="run_id_used",
+                params={"value": run_id}))
+        return (yield from _submitted(state, env, entry.task_id, {"task_id": entry.task_id}))
+
+    if entry is not None and entry.state == PENDING and entry.params_hash == params_hash(body):
+        answer = interrupt(
+            {
+                "type": "unknown_outcome",
+                "question": text(lang, "unknown_outcome"),
+                "run_id": run_id,
+                "options": ["retry", "stop"],
+            },
+            response_schema={"type": "string", "enum": ["retry", "stop"]},
+        )
+        said = _answer_text(answer, "type")
+        if not (said and (is_retry(said) or is_yes(said))):
+            return _end("cancelled", {"kind": "unknown_outcome",
+                                      "message": text(lang, "unknown_outcome")})
+        entry = entry.retried()
+    elif entry is None or entry.state == REFUSED or entry.params_hash != params_hash(body):
+        entry = LedgerEntry.new_intent(run_id, body)
+    yield from ledger.put(entry)
+
+    _emit({"type": "submitting", "run_id": run_id})
+    try:
+        answer_ = yield from env.api.submit(body, idempotency_key=entry.idempotency_key)
+    except CreatokError as exc:
+        failures = int(state.get("submit_failures") or 0) + 1
+        if _maybe_charged(exc):
+            # Outcome unknown: keep the intent; the next pass asks the person.
+            return Command(update={"submit_failures": failures, "error": error_record(exc)},
+                           goto="submit")
+        yield from ledger.put(entry.refused())
+        return _end(exc.kind, exc, submit_failures=failures)
+    entry = entry.submitted(answer_.task_id)
+    yield from ledger.put(entry)
+    return (yield from _submitted(state, env, answer_.task_id, answer_.raw))
+
+
+def _maybe_charged(exc: CreatokError) -> bool:
+    """Could CreatOK have taken (and charged) the request although we got no answer?"""
+    if isinstance(exc, APIConnectionError):
+        return exc.request_sent
+    if isinstance(exc, APIResponseError):
+        return False
+    if isinstance(exc, APIStatusError):
+        return exc.status_code in (500, 502, 504)
+    return False
+
+
+def _submitted(state: State, env: NodeEnv, task_id: str, raw: dict[str, Any]) -> Flow[Command]:
+    """Record the task id in result.json before anything else, then go and poll."""
+    submitted_at = state.get("submitted_at") or time.time()
+    record = _result_record(state, task_id=task_id, status="submitted", raw=raw, error=None)
+    yield Blocking(artifacts.write_result,
+                   (env.artifacts_root, str(state.get("run_id")), record, None))
+    _emit({"type": "submitted", "task_id": task_id})
+    return Command(
+        update={"task_id": task_id, "status": "submitted", "submitted_at": submitted_at,
+                "raw": raw, "error": None},
+        goto="poll",
+    )
+
+
+def poll(state: State, env: NodeEnv) -> Flow[Command]:
+    """Wait for the task in one step: bounded checkpoints however long it runs."""
+    task_id = str(state.get("task_id"))
+    update: dict[str, Any] = {}
+    if not state.get("run_id"):
+        update["run_id"] = _run_id(state, env)
+        try:
+            artifacts.check_run_id(update["run_id"])
+        except InvalidRequestError as exc:
+            return _end("invalid_request", exc, **update)
+    if not state.get("language"):
+        update["language"] = _lang(state)
+    recovering = not state.get("submitted_at")
+    wait = state.get("wait")
+    if wait is None:
+        wait = not recovering
+    api = env.api
+    timeout = float(env.context.timeout)
+    started = time.monotonic()
+    if state.get("submitted_at"):
+        started -= max(0.0, time.time() - float(state["submitted_at"]))  # type: ignore[arg-type]
+    seen: dict[str, Any] = {"status": None, "beat": 0.0}
+
+    def report(status: TaskStatus, elapsed: float) -> None:
+        if status.status != seen["status"] or elapsed - seen["beat"] >= HEARTBEAT_SECONDS:
+            seen["status"], seen["beat"] = status.status, elapsed
+            _emit({"type": "progress", "task_id": task_id, "status": status.status,
+                   "elapsed": round(elapsed, 2), "progress": status.progress})
+
+    try:
+        if not wait:
+            result: TaskStatus = yield from api.get_status(task_id)
+            report(result, time.monotonic() - started)
+        elif env.context.poll_interval:
+            result = yield from _fixed_interval_wait(api, task_id, timeout,
+                                                     float(env.context.poll_interval),
+                                                     started, report)
+        else:
+            result = yield from polling.wait_for_task(api, task_id, timeout=timeout,
+                                                      on_update=report, started_at=started)
+    except TaskTimeoutError as exc:
+        last = exc.last_status
+        return _end("timeout", {"kind": "timeout", "message": exc.message,
+                                "params": {"seconds": int(timeout)}},
+                    task_id=task_id, raw=last.raw if last else None, **update)
+    except CreatokError as exc:
+        return _end(exc.kind, exc, task_id=task_id, **update)
+    update.update({"status": result.status, "images": result.images, "raw": result.raw})
+    if result.status == "failed":
+        update["error"] = {"kind": "failed", "message": result.error_message}
+    else:
+        update["error"] = None
+    return Command(update=update, goto="persist")
+
+
+def _fixed_interval_wait(
+    api: CreatokAPI,
+    task_id: str,
+    timeout: float,
+    interval: float,
+    started: float,
+    report: Callable[[TaskStatus, float], None],
+) -> Flow[TaskStatus]:
+    while True:
+        status: TaskStatus = yield from api.get_status(task_id)
+        elapsed = time.monotonic() - started
+        report(status, elapsed)
+        if status.is_terminal:
+            return status
+        if elapsed >= timeout:
+            raise TaskTimeoutError(f"task {task_id} is still {status.status}", task_id=task_id,
+                                   last_status=status)
+        yield Sleep(max(interval, status.retry_after or 0.0))
+
+
+# -- persist ---------------------------------------------------------------------------
+
+
+def persist(state: State, env: NodeEnv) -> Flow[dict[str, Any]]:
+    """Write result.json and result.md, tell the person, close the request."""
+    lang = _lang(state)
+    status = state.get("status") or "error"
+    failures = int(state.get("submit_failures") or 0)
+    hint = failures >= OUTDATED_AFTER_FAILURES and status not in TERMINAL_RUN_STATUSES
+    record = _result_record(state)
+    message = final_message(lang, record, outdated_hint=hint)
+    run_id = state.get("run_id")
+    folder = None
+    if run_id:
+        try:
+            folder = yield Blocking(
+                artifacts.write_result,
+                (env.artifacts_root, run_id, record, artifacts.result_markdown(record, message)),
+            )
+        except (OSError, InvalidRequestError) as exc:
+            message += "\n" + text(lang, "details", details=str(exc))
+    _emit({"type": "done", "status": status, "task_id": state.get("task_id")})
+    return {
+        "messages": [AIMessage(content=message)],
+        "artifacts_dir": folder,
+        "language": lang,
+        "finished_task_id": state.get("task_id"),
+        "finished_request": {
+            "model": state.get("model"), "resolution": state.get("resolution"),
+            "n": state.get("n"), "aspect_ratio": state.get("aspect_ratio"),
+            "run_id": run_id,
+        },
+        "prompt": None,
+        "reference_images": None,
+        "wait": None,
+    }

@@ -1,0 +1,466 @@
+"""Every sentence the user reads, in each supported language.
+
+Plain words, no jargon: the person approving a paid generation may not be a
+developer. ``text(lang, key, **params)`` falls back to English for a language
+or key we do not have. Image URLs are never translated or reformatted.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from typing import Any
+
+DEFAULT_LANGUAGE = "en"
+SUPPORTED_LANGUAGES = ("en", "zh", "ja", "ko", "es", "pt")
+
+TEXTS: dict[str, dict[str, str]] = {
+    "en": {
+        # clarify
+        "ask_prompt": "What image would you like me to create? Describe the subject, "
+        "the style and the setting.",
+        "offer_refinement": "Your description “{prompt}” is quite short. I can make it more "
+        "detailed:\n“{suggestion}”\nReply “keep” to use yours as it is, “use” to take my "
+        "suggestion, or write your own version.",
+        "refinement_suffix": ", highly detailed, natural lighting, sharp focus, "
+        "balanced composition",
+        # confirm
+        "confirm_title": "Ready to generate {n_images} with {model} at {resolution} resolution",
+        "n_images_one": "1 image",
+        "n_images_many": "{n} images",
+        "confirm_aspect": "Aspect ratio: {aspect_ratio}.",
+        "confirm_refs": "Reference images: {names}.",
+        "confirm_cost": "Estimated cost: {credits} credits.",
+        "confirm_cost_unknown": "The cost could not be estimated in advance.",
+        "confirm_prompt": "Prompt: “{prompt}”",
+        "confirm_question": "Shall I go ahead? This uses your CreatOK credits. (yes/no)",
+        "edit_invalid": "That change can't be used: {reason}",
+        # outcome
+        "succeeded": "Done! Here are your images:",
+        "succeeded_one": "Done! Here is your image:",
+        "still_running": "Your images are still being made (task {task_id}, status: {status}). "
+        "Ask me to check again whenever you like, or let me keep waiting.",
+        "timed_out": "Your images are still being made after {seconds} seconds, so I stopped "
+        "waiting. Nothing is lost: the task id is {task_id}; ask me to check it again later.",
+        "failed": "Sorry, the image generation failed: {reason}. You can try again, perhaps "
+        "with a simpler description or another model.",
+        "failed_no_reason": "no reason was given",
+        "cancelled": "Okay, I did not generate anything and nothing was charged.",
+        "cancelled_reason": "Okay, I did not generate anything and nothing was charged "
+        "({reason}).",
+        # problems
+        "invalid_request": "I can't send this request: {reason}. Nothing was charged.",
+        "auth_error": "Your CreatOK API key is missing or not valid. Create one at {url} and "
+        "set it as CREATOK_API_KEY.",
+        "connection_error": "I couldn't reach CreatOK. Please check the connection and try "
+        "again.",
+        "server_error": "CreatOK is having trouble right now. Please try again later.",
+        "rate_limited": "CreatOK is busy right now. Please wait a minute and try again.",
+        "api_error": "CreatOK refused the request: {message}",
+        "contract_error": "CreatOK answered in a way this integration does not understand, so I "
+        "stopped before anything was charged. This integration may need an update.",
+        "invalid_response": "CreatOK's answer could not be read; the service address may be "
+        "wrong or a proxy may be in the way.",
+        "not_found": "CreatOK could not find that task. Please check the task id.",
+        "upload_error": "A reference image could not be uploaded. Nothing was charged; please "
+        "try again.",
+        "unexpected_error": "Something went wrong: {message}",
+        "task_id_note": "Task id: {task_id}",
+        "outdated_hint": "This has failed several times now; the local CreatOK integration may "
+        "be outdated. Consider updating it.",
+        "unknown_outcome": "I sent the generation request, but the connection broke before "
+        "CreatOK answered, so it may already have been charged. Please check your recent "
+        "tasks at https://www.creatok.ai before trying again. Reply “retry” to send it again "
+        "(this may charge a second time) or “stop” to stop here.",
+        "details": "Details: {details}",
+    },
+    "zh": {
+        # clarify
+        "ask_prompt": "你想让我生成什么样的图片？请描述一下画面主体、风格和场景。",
+        "offer_refinement": "你的描述“{prompt}”有点简短，我可以帮你写得更详细一些：\n"
+        "“{suggestion}”\n回复“保留”就按你原来的描述生成，回复“使用”就采用我的建议，"
+        "你也可以直接写一个自己的版本。",
+        "refinement_suffix": "，细节丰富，自然光线，对焦清晰，构图均衡",
+        # confirm
+        "confirm_title": "准备用 {model} 生成 {n_images}，分辨率为 {resolution}",
+        "n_images_one": "1 张图片",
+        "n_images_many": "{n} 张图片",
+        "confirm_aspect": "画面比例：{aspect_ratio}。",
+        "confirm_refs": "参考图片：{names}。",
+        "confirm_cost": "预计花费：{credits} 积分。",
+        "confirm_cost_unknown": "暂时无法提前估算费用。",
+        "confirm_prompt": "描述：“{prompt}”",
+        "confirm_question": "要开始生成吗？这会消耗你的 CreatOK 积分。（是/否）",
+        "edit_invalid": "这个修改没法使用：{reason}",
+        # outcome
+        "succeeded": "完成啦！这是你的图片：",
+        "succeeded_one": "完成啦！这是你的图片：",
+        "still_running": "你的图片还在生成中（任务 {task_id}，状态：{status}）。"
+        "你随时可以让我再查一次，也可以让我继续等。",
+        "timed_out": "已经过了 {seconds} 秒，图片还在生成中，所以我先不等了。不用担心，"
+        "什么都不会丢：任务编号是 {task_id}，稍后让我再查一次就好。",
+        "failed": "抱歉，图片生成失败了：{reason}。你可以再试一次，或许可以换个更简单的描述，"
+        "或者换一个模型。",
+        "failed_no_reason": "没有说明原因",
+        "cancelled": "好的，我什么都没有生成，也没有扣任何费用。",
+        "cancelled_reason": "好的，我什么都没有生成，也没有扣任何费用（{reason}）。",
+        # problems
+        "invalid_request": "这个请求没法发送：{reason}。没有扣任何费用。",
+        "auth_error": "缺少 CreatOK API 密钥，或者密钥无效。请在 {url} 创建一个，并把它设置为 "
+        "CREATOK_API_KEY。",
+        "connection_error": "连接不上 CreatOK。请检查一下网络连接，然后再试一次。",
+        "server_error": "CreatOK 现在出了点问题，请稍后再试。",
+        "rate_limited": "CreatOK 现在有点忙，请等一分钟再试。",
+        "api_error": "CreatOK 拒绝了这个请求：{message}",
+        "contract_error": "CreatOK 返回的内容我看不懂，所以我在扣费之前就停下了。"
+        "这个工具可能需要更新了。",
+        "invalid_response": "无法读取 CreatOK 的回复；可能是服务地址不对，或者中间有代理拦住了。",
+        "not_found": "CreatOK 找不到这个任务，请检查一下任务编号。",
+        "upload_error": "有一张参考图片上传失败了。没有扣任何费用，请再试一次。",
+        "unexpected_error": "出了点问题：{message}",
+        "task_id_note": "任务编号：{task_id}",
+        "outdated_hint": "已经连续失败好几次了，你本地的 CreatOK 工具可能版本太旧，建议更新一下。",
+        "unknown_outcome": "生成请求已经发出去了，但在 CreatOK 回复之前连接断开了，"
+        "所以可能已经扣费。再试之前，请先到 https://www.creatok.ai 看看你最近的任务。"
+        "回复“重试”会重新发送（可能会再扣一次费），回复“停止”就到此为止。",
+        "details": "详细信息：{details}",
+    },
+    "ja": {
+        # clarify
+        "ask_prompt": "どんな画像を作りましょうか？何を描くか、どんなスタイルか、"
+        "どんな場面かを教えてください。",
+        "offer_refinement": "「{prompt}」という説明は少し短めです。もっと詳しくするなら、"
+        "こんな感じはいかがでしょう：\n「{suggestion}」\n"
+        "ご自分の説明をそのまま使う場合は「そのまま」、"
+        "私の案を使う場合は「使う」と返信してください。ご自分で書き直していただいてもかまいません。",
+        "refinement_suffix": "、細部まで精密、自然な光、くっきりとしたピント、バランスの良い構図",
+        # confirm
+        "confirm_title": "{model}で{n_images}を生成する準備ができました（解像度：{resolution}）",
+        "n_images_one": "画像1枚",
+        "n_images_many": "画像{n}枚",
+        "confirm_aspect": "縦横比：{aspect_ratio}",
+        "confirm_refs": "参考画像：{names}",
+        "confirm_cost": "費用の目安：{credits}クレジット",
+        "confirm_cost_unknown": "費用を事前に見積もることができませんでした。",
+        "confirm_prompt": "画像の説明：「{prompt}」",
+        "confirm_question": "このまま進めてもよろしいですか？CreatOKのクレジットを使用します。"
+        "（はい／いいえ）",
+        "edit_invalid": "その変更は使えません：{reason}",
+        # outcome
+        "succeeded": "できました！画像はこちらです：",
+        "succeeded_one": "できました！画像はこちらです：",
+        "still_running": "画像はまだ作成中です（タスク {task_id}、状態：{status}）。"
+        "確認したくなったらいつでも声をかけてください。このままお待ちすることもできます。",
+        "timed_out": "{seconds}秒たっても画像がまだ作成中なので、いったん待つのをやめました。"
+        "何も失われていません。タスクIDは {task_id} です。"
+        "あとでもう一度確認するよう声をかけてください。",
+        "failed": "申し訳ありません、画像を生成できませんでした：{reason}。もう一度お試しください。"
+        "説明をもっとシンプルにするか、別のモデルを使うとうまくいくかもしれません。",
+        "failed_no_reason": "理由は示されませんでした",
+        "cancelled": "わかりました。何も生成しておらず、料金もかかっていません。",
+        "cancelled_reason": "わかりました。何も生成しておらず、"
+        "料金もかかっていません（{reason}）。",
+        # problems
+        "invalid_request": "このリクエストは送信できません：{reason}。料金はかかっていません。",
+        "auth_error": "CreatOKのAPIキーが設定されていないか、無効です。{url} でキーを作成し、"
+        "CREATOK_API_KEY に設定してください。",
+        "connection_error": "CreatOKに接続できませんでした。接続を確認して、"
+        "もう一度お試しください。",
+        "server_error": "現在CreatOKで問題が起きているようです。"
+        "しばらくしてからもう一度お試しください。",
+        "rate_limited": "現在CreatOKが混み合っています。1分ほど待ってから、"
+        "もう一度お試しください。",
+        "api_error": "CreatOKにリクエストを断られました：{message}",
+        "contract_error": "CreatOKからの返事をこのツールが理解できなかったため、"
+        "料金が発生する前に止めました。このツールの更新が必要かもしれません。",
+        "invalid_response": "CreatOKからの返事を読み取れませんでした。"
+        "サービスのアドレスが間違っているか、プロキシが邪魔をしている可能性があります。",
+        "not_found": "CreatOKでそのタスクが見つかりませんでした。タスクIDを確認してください。",
+        "upload_error": "参考画像をアップロードできませんでした。料金はかかっていませんので、"
+        "もう一度お試しください。",
+        "unexpected_error": "問題が発生しました：{message}",
+        "task_id_note": "タスクID：{task_id}",
+        "outdated_hint": "何度も失敗が続いています。"
+        "お使いのCreatOK連携ツールが古くなっている可能性があるので、更新をご検討ください。",
+        "unknown_outcome": "生成のリクエストは送信しましたが、"
+        "CreatOKから返事が来る前に接続が切れたため、すでに料金が発生している可能性があります。"
+        "もう一度試す前に、https://www.creatok.ai で最近のタスクを確認してください。"
+        "もう一度送信する場合は「再試行」（料金が二重にかかる可能性があります）、"
+        "ここでやめる場合は「やめる」と返信してください。",
+        "details": "詳細：{details}",
+    },
+    "ko": {
+        # clarify
+        "ask_prompt": "어떤 이미지를 만들어 드릴까요? 무엇을 그릴지, 스타일과 배경을 알려 주세요.",
+        "offer_refinement": "입력하신 설명이 조금 짧아요: “{prompt}”\n"
+        "더 자세하게 바꿔 드릴 수 있어요:\n“{suggestion}”\n"
+        "원래 설명을 그대로 쓰시려면 “유지”, 제 제안을 쓰시려면 “사용”이라고 답해 주세요. 직접 "
+        "새로 써 주셔도 좋아요.",
+        "refinement_suffix": ", 섬세한 디테일, 자연광, 선명한 초점, 균형 잡힌 구도",
+        # confirm
+        "confirm_title": "{model} 모델로 {resolution} 해상도의 {n_images}을 만들 준비가 됐어요",
+        "n_images_one": "이미지 1장",
+        "n_images_many": "이미지 {n}장",
+        "confirm_aspect": "화면 비율: {aspect_ratio}",
+        "confirm_refs": "참고 이미지: {names}",
+        "confirm_cost": "예상 비용: {credits} 크레딧",
+        "confirm_cost_unknown": "비용을 미리 예상할 수 없었어요.",
+        "confirm_prompt": "이미지 설명: “{prompt}”",
+        "confirm_question": "진행할까요? CreatOK 크레딧이 사용돼요. (네/아니요)",
+        "edit_invalid": "그 변경 사항은 적용할 수 없어요: {reason}",
+        # outcome
+        "succeeded": "완성됐어요! 이미지를 확인해 보세요:",
+        "succeeded_one": "완성됐어요! 이미지를 확인해 보세요:",
+        "still_running": "이미지를 아직 만들고 있어요(작업 {task_id}, 상태: {status}). 원하실 때 "
+        "언제든 다시 확인해 달라고 말씀해 주세요. 이대로 계속 기다릴 수도 있어요.",
+        "timed_out": "{seconds}초가 지났는데도 이미지를 아직 만들고 있어서 기다리기를 멈췄어요. "
+        "잃어버린 건 없어요(작업 ID: {task_id}). 나중에 다시 확인해 달라고 말씀해 주세요.",
+        "failed": "죄송해요, 이미지를 만들지 못했어요: {reason}. 더 간단한 설명이나 다른 모델로 "
+        "다시 시도해 보세요.",
+        "failed_no_reason": "이유가 전달되지 않았어요",
+        "cancelled": "알겠어요. 아무것도 만들지 않았고 비용도 청구되지 않았어요.",
+        "cancelled_reason": "알겠어요. 아무것도 만들지 않았고 비용도 청구되지 않았어요({reason}).",
+        # problems
+        "invalid_request": "이 요청은 보낼 수 없어요: {reason}. 비용은 청구되지 않았어요.",
+        "auth_error": "CreatOK API 키가 없거나 올바르지 않아요. {url} 에서 키를 만든 다음 "
+        "CREATOK_API_KEY로 설정해 주세요.",
+        "connection_error": "CreatOK에 연결할 수 없었어요. 인터넷 연결을 확인하고 다시 시도해 "
+        "주세요.",
+        "server_error": "지금 CreatOK 서비스에 문제가 있어요. 잠시 후 다시 시도해 주세요.",
+        "rate_limited": "지금 CreatOK 서비스가 바빠요. 1분 정도 기다렸다가 다시 시도해 주세요.",
+        "api_error": "CreatOK에서 요청을 거절했어요: {message}",
+        "contract_error": "CreatOK의 응답을 이 도구가 이해하지 못해서, 비용이 청구되기 전에 "
+        "멈췄어요. 이 도구를 업데이트해야 할 수도 있어요.",
+        "invalid_response": "CreatOK의 응답을 읽을 수 없었어요. 서비스 주소가 잘못됐거나 프록시가 "
+        "중간에서 방해하고 있을 수 있어요.",
+        "not_found": "CreatOK에서 그 작업을 찾을 수 없어요. 작업 ID를 확인해 주세요.",
+        "upload_error": "참고 이미지를 올리지 못했어요. 비용은 청구되지 않았으니 다시 시도해 "
+        "주세요.",
+        "unexpected_error": "문제가 생겼어요: {message}",
+        "task_id_note": "작업 ID: {task_id}",
+        "outdated_hint": "벌써 여러 번 실패했어요. 사용 중인 CreatOK 연동 도구가 오래된 버전일 수 "
+        "있으니 업데이트해 보세요.",
+        "unknown_outcome": "생성 요청은 보냈지만 CreatOK의 응답을 받기 전에 연결이 끊겨서, 이미 "
+        "비용이 청구됐을 수도 있어요. 다시 시도하기 전에 https://www.creatok.ai 에서 최근 작업을 "
+        "확인해 주세요. 다시 보내시려면 “다시 시도”(비용이 한 번 더 청구될 수 있어요), 여기서 "
+        "멈추시려면 “중지”라고 답해 주세요.",
+        "details": "자세한 내용: {details}",
+    },
+    "es": {
+        # clarify
+        "ask_prompt": "¿Qué imagen quieres que cree? Describe el tema, el estilo y el entorno.",
+        "offer_refinement": "Tu descripción «{prompt}» es bastante corta. Puedo hacerla más "
+        "detallada:\n«{suggestion}»\nResponde «mantener» para usar la tuya tal cual, «usar» para "
+        "quedarte con mi sugerencia, o escribe tu propia versión.",
+        "refinement_suffix": ", gran nivel de detalle, luz natural, enfoque nítido, composición "
+        "equilibrada",
+        # confirm
+        "confirm_title": "Todo listo para generar {n_images} con {model} en resolución "
+        "{resolution}",
+        "n_images_one": "1 imagen",
+        "n_images_many": "{n} imágenes",
+        "confirm_aspect": "Proporción: {aspect_ratio}.",
+        "confirm_refs": "Imágenes de referencia: {names}.",
+        "confirm_cost": "Costo estimado: {credits} créditos.",
+        "confirm_cost_unknown": "No se pudo calcular el costo por adelantado.",
+        "confirm_prompt": "Descripción: «{prompt}»",
+        "confirm_question": "¿Sigo adelante? Esto usa tus créditos de CreatOK. (sí/no)",
+        "edit_invalid": "Ese cambio no se puede usar: {reason}",
+        # outcome
+        "succeeded": "¡Listo! Aquí tienes tus imágenes:",
+        "succeeded_one": "¡Listo! Aquí tienes tu imagen:",
+        "still_running": "Tus imágenes todavía se están creando (tarea {task_id}, estado: "
+        "{status}). Pídeme que lo vuelva a revisar cuando quieras, o déjame seguir esperando.",
+        "timed_out": "Después de {seconds} segundos tus imágenes todavía se están creando, así que "
+        "dejé de esperar. No se ha perdido nada: el ID de la tarea es {task_id}; pídeme que lo "
+        "revise de nuevo más tarde.",
+        "failed": "Lo siento, no se pudo generar la imagen: {reason}. Puedes intentarlo de nuevo, "
+        "quizá con una descripción más sencilla o con otro modelo.",
+        "failed_no_reason": "no se indicó el motivo",
+        "cancelled": "De acuerdo, no generé nada y no se cobró nada.",
+        "cancelled_reason": "De acuerdo, no generé nada y no se cobró nada ({reason}).",
+        # problems
+        "invalid_request": "No puedo enviar esta solicitud: {reason}. No se cobró nada.",
+        "auth_error": "Falta tu clave de API de CreatOK o no es válida. Crea una en {url} y "
+        "configúrala como CREATOK_API_KEY.",
+        "connection_error": "No pude conectar con CreatOK. Revisa la conexión e inténtalo de "
+        "nuevo.",
+        "server_error": "CreatOK está teniendo problemas en este momento. Inténtalo de nuevo más "
+        "tarde.",
+        "rate_limited": "CreatOK está muy ocupado ahora mismo. Espera un minuto e inténtalo de "
+        "nuevo.",
+        "api_error": "CreatOK rechazó la solicitud: {message}",
+        "contract_error": "CreatOK respondió de una forma que esta herramienta no entiende, así "
+        "que me detuve antes de que se cobrara nada. Puede que haya que actualizar esta "
+        "herramienta.",
+        "invalid_response": "No se pudo leer la respuesta de CreatOK; puede que la dirección del "
+        "servicio sea incorrecta o que un proxy esté interfiriendo.",
+        "not_found": "CreatOK no encontró esa tarea. Revisa el ID de la tarea.",
+        "upload_error": "No se pudo subir una imagen de referencia. No se cobró nada; inténtalo de "
+        "nuevo.",
+        "unexpected_error": "Algo salió mal: {message}",
+        "task_id_note": "ID de la tarea: {task_id}",
+        "outdated_hint": "Esto ya ha fallado varias veces; puede que la herramienta de CreatOK que "
+        "usas esté desactualizada. Te recomiendo actualizarla.",
+        "unknown_outcome": "Envié la solicitud de generación, pero la conexión se cortó antes de "
+        "que CreatOK respondiera, así que puede que ya se haya cobrado. Revisa tus tareas "
+        "recientes en https://www.creatok.ai antes de volver a intentarlo. Responde «reintentar» "
+        "para enviarla de nuevo (podría cobrarse otra vez) o «parar» para dejarlo aquí.",
+        "details": "Detalles: {details}",
+    },
+    "pt": {
+        # clarify
+        "ask_prompt": "Que imagem você quer que eu crie? Descreva o tema, o estilo e o cenário.",
+        "offer_refinement": "Sua descrição “{prompt}” está bem curta. Posso deixá-la mais "
+        "detalhada:\n“{suggestion}”\nResponda “manter” para usar a sua do jeito que está, “usar” "
+        "para ficar com a minha sugestão, ou escreva a sua própria versão.",
+        "refinement_suffix": ", riqueza de detalhes, iluminação natural, foco nítido, composição "
+        "equilibrada",
+        # confirm
+        "confirm_title": "Tudo pronto para gerar {n_images} com {model} em resolução {resolution}",
+        "n_images_one": "1 imagem",
+        "n_images_many": "{n} imagens",
+        "confirm_aspect": "Proporção: {aspect_ratio}.",
+        "confirm_refs": "Imagens de referência: {names}.",
+        "confirm_cost": "Custo estimado: {credits} créditos.",
+        "confirm_cost_unknown": "Não foi possível estimar o custo com antecedência.",
+        "confirm_prompt": "Descrição: “{prompt}”",
+        "confirm_question": "Posso continuar? Isso usa seus créditos da CreatOK. (sim/não)",
+        "edit_invalid": "Essa alteração não pode ser usada: {reason}",
+        # outcome
+        "succeeded": "Pronto! Aqui estão suas imagens:",
+        "succeeded_one": "Pronto! Aqui está sua imagem:",
+        "still_running": "Suas imagens ainda estão sendo criadas (tarefa {task_id}, status: "
+        "{status}). Peça para eu verificar de novo quando quiser, ou deixe que eu continue "
+        "esperando.",
+        "timed_out": "Depois de {seconds} segundos suas imagens ainda estavam sendo criadas, então "
+        "parei de esperar. Nada foi perdido: o ID da tarefa é {task_id}; peça para eu verificar de "
+        "novo mais tarde.",
+        "failed": "Desculpe, não foi possível gerar a imagem: {reason}. Você pode tentar de novo, "
+        "talvez com uma descrição mais simples ou com outro modelo.",
+        "failed_no_reason": "nenhum motivo foi informado",
+        "cancelled": "Tudo bem, não gerei nada e nada foi cobrado.",
+        "cancelled_reason": "Tudo bem, não gerei nada e nada foi cobrado ({reason}).",
+        # problems
+        "invalid_request": "Não consigo enviar este pedido: {reason}. Nada foi cobrado.",
+        "auth_error": "Sua chave de API da CreatOK está faltando ou não é válida. Crie uma em "
+        "{url} e configure-a como CREATOK_API_KEY.",
+        "connection_error": "Não consegui me conectar à CreatOK. Verifique a conexão e tente de "
+        "novo.",
+        "server_error": "A CreatOK está com problemas no momento. Tente de novo mais tarde.",
+        "rate_limited": "A CreatOK está sobrecarregada agora. Espere um minuto e tente de novo.",
+        "api_error": "A CreatOK recusou o pedido: {message}",
+        "contract_error": "A CreatOK respondeu de um jeito que esta ferramenta não entende, então "
+        "parei antes de qualquer cobrança. Talvez esta ferramenta precise de uma atualização.",
+        "invalid_response": "Não foi possível ler a resposta da CreatOK; o endereço do serviço "
+        "pode estar errado ou um proxy pode estar atrapalhando.",
+        "not_found": "A CreatOK não encontrou essa tarefa. Confira o ID da tarefa.",
+        "upload_error": "Não foi possível enviar uma imagem de referência. Nada foi cobrado; tente "
+        "de novo.",
+        "unexpected_error": "Algo deu errado: {message}",
+        "task_id_note": "ID da tarefa: {task_id}",
+        "outdated_hint": "Isso já falhou várias vezes; a ferramenta da CreatOK que você usa pode "
+        "estar desatualizada. Vale a pena atualizá-la.",
+        "unknown_outcome": "Enviei o pedido de geração, mas a conexão caiu antes de a CreatOK "
+        "responder, então ele pode já ter sido cobrado. Confira suas tarefas recentes em "
+        "https://www.creatok.ai antes de tentar de novo. Responda “repetir” para enviar de novo "
+        "(isso pode gerar uma segunda cobrança) ou “parar” para encerrar por aqui.",
+        "details": "Detalhes: {details}",
+    },
+}
+
+# The words a user may type to answer our questions. Every language is checked at once, so an
+# answer is understood whichever language the user replies in; English always works.
+YES_WORDS: dict[str, tuple[str, ...]] = {
+    "en": ("yes", "y", "ok", "okay", "sure", "go", "go ahead", "approve", "confirm"),
+    "zh": ("是", "是的", "好", "好的", "确认", "可以", "行", "对", "嗯", "同意", "没问题", "继续"),
+    "ja": ("はい", "うん", "お願いします", "進めて", "ええ", "いいよ", "オーケー", "承認",
+           "はい、お願いします"),
+    "ko": ("네", "예", "응", "좋아요", "진행", "좋아", "그래", "진행해", "진행해 주세요", "확인"),
+    "es": ("sí", "si", "vale", "claro", "adelante", "de acuerdo", "dale", "confirmar", "confirmo",
+           "aprobar"),
+    "pt": ("sim", "pode", "claro", "ok", "pode ser", "pode seguir", "certo", "confirmar",
+           "confirmo", "aprovar"),
+}
+NO_WORDS: dict[str, tuple[str, ...]] = {
+    "en": ("no", "n", "nope", "cancel", "stop", "reject", "decline"),
+    "zh": ("不", "不要", "否", "取消", "不用", "不行", "停止", "算了", "拒绝"),
+    "ja": ("いいえ", "いや", "キャンセル", "やめる", "やめて", "中止", "停止", "だめ", "ダメ",
+           "結構です"),
+    "ko": ("아니요", "아니오", "아니", "취소", "중지", "그만", "멈춰", "싫어요"),
+    "es": ("no", "cancelar", "parar", "detener", "rechazar", "mejor no", "no, gracias"),
+    "pt": ("não", "nao", "cancelar", "parar", "rejeitar", "recusar", "melhor não",
+           "não, obrigado", "não, obrigada"),
+}
+# In the refinement question "no" means "keep my description", and "yes" means "use yours".
+KEEP_WORDS: dict[str, tuple[str, ...]] = {
+    "en": ("keep", "mine", "as is", "original", "no"),
+    "zh": ("保留", "保持原样", "原样", "用我的", "我的", "原来的", "不", "不用", "不要"),
+    "ja": ("そのまま", "そのままで", "元のまま", "自分の", "私の", "いいえ", "いや"),
+    "ko": ("유지", "그대로", "원래대로", "내 것", "내 거", "아니요", "아니오", "아니"),
+    "es": ("mantener", "mantenla", "la mía", "mía", "tal cual", "original", "no"),
+    "pt": ("manter", "mantenha", "a minha", "minha", "como está", "do jeito que está",
+           "original", "não", "nao"),
+}
+USE_WORDS: dict[str, tuple[str, ...]] = {
+    "en": ("use", "use it", "suggestion", "yes", "y", "ok", "okay", "sure"),
+    "zh": ("使用", "用你的", "用建议", "采用", "建议", "是", "是的", "好", "好的", "可以", "行"),
+    "ja": ("使う", "使って", "提案", "案を使う", "それで", "はい", "うん", "お願いします"),
+    "ko": ("사용", "제안", "제안대로", "그걸로", "네", "예", "응", "좋아요"),
+    "es": ("usar", "usa", "úsala", "sugerencia", "tu sugerencia", "sí", "si", "vale", "claro"),
+    "pt": ("usar", "use", "usa", "sugestão", "sugestao", "sua sugestão", "sim", "pode",
+           "claro"),
+}
+RETRY_WORDS: dict[str, tuple[str, ...]] = {
+    "en": ("retry", "again", "submit again", "resubmit"),
+    "zh": ("重试", "再试一次", "重新提交", "重新发送", "再来一次"),
+    "ja": ("再試行", "もう一度", "もう一回", "再送信", "リトライ"),
+    "ko": ("다시 시도", "재시도", "다시", "다시 보내", "다시 보내기"),
+    "es": ("reintentar", "de nuevo", "otra vez", "intentar de nuevo", "reenviar",
+           "volver a enviar"),
+    "pt": ("repetir", "tentar de novo", "tentar novamente", "de novo", "reenviar",
+           "enviar de novo"),
+}
+
+# Stripped from both ends of an answer: spaces, punctuation and quotes in every script.
+_EDGE = " \t\r\n.,;:!?¡¿…~'\"“”‘’«»「」『』()[]。、，！？；：～（）【】"
+
+
+def text(lang: str | None, key: str, **params: Any) -> str:
+    """The sentence ``key`` in ``lang`` (English if we lack it), filled with ``params``.
+
+    Region tags are ignored ("pt-BR" reads as "pt") so a locale string can be passed as is.
+    """
+    code = (lang or DEFAULT_LANGUAGE).replace("_", "-").split("-")[0].lower()
+    table = TEXTS.get(code) or TEXTS[DEFAULT_LANGUAGE]
+    template = table.get(key) or TEXTS[DEFAULT_LANGUAGE][key]
+    return template.format(**params) if params else template
+
+
+def _normalise(answer: str) -> str:
+    # NFKC folds full-width forms ("ＯＫ", "？") and half-width katakana into the usual ones.
+    said = unicodedata.normalize("NFKC", answer).casefold().strip(_EDGE)
+    return " ".join(said.split())
+
+
+def _matches(words: dict[str, tuple[str, ...]], answer: str) -> bool:
+    said = _normalise(answer)
+    return bool(said) and any(said == _normalise(w) for ws in words.values() for w in ws)
+
+def is_yes(answer: str) -> bool:
+    return _matches(YES_WORDS, answer)
+
+
+def is_no(answer: str) -> bool:
+    return _matches(NO_WORDS, answer)
+
+
+def is_keep(answer: str) -> bool:
+    return _matches(KEEP_WORDS, answer)
+
+
+def is_use(answer: str) -> bool:
+    return _matches(USE_WORDS, answer)
+
+
+def is_retry(answer: str) -> bool:
+    return _matches(RETRY_WORDS, answer)

@@ -1,0 +1,100 @@
+"""Turning outcomes into what the person reads, in their language.
+
+Image URLs are copied byte for byte; everything else comes from ``prompts``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .errors import API_KEYS_URL, CreatokError, InvalidRequestError
+from .prompts import text
+
+ERROR_TEXT_KEYS = {
+    "auth_error": "auth_error",
+    "connection_error": "connection_error",
+    "timeout": "connection_error",
+    "server_error": "server_error",
+    "rate_limited": "rate_limited",
+    "contract_error": "contract_error",
+    "invalid_response": "invalid_response",
+    "not_found": "not_found",
+    "upload_error": "upload_error",
+}
+
+
+def error_record(exc: CreatokError) -> dict[str, Any]:
+    """The ``error`` field of state and result.json: kind, plain message, details."""
+    record: dict[str, Any] = {"kind": exc.kind, "message": exc.message}
+    for attr in ("code", "status_code", "field", "reason", "params"):
+        value = getattr(exc, attr, None)
+        if value not in (None, {}, ""):
+            record[attr] = value
+    return record
+
+
+def describe_invalid(lang: str, error: dict[str, Any]) -> str:
+    """A localised reason for a refused request (English fallback)."""
+    reason = error.get("reason")
+    params = dict(error.get("params") or {})
+    if "allowed" in params and isinstance(params["allowed"], list):
+        params["allowed"] = ", ".join(str(a) for a in params["allowed"])
+    key = f"invalid_{reason}" if reason else None
+    if key:
+        try:
+            return text(lang, key, **params)
+        except (KeyError, IndexError):
+            pass
+    return str(error.get("message"))
+
+
+def error_message(lang: str, error: dict[str, Any]) -> str:
+    kind = error.get("kind", "")
+    if kind == "invalid_request":
+        return text(lang, "invalid_request", reason=describe_invalid(lang, error))
+    if kind == "api_error":
+        return text(lang, "api_error", message=error.get("message", ""))
+    key = ERROR_TEXT_KEYS.get(kind)
+    if key == "auth_error":
+        return text(lang, key, url=API_KEYS_URL)
+    if key:
+        return text(lang, key)
+    return text(lang, "unexpected_error", message=error.get("message", ""))
+
+
+def final_message(lang: str, result: dict[str, Any], *, outdated_hint: bool = False) -> str:
+    status = result.get("status")
+    task_id = result.get("task_id")
+    images = result.get("images") or []
+    parts: list[str]
+    if status == "succeeded":
+        head = text(lang, "succeeded_one" if len(images) == 1 else "succeeded")
+        parts = [head, *[str(img.get("url")) for img in images]]
+    elif status in ("queued", "running") or (status and status.startswith("in_progress")):
+        parts = [text(lang, "still_running", task_id=task_id, status=status)]
+    elif status == "timeout":
+        parts = [
+            text(
+                lang,
+                "timed_out",
+                seconds=int((result.get("error") or {}).get("params", {}).get("seconds", 0)),
+                task_id=task_id,
+            )
+        ]
+    elif status == "failed":
+        reason = (result.get("error") or {}).get("message") or text(lang, "failed_no_reason")
+        parts = [text(lang, "failed", reason=reason)]
+    elif status == "cancelled":
+        reason = (result.get("error") or {}).get("message")
+        parts = [text(lang, "cancelled_reason", reason=reason) if reason else text(lang, "cancelled")]
+    else:
+        parts = [error_message(lang, result.get("error") or {"kind": status or "error"})]
+        if task_id:
+            parts.append(text(lang, "task_id_note", task_id=task_id))
+    if outdated_hint:
+        parts.append(text(lang, "outdated_hint"))
+    return "\n".join(parts)
+
+
+def invalid_request_record(exc: InvalidRequestError) -> dict[str, Any]:
+    return error_record(exc)
