@@ -1,15 +1,17 @@
 """Retry policy for CreatOK calls, in one place.
 
 Idempotent calls (GETs, the presign call, the signed upload PUT) are retried
-with exponential backoff and full jitter on connection trouble, 429 (honouring
-``Retry-After``) and 502/503/504. The paid submit is retried only when the
+with exponential backoff and jitter on connection trouble, 429 (honouring
+``Retry-After``) and 500/502/503/504. The paid submit is retried only when the
 connection could not even be opened: then nothing was sent, so nothing can
 have been charged.
 """
 
 from __future__ import annotations
 
+import math
 import random
+from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
 from enum import Enum
 
@@ -23,7 +25,8 @@ MAX_DELAY = 8.0
 MAX_RETRY_AFTER = 60.0
 """A server asking us to wait longer than this gets a clear error instead."""
 
-RETRYABLE_STATUS = frozenset({429, 502, 503, 504})
+RETRYABLE_STATUS = frozenset({429, 500, 502, 503, 504})
+"""Statuses worth another try of an idempotent request."""
 
 NOT_SENT_ERRORS: tuple[type[Exception], ...] = (
     httpx.ConnectError,
@@ -33,9 +36,11 @@ NOT_SENT_ERRORS: tuple[type[Exception], ...] = (
 """httpx errors raised before any byte of the request left this machine."""
 
 TRANSIENT_ERRORS: tuple[type[Exception], ...] = (
-    httpx.TransportError,
+    httpx.TimeoutException,
+    httpx.NetworkError,
+    httpx.RemoteProtocolError,
 )
-"""Errors worth retrying for an idempotent request."""
+"""Errors worth retrying for an idempotent request (not a bad URL or a local bug)."""
 
 
 class RetryMode(Enum):
@@ -47,38 +52,36 @@ class RetryMode(Enum):
 
 
 def backoff_delay(attempt: int, rng: random.Random | None = None) -> float:
-    """Exponential backoff with full jitter (attempt counts from 0)."""
+    """Exponential backoff with jitter: uniform in [ceiling/2, ceiling] (attempt from 0)."""
     ceiling = min(MAX_DELAY, INITIAL_DELAY * (2**attempt))
     return (rng or random).uniform(ceiling / 2, ceiling)
 
 
 def retry_after_seconds(response: httpx.Response) -> float | None:
-    """Seconds from a ``Retry-After`` header (delta-seconds or HTTP date)."""
-    value = response.headers.get("retry-after")
+    """Seconds from a ``Retry-After`` header (delta-seconds or HTTP date); None if unusable."""
+    value = (response.headers.get("retry-after") or "").strip()
     if not value:
         return None
-    value = value.strip()
     try:
-        return max(0.0, float(value))
+        seconds = float(value)
     except ValueError:
-        pass
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    from datetime import datetime, timezone
-
-    now = datetime.now(timezone.utc)
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=timezone.utc)
-    return max(0.0, (when - now).total_seconds())
+        try:
+            when = parsedate_to_datetime(value)
+        except (TypeError, ValueError, IndexError):
+            return None
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=timezone.utc)
+        seconds = (when - datetime.now(timezone.utc)).total_seconds()
+    return None if math.isnan(seconds) else max(0.0, seconds)
 
 
 def should_retry_error(mode: RetryMode, exc: Exception) -> bool:
+    """Retry a transport error? Always if nothing was sent; otherwise only if idempotent."""
     if isinstance(exc, NOT_SENT_ERRORS):
         return True
     return mode is RetryMode.IDEMPOTENT and isinstance(exc, TRANSIENT_ERRORS)
 
 
 def should_retry_status(mode: RetryMode, status_code: int) -> bool:
+    """Retry an HTTP status? Never for the paid submit: it may have been charged."""
     return mode is RetryMode.IDEMPOTENT and status_code in RETRYABLE_STATUS

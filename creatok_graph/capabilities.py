@@ -9,56 +9,78 @@ fields are kept: the real API may add some at any time.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
 
 from .errors import ContractError, InvalidRequestError
 
+_Text = Annotated[str, Field(pattern=r"\S")]
+"""A string with something in it besides spaces."""
+
+
+def _violation(where: str, message: str) -> PydanticCustomError:
+    """A rule broken inside the model at ``where`` (a dotted sub-path, named in the error)."""
+    return PydanticCustomError("contract", message, {"where": where})
+
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="allow", frozen=True)
+    """Strict (no "1" for 1, no true for 1), but extra fields are kept."""
+
+    model_config = ConfigDict(extra="allow", frozen=True, strict=True, allow_inf_nan=False)
 
 
 class NRange(_Model):
     min: float
     max: float
 
-    @model_validator(mode="after")
-    def _ordered(self) -> NRange:
-        if self.min > self.max:
-            raise ValueError("min is greater than max")
-        if self.max < 1:
-            raise ValueError("max must be at least 1")
-        return self
+    @field_validator("max")
+    @classmethod
+    def _ordered(cls, value: float, info: ValidationInfo) -> float:
+        low = info.data.get("min")
+        if low is not None and value < low:
+            raise ValueError(f"max {value:g} is smaller than min {low:g}")
+        if value < 1:
+            raise ValueError(f"max {value:g} allows no image at all (it must be at least 1)")
+        return value
 
 
 class ModelDefaults(_Model):
-    resolution: str
+    resolution: _Text
     n: int
 
 
 class ModelLimits(_Model):
-    resolutions: list[str] = Field(min_length=1)
+    resolutions: list[_Text] = Field(min_length=1)
     n: NRange
-    aspect_ratios: list[str] | None = None
+    aspect_ratios: list[_Text] | None = None
     max_reference_images: float = Field(ge=0)
 
 
 class Pricing(_Model):
     currency: str = "credits"
     unit: str = "image"
-    by_resolution: dict[str, float] = Field(default_factory=dict)
+    by_resolution: dict[str, Annotated[float, Field(ge=0)]] = Field(default_factory=dict)
 
     def credits_per_image(self, resolution: str) -> float | None:
+        """Credits for one image at ``resolution``; None when not known."""
         if self.currency != "credits" or self.unit != "image":
             return None  # a unit we do not know: say nothing rather than guess
         return self.by_resolution.get(resolution)
 
 
 class ImageModel(_Model):
-    id: str = Field(min_length=1)
-    label: str = Field(min_length=1)
+    id: _Text
+    label: _Text
     defaults: ModelDefaults
     limits: ModelLimits
     pricing: Pricing | None = None
@@ -66,12 +88,17 @@ class ImageModel(_Model):
     @model_validator(mode="after")
     def _defaults_within_limits(self) -> ImageModel:
         if self.defaults.resolution not in self.limits.resolutions:
-            raise ValueError(
-                f"defaults.resolution {self.defaults.resolution!r} is not one of "
-                f"limits.resolutions {self.limits.resolutions}"
+            raise _violation(
+                "defaults.resolution",
+                f"{self.defaults.resolution!r} is not one of limits.resolutions "
+                f"({', '.join(self.limits.resolutions)})",
             )
         if not self.limits.n.min <= self.defaults.n <= self.limits.n.max:
-            raise ValueError(f"defaults.n {self.defaults.n} is outside limits.n")
+            raise _violation(
+                "defaults.n",
+                f"{self.defaults.n} is outside limits.n "
+                f"({self.limits.n.min:g} to {self.limits.n.max:g})",
+            )
         return self
 
     @property
@@ -88,21 +115,23 @@ class ImageModel(_Model):
 
 
 class ImageCapabilities(_Model):
-    default_model: str = Field(min_length=1)
+    default_model: _Text
     models: list[ImageModel] = Field(min_length=1)
 
     @model_validator(mode="after")
     def _default_is_listed(self) -> ImageCapabilities:
         ids = [m.id for m in self.models]
-        if self.default_model not in ids:
-            raise ValueError(
-                f"default_model {self.default_model!r} is not one of the models ({', '.join(ids)})"
-            )
         if len(set(ids)) != len(ids):
-            raise ValueError("model ids are not unique")
+            raise _violation("models", "model ids are not unique")
+        if self.default_model not in ids:
+            raise _violation(
+                "default_model",
+                f"{self.default_model!r} is not one of the models ({', '.join(ids)})",
+            )
         return self
 
     def model_by_id(self, model_id: str) -> ImageModel | None:
+        """The model with this id, else the one whose id or label matches ignoring case."""
         for m in self.models:
             if m.id == model_id:
                 return m
@@ -129,16 +158,21 @@ def parse_capabilities(data: Any) -> ImageCapabilities:
         return ImageCapabilities.model_validate(image)
     except ValidationError as exc:
         err = exc.errors()[0]
-        where = _field_path(("capabilities", "image", *err["loc"]))
+        loc = tuple(err["loc"])
+        where = (err.get("ctx") or {}).get("where") if err["type"] == "contract" else None
+        if where:
+            loc += tuple(str(where).split("."))
+        path = _field_path(("capabilities", "image", *loc))
         reason = err["msg"].removeprefix("Value error, ")
         raise ContractError(
-            f"CreatOK's capabilities break the contract at {where}: {reason}. "
+            f"CreatOK's capabilities break the contract at {path}: {reason}. "
             "Nothing was charged; this integration may be outdated.",
-            field=where,
+            field=path,
         ) from None
 
 
 def _field_path(loc: tuple[Any, ...]) -> str:
+    """``("a", "b", 1, "c")`` -> ``a.b[1].c``."""
     out = ""
     for part in loc:
         out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
@@ -260,7 +294,8 @@ def resolve_request(
         allowed = chosen.limits.aspect_ratios
         if allowed and ratio not in allowed:
             raise _refuse(
-                f"aspect ratio {ratio} is not offered by {chosen.label}: choose {_or_list(allowed)}",
+                f"aspect ratio {ratio} is not offered by {chosen.label}: "
+                f"choose {_or_list(allowed)}",
                 "aspect_ratio_unknown",
                 "aspect_ratio",
                 value=ratio,

@@ -1,8 +1,9 @@
 """``creatok-image``: the terminal front end, a thin layer over the compiled graph.
 
-Everything it does goes through the graph with a SQLite checkpointer (the run
-id is the thread), so a run can be continued after a crash or Ctrl-C, and the
-same interrupts a LangGraph UI would show are asked here on stdin.
+Everything it does goes through the graph with a SQLite checkpointer in the
+artifacts dir (the run id is the thread), so a run can be continued after a
+crash or Ctrl-C, and the same interrupts a LangGraph UI would show are asked
+here on stdin.
 
 Exit codes: 0 succeeded; 1 failed, timed out or an error; 2 usage error or
 declined; 3 still queued/running (a recovery check without --wait); 130 Ctrl-C.
@@ -15,13 +16,16 @@ import itertools
 import json
 import os
 import secrets
+import signal
+import sqlite3
 import sys
 import threading
 import time
 import traceback
 from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
-from typing import IO, Any
+from contextlib import ExitStack, contextmanager, suppress
+from types import FrameType
+from typing import IO, Any, NoReturn
 
 from langgraph.types import Command
 
@@ -33,252 +37,227 @@ from .graph import build_graph
 from .language import detect_language
 from .prompts import is_retry, is_yes, text
 
+PROG = "creatok-image"
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_PENDING, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
+FINAL_STATUSES = frozenset({"succeeded", "failed", "cancelled"})
+"""A run that ended with one of these is only reprinted when its run id is used again."""
 USAGE_STATUSES = frozenset({"cancelled", "invalid_request"})
-PENDING_STATUSES = frozenset({"queued", "running", "submitted"})
+SANDBOX_TASK_SECONDS = 2.0
+
+# Sentences only the terminal front end says (the graph's own live in ``prompts``).
+# English for now; kept together so they can move into ``prompts`` to be localised.
+CLI_TEXTS: dict[str, str] = {
+    "no_key": "No CreatOK API key found. Create one at {url} and set it as CREATOK_API_KEY, "
+    "or try everything locally first with --sandbox (placeholder images, nothing charged).",
+    "sandbox": "Sandbox mode: a local stand-in for CreatOK is running at {url}. Nothing is "
+    "charged, and the images are placeholders from the local sandbox (their links stop working "
+    "when this command ends).",
+    "submitted": "submitted: task {task_id}",
+    "status": "status: {status} ({elapsed:.1f}s)",
+    "upload": "uploading reference image {index}/{total}",
+    "results": "results: {path}",
+    "continuing": "Continuing run {run_id}.",
+    "continuing_task": "Continuing run {run_id} (task {task_id}).",
+    "finished_earlier": "Run {run_id} finished earlier; here is its result again. Leave out "
+    "--run-id (or choose a new one) to make new images.",
+    "check_again": "Check again with `creatok-image --task-id {task_id}`, or wait for it with "
+    "`creatok-image --task-id {task_id} --wait`.",
+    "interrupted_task": "Interrupted. Nothing is lost: task {task_id} goes on at CreatOK. Resume "
+    "with `creatok-image --run-id {run_id}` (or `creatok-image --task-id {task_id} --wait`).",
+    "interrupted_sending": "Interrupted while the request was being sent, so it may have been "
+    "charged. Run `creatok-image --run-id {run_id}` to check: it never sends a request twice "
+    "without asking.",
+    "interrupted_nothing": "Interrupted before anything was submitted; nothing was charged. "
+    "Resume with `creatok-image --run-id {run_id}`.",
+    "finishing_submit": "Waiting for CreatOK to confirm the request so that its task id is "
+    "saved (press Ctrl-C again to quit at once)...",
+    "bad_store": "The results folder {path} cannot be used ({reason}). Choose another one with "
+    "--artifacts-dir or CREATOK_ARTIFACTS_DIR.",
+    "unexpected": "Something went wrong ({error}). Run again with -v for details.",
+    "positive_seconds": "must be a number of seconds greater than 0, e.g. 30",
+}
+
+
+def cli_text(key: str, **params: Any) -> str:
+    template = CLI_TEXTS[key]
+    return template.format(**params) if params else template
+
+
+def _isatty(stream: Any) -> bool:
+    try:
+        return bool(stream is not None and stream.isatty())
+    except (ValueError, OSError):  # closed or detached
+        return False
+
+
+def _raw_write(stream: IO[str], message: str) -> None:
+    """Write from a signal handler: the stream's own buffer may be mid-write."""
+    with suppress(Exception):
+        stream.flush()
+    try:
+        encoding = getattr(stream, "encoding", None) or "utf-8"
+        os.write(stream.fileno(), message.encode(encoding, errors="replace"))
+    except Exception:
+        try:
+            stream.write(message)
+            stream.flush()
+        except Exception:
+            pass
+
+
+# -- arguments -------------------------------------------------------------------------------
+
+
+def _positive_seconds(value: str) -> float:
+    try:
+        seconds = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(cli_text("positive_seconds")) from None
+    if not (seconds > 0) or seconds == float("inf"):
+        raise argparse.ArgumentTypeError(cli_text("positive_seconds"))
+    return seconds
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, plus the JSON line on usage errors when --json was asked for."""
+
+    json_requested = False
+
+    def error(self, message: str) -> NoReturn:
+        self.print_usage(sys.stderr)
+        sys.stderr.write(f"{self.prog}: error: {message}\n")
+        if self.json_requested:
+            record: dict[str, Any] = {
+                "ok": False, "run_id": None, "task_id": None, "status": "usage_error",
+                "images": [], "error": {"kind": "usage_error", "message": message},
+            }
+            sys.stdout.write(json.dumps(record, ensure_ascii=False) + "\n")
+            sys.stdout.flush()
+        sys.exit(EXIT_USAGE)
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
-        prog="creatok-image",
+    p = _Parser(
+        prog=PROG,
         description="Generate images with CreatOK, after you approve the cost.",
         epilog=f"Set CREATOK_API_KEY (create a key at {API_KEYS_URL}) or try --sandbox. "
-        "Exit codes: 0 done, 1 failed/error, 2 usage or declined, 3 still running.",
+        "CREATOK_BASE_URL and CREATOK_ARTIFACTS_DIR are read too. "
+        "Exit codes: 0 done, 1 failed/error, 2 usage or declined, 3 still running, "
+        "130 interrupted.",
     )
-    p.add_argument("--prompt", help="what the image should show")
+    p.add_argument("--prompt", help="what the image should show (asked for when missing)")
     p.add_argument("--model", help="model id (default: CreatOK's default model)")
     p.add_argument("--resolution", help="e.g. 1K, 2K, 4K (default: the model's)")
     p.add_argument("--n", help="how many images (default: the model's)")
     p.add_argument("--aspect-ratio", metavar="W:H", help="e.g. 16:9")
     p.add_argument("--reference-image", metavar="PATH", action="append", default=[],
-                   help="a local reference image (repeatable)")
+                   help="a local reference image: .png, .jpg, .jpeg, .webp or .gif (repeatable)")
     p.add_argument("--run-id", metavar="ID",
-                   help="name this run; the same id later continues or reprints it")
-    p.add_argument("--yes", action="store_true", help="approve without asking")
+                   help="name this run; the same id later continues or reprints it "
+                   "(default: a timestamp and a short random part)")
+    p.add_argument("--yes", action="store_true", help="approve the cost without asking")
     p.add_argument("--task-id", metavar="ID", help="check an existing task instead of creating one")
     p.add_argument("--wait", action="store_true", help="with --task-id: wait until it finishes")
-    p.add_argument("--timeout", type=float, metavar="SECONDS",
+    p.add_argument("--timeout", type=_positive_seconds, metavar="SECONDS",
                    help="how long to wait for the task (default 600)")
-    p.add_argument("--poll-interval", type=float, metavar="SECONDS",
+    p.add_argument("--poll-interval", type=_positive_seconds, metavar="SECONDS",
                    help="fixed pause between status checks (default: adaptive)")
     p.add_argument("--artifacts-dir", metavar="DIR",
-                   help="where results go (default $CREATOK_ARTIFACTS_DIR or "
-                   "generate-image/.artifacts)")
+                   help="where results and the run database go (default $CREATOK_ARTIFACTS_DIR "
+                   "or generate-image/.artifacts)")
     p.add_argument("--json", action="store_true",
-                   help="print one JSON object as the last line of stdout")
+                   help="print one JSON object as the last line of stdout (all else on stderr)")
     p.add_argument("--sandbox", action="store_true",
                    help="use a built-in local emulator: placeholder images, nothing charged")
     p.add_argument("-v", "--verbose", action="store_true", help="details for debugging")
     return p
 
 
+# -- progress --------------------------------------------------------------------------------
+
+
 class Progress:
-    """A live line on a terminal; plain lines otherwise; always on stderr."""
+    """A live spinner line on a terminal, plain status-change lines otherwise; on stderr."""
 
     FRAMES = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
 
     def __init__(self, stream: IO[str]) -> None:
         self.stream = stream
-        self.live = stream.isatty()
+        self.live = _isatty(stream)
         self.status: str | None = None
-        self.started = time.monotonic()
+        self._elapsed_at = (0.0, time.monotonic())  # (elapsed the graph reported, when)
+        self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
     def update(self, event: dict[str, Any]) -> None:
         kind = event.get("type")
         if kind == "progress":
-            status = str(event.get("status"))
+            elapsed = float(event.get("elapsed") or 0.0)
+            self._elapsed_at = (elapsed, time.monotonic())
+            status = str(event.get("status") or "")
             if status != self.status:
                 self.status = status
                 if not self.live:
-                    elapsed = float(event.get("elapsed") or 0.0)
-                    self._line(f"status: {status} ({elapsed:.1f}s)")
+                    self.line(cli_text("status", status=status, elapsed=elapsed))
             self._ensure_spinner()
         elif kind == "submitted":
-            self.started = time.monotonic()
-            self._line(f"submitted: task {event.get('task_id')}")
+            self._elapsed_at = (0.0, time.monotonic())
+            self.line(cli_text("submitted", task_id=event.get("task_id")))
         elif kind == "upload":
-            self._line(f"uploading reference image {event.get('index')}/{event.get('total')}")
+            self.line(cli_text("upload", index=event.get("index"), total=event.get("total")))
 
-    def _line(self, message: str) -> None:
-        if self.live:
-            self.stream.write("\r\033[K")
-        self.stream.write(message + "\n")
-        self.stream.flush()
+    def line(self, message: str) -> None:
+        with self._lock:
+            if self.live:
+                self.stream.write("\r\033[K")
+            self.stream.write(message + "\n")
+            self.stream.flush()
 
     def _ensure_spinner(self) -> None:
         if self.live and self._thread is None:
-            self._thread = threading.Thread(target=self._spin, daemon=True)
+            self._thread = threading.Thread(target=self._spin, name="progress", daemon=True)
             self._thread.start()
 
     def _spin(self) -> None:
         for frame in itertools.cycle(self.FRAMES):
             if self._stop.wait(0.1):
                 return
-            elapsed = time.monotonic() - self.started
-            self.stream.write(f"\r\033[K{frame} {self.status or 'waiting'} · {elapsed:.0f}s")
-            self.stream.flush()
+            reported, at = self._elapsed_at
+            elapsed = reported + time.monotonic() - at
+            with self._lock:
+                self.stream.write(f"\r\033[K{frame} {self.status or '...'} · {elapsed:.0f}s")
+                self.stream.flush()
+
+    def stop(self) -> None:
+        """Stop the spinner without waiting (safe in a signal handler)."""
+        self._stop.set()
 
     def close(self) -> None:
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout=1)
-            self.stream.write("\r\033[K")
-            self.stream.flush()
+            self._thread = None
+            with self._lock:
+                self.stream.write("\r\033[K")
+                self.stream.flush()
 
 
-@contextmanager
-def _sandbox(enabled: bool) -> Iterator[tuple[str, str] | None]:
-    if not enabled:
-        yield None
-        return
-    from .emulator import SANDBOX_API_KEY, Emulator
-
-    with Emulator(api_key=SANDBOX_API_KEY, task_seconds=2.0) as emu:
-        yield emu.base_url, emu.api_key
-
-
-def _default_run_id() -> str:
-    return time.strftime("%Y%m%d-%H%M%S-") + secrets.token_hex(3)
-
-
-class Session:
-    """One invocation: answers the graph's interrupts from stdin and reports the outcome."""
-
-    def __init__(self, args: argparse.Namespace, lang: str) -> None:
-        self.args = args
-        self.lang = lang
-        self.out = sys.stdout
-        self.err = sys.stderr
-        self.task_id: str | None = args.task_id
-        self.progress = Progress(self.err)
-
-    # -- talking to the person ----------------------------------------------------------
-    def say(self, message: str) -> None:
-        """Human text: stdout normally, stderr with --json (stdout is for the JSON only)."""
-        stream = self.err if self.args.json else self.out
-        stream.write(message + "\n")
-        stream.flush()
-
-    def ask(self, question: str) -> str | None:
-        self.say(question)
-        stream = self.err if self.args.json else self.out
-        stream.write("> ")
-        stream.flush()
-        line = sys.stdin.readline()
-        if not line:
-            stream.write("\n")
-            return None
-        return line.strip()
-
-    def answer(self, value: dict[str, Any]) -> Any:
-        """What to resume an interrupt with; ``_Declined`` when the person says no."""
-        kind = value.get("type")
-        if "action_requests" in value:
-            request = value["action_requests"][0]
-            if self.args.yes:
-                return {"decisions": [{"type": "approve"}]}
-            said = self.ask(request.get("description", ""))
-            if said is not None and is_yes(said):
-                return {"decisions": [{"type": "approve"}]}
-            raise _Declined()
-        if kind == "question":
-            said = self.ask(str(value.get("question")))
-            if not said:
-                raise _Declined()
-            return said
-        if kind == "refine_prompt":
-            if self.args.yes:
-                return "keep"
-            said = self.ask(str(value.get("question")))
-            return said or "keep"
-        if kind == "unknown_outcome":
-            said = self.ask(str(value.get("question")))
-            return "retry" if said and is_retry(said) else "stop"
-        raise CreatokError(f"unexpected question from the graph: {kind}")
-
-    # -- running the graph --------------------------------------------------------------
-    def run(self, graph: Any, payload: Any, config: dict[str, Any], ctx: CreatokContext) -> int:
-        while True:
-            interrupts: list[Any] = []
-            for mode, chunk in graph.stream(payload, config, context=ctx,
-                                            stream_mode=["custom", "updates"],
-                                            durability="sync"):
-                if mode == "custom" and isinstance(chunk, dict):
-                    if chunk.get("task_id"):
-                        self.task_id = str(chunk["task_id"])
-                    self.progress.update(chunk)
-                elif mode == "updates" and isinstance(chunk, dict) and "__interrupt__" in chunk:
-                    interrupts.extend(chunk["__interrupt__"])
-            self.progress.close()
-            self.progress = Progress(self.err)
-            if not interrupts:
-                return self.report(graph.get_state(config).values)
-            value = interrupts[0].value
-            try:
-                payload = Command(resume=self.answer(value))
-            except _Declined:
-                if "action_requests" in value:
-                    graph.invoke(Command(resume={"decisions": [{"type": "reject"}]}), config,
-                                 context=ctx)
-                self.say(text(self.lang, "cancelled"))
-                self.emit_json(graph.get_state(config).values, ok=False, status="cancelled")
-                return EXIT_USAGE
-
-    def report(self, values: dict[str, Any]) -> int:
-        status = str(values.get("status") or "error")
-        messages = values.get("messages") or []
-        final = messages[-1].content if messages else ""
-        if status == "succeeded":
-            urls = [str(img.get("url")) for img in values.get("images") or []]
-            head = final.split("\n", 1)[0] if final else ""
-            self.say(head)
-            for url in urls:  # verbatim, one per line
-                self.out.write(url + "\n") if not self.args.json else self.err.write(url + "\n")
-        else:
-            self.say(str(final))
-        if self.args.verbose and values.get("error"):
-            self.err.write(f"details: {json.dumps(values.get('error'), ensure_ascii=False)}\n")
-        if values.get("artifacts_dir") and not self.args.json:
-            self.err.write(f"results: {values.get('artifacts_dir')}\n")
-        self.emit_json(values, ok=status == "succeeded", status=status)
-        return exit_code(status)
-
-    def emit_json(self, values: dict[str, Any], *, ok: bool, status: str) -> None:
-        if not self.args.json:
-            return
-        messages = values.get("messages") or []
-        record = {
-            "ok": ok,
-            "run_id": values.get("run_id") or self.args.run_id,
-            "task_id": values.get("task_id") or self.task_id,
-            "status": status,
-            "images": values.get("images") or [],
-            "estimated_credits": values.get("estimated_credits"),
-            "model": values.get("model"),
-            "resolution": values.get("resolution"),
-            "n": values.get("n"),
-            "artifacts_dir": values.get("artifacts_dir"),
-            "error": values.get("error"),
-            "message": messages[-1].content if messages else None,
-        }
-        self.out.write(json.dumps(record, ensure_ascii=False) + "\n")
-        self.out.flush()
+# -- one invocation --------------------------------------------------------------------------
 
 
 class _Declined(Exception):
     pass
 
 
-def exit_code(status: str) -> int:
+def exit_code(status: str, error: Any = None) -> int:
     if status == "succeeded":
         return EXIT_OK
     if status in USAGE_STATUSES:
         return EXIT_USAGE
-    if status in PENDING_STATUSES:
-        return EXIT_PENDING
-    return EXIT_ERROR
+    if status in ("failed", "timeout", "error") or error:
+        return EXIT_ERROR
+    return EXIT_PENDING  # queued, running or any other in-progress word
 
 
 def _input(args: argparse.Namespace, run_id: str) -> dict[str, Any]:
@@ -294,36 +273,332 @@ def _input(args: argparse.Namespace, run_id: str) -> dict[str, Any]:
     return payload
 
 
+def _last_message(values: dict[str, Any]) -> str:
+    messages = values.get("messages") or []
+    if not messages:
+        return ""
+    content = getattr(messages[-1], "content", "")
+    return content if isinstance(content, str) else str(content)
+
+
+class Session:
+    """One invocation: answers the graph's interrupts from stdin and reports the outcome."""
+
+    def __init__(self, args: argparse.Namespace, run_id: str, lang: str) -> None:
+        self.args = args
+        self.run_id = run_id
+        self.lang = lang
+        self.out = sys.stdout
+        self.err = sys.stderr
+        self.task_id: str | None = args.task_id
+        self.sending = False  # the paid call is in flight
+        self.progress = Progress(self.err)
+        self._interrupt_pending = False
+
+    # -- talking to the person ----------------------------------------------------------
+    @property
+    def human(self) -> IO[str]:
+        """Where sentences for the person go: stdout, or stderr when stdout is for JSON."""
+        return self.err if self.args.json else self.out
+
+    def say(self, message: str) -> None:
+        self.human.write(message + "\n")
+        self.human.flush()
+
+    def note(self, message: str) -> None:
+        """Remarks about the run itself (progress, where results are): always stderr."""
+        self.progress.line(message)
+
+    def ask(self, question: str) -> str | None:
+        """One line from stdin; None at end of input."""
+        stream = self.human
+        stream.write(question + "\n> ")
+        stream.flush()
+        stdin = sys.stdin
+        line = stdin.readline() if stdin is not None else ""
+        if not line:
+            stream.write("\n")
+            stream.flush()
+            return None
+        answer = line.strip()
+        if not _isatty(stdin):  # a piped answer is not echoed by a terminal: show it
+            stream.write(answer + "\n")
+            stream.flush()
+        return answer
+
+    def answer(self, value: dict[str, Any]) -> Any:
+        """What to resume an interrupt with; ``_Declined`` when the person says no."""
+        kind = value.get("type")
+        if "action_requests" in value:
+            request = value["action_requests"][0]
+            if self.args.yes:
+                return {"decisions": [{"type": "approve"}]}
+            said = self.ask(str(request.get("description", "")))
+            if said is not None and is_yes(said):
+                return {"decisions": [{"type": "approve"}]}
+            raise _Declined()
+        if kind == "question":
+            said = self.ask(str(value.get("question")))
+            if not said:
+                raise _Declined()
+            return said
+        if kind == "refine_prompt":
+            if self.args.yes:
+                return "keep"
+            said = self.ask(str(value.get("question")))
+            return said or "keep"
+        if kind == "unknown_outcome":  # never retried without the person saying so
+            said = self.ask(str(value.get("question")))
+            return "retry" if said and is_retry(said) else "stop"
+        raise CreatokError(f"unexpected question from the graph: {kind}")
+
+    # -- running the graph --------------------------------------------------------------
+    def start(self, graph: Any, config: dict[str, Any], ctx: CreatokContext) -> int:
+        """A new run, or the continuation or reprint of the run with this id."""
+        existing = graph.get_state(config)
+        values: dict[str, Any] = dict(existing.values or {})
+        if not values:
+            return self.run(graph, config, ctx, payload=_input(self.args, self.run_id))
+        self.lang = values.get("language") or self.lang
+        self.task_id = values.get("task_id") or self.task_id
+        if existing.interrupts:  # it was waiting for an answer
+            self._note_continuing()
+            return self.run(graph, config, ctx, pending=existing.interrupts[0])
+        if existing.next or existing.tasks:  # stopped mid-step: crash, kill or Ctrl-C
+            self._note_continuing()
+            return self.run(graph, config, ctx, payload=None)
+        task_id = self.args.task_id or values.get("task_id")
+        status = values.get("status")
+        if task_id and (task_id != values.get("task_id") or status not in FINAL_STATUSES):
+            # It stopped waiting (still running, timed out, connection lost): check the task
+            # again. The graph routes a known task id straight to polling: nothing is resent.
+            self.task_id = task_id
+            self._note_continuing()
+            wait = bool(self.args.wait) or not self.args.task_id
+            return self.run(graph, config, ctx,
+                            payload={"task_id": task_id, "wait": wait, "run_id": self.run_id})
+        self.note(cli_text("finished_earlier", run_id=self.run_id))
+        return self.report(values)
+
+    def _note_continuing(self) -> None:
+        if self.task_id:
+            self.note(cli_text("continuing_task", run_id=self.run_id, task_id=self.task_id))
+        else:
+            self.note(cli_text("continuing", run_id=self.run_id))
+
+    def run(self, graph: Any, config: dict[str, Any], ctx: CreatokContext, *,
+            payload: Any = None, pending: Any = None) -> int:
+        while True:
+            if pending is None:
+                pending = self._stream(graph, payload, config, ctx)
+                if pending is None:
+                    return self.report(graph.get_state(config).values)
+            value = pending.value
+            try:
+                payload = Command(resume=self.answer(value))
+            except _Declined:
+                if "action_requests" in value:  # record the no: the run ends 'cancelled'
+                    graph.invoke(Command(resume={"decisions": [{"type": "reject"}]}), config,
+                                 context=ctx)
+                    return self.report(graph.get_state(config).values)
+                self.say(text(self.lang, "cancelled"))
+                self.emit_json(graph.get_state(config).values, ok=False, status="cancelled")
+                return EXIT_USAGE
+            pending = None
+
+    def _stream(self, graph: Any, payload: Any, config: dict[str, Any],
+                ctx: CreatokContext) -> Any:
+        """Run until the graph ends (None) or asks something (the interrupt)."""
+        interrupts: list[Any] = []
+        try:
+            with self._ctrl_c():
+                for mode, chunk in graph.stream(payload, config, context=ctx,
+                                                stream_mode=["custom", "updates"],
+                                                durability="sync"):
+                    if mode == "custom" and isinstance(chunk, dict):
+                        self._event(chunk)
+                    elif mode == "updates" and isinstance(chunk, dict) and (
+                        "__interrupt__" in chunk
+                    ):
+                        interrupts.extend(chunk["__interrupt__"])
+                if self._interrupt_pending:
+                    self._exit_interrupted()
+        finally:
+            self.progress.close()
+            self.progress = Progress(self.err)
+        return interrupts[0] if interrupts else None
+
+    def _event(self, event: dict[str, Any]) -> None:
+        if event.get("task_id"):
+            self.task_id = str(event["task_id"])
+        kind = event.get("type")
+        if kind == "submitting":
+            self.sending = True
+        elif kind in ("submitted", "progress", "done"):
+            self.sending = False
+        self.progress.update(event)
+        if self._interrupt_pending and not self.sending:
+            self._exit_interrupted()
+
+    @contextmanager
+    def _ctrl_c(self) -> Iterator[None]:
+        """While the graph runs, Ctrl-C ends the process at once.
+
+        LangGraph runs nodes in worker threads and, on KeyboardInterrupt, waits for the
+        running node to finish: a poll could hold the terminal for minutes. Every step is
+        checkpointed before the next starts (durability="sync") and the task id is saved
+        before polling, so stopping here loses nothing. Only during the paid call does the
+        first Ctrl-C wait for CreatOK's answer, so that the task id is saved too.
+        """
+        if (threading.current_thread() is not threading.main_thread()
+                or signal.getsignal(signal.SIGINT) is signal.SIG_IGN):
+            yield
+            return
+
+        def on_sigint(signum: int, frame: FrameType | None) -> None:
+            if self.sending and not self._interrupt_pending:
+                self._interrupt_pending = True
+                _raw_write(self.err, "\n" + cli_text("finishing_submit") + "\n")
+                return
+            self._exit_interrupted()
+
+        previous = signal.signal(signal.SIGINT, on_sigint)
+        try:
+            yield
+        finally:
+            signal.signal(signal.SIGINT, previous)
+
+    def interrupted_message(self) -> str:
+        if self.task_id:
+            return cli_text("interrupted_task", task_id=self.task_id, run_id=self.run_id)
+        if self.sending:
+            return cli_text("interrupted_sending", run_id=self.run_id)
+        return cli_text("interrupted_nothing", run_id=self.run_id)
+
+    def _interrupted_record(self) -> dict[str, Any]:
+        return {"ok": False, "run_id": self.run_id, "task_id": self.task_id,
+                "status": "interrupted", "images": [], "error": None,
+                "message": self.interrupted_message()}
+
+    def _exit_interrupted(self) -> NoReturn:
+        """Leave now, from a signal handler too: say how to resume, skip waiting for threads."""
+        self.progress.stop()
+        _raw_write(self.err, "\r\033[K\n" if self.progress.live else "\n")
+        _raw_write(self.err, self.interrupted_message() + "\n")
+        if self.args.json:
+            _raw_write(self.out, json.dumps(self._interrupted_record(), ensure_ascii=False) + "\n")
+        os._exit(EXIT_INTERRUPTED)
+
+    def interrupted(self) -> int:
+        """Ctrl-C outside the graph (e.g. at a question)."""
+        self.progress.close()
+        self.err.write("\n" + self.interrupted_message() + "\n")
+        self.err.flush()
+        if self.args.json:
+            self.out.write(json.dumps(self._interrupted_record(), ensure_ascii=False) + "\n")
+            self.out.flush()
+        return EXIT_INTERRUPTED
+
+    # -- the outcome ----------------------------------------------------------------------
+    def report(self, values: dict[str, Any]) -> int:
+        status = str(values.get("status") or "error")
+        error = values.get("error")
+        final = _last_message(values)
+        if status == "succeeded":
+            head = final.split("\n", 1)[0]
+            if head:
+                self.say(head)
+            for image in values.get("images") or []:  # verbatim, one per line
+                self.human.write(str(image.get("url")) + "\n")
+            self.human.flush()
+        elif final:
+            self.say(final)
+        code = exit_code(status, error)
+        if self.args.verbose and error:
+            self.note(f"details: {json.dumps(error, ensure_ascii=False)}")
+        if values.get("artifacts_dir"):
+            self.note(cli_text("results", path=os.path.join(values["artifacts_dir"], "outputs")))
+        task_id = values.get("task_id") or self.task_id
+        if code == EXIT_PENDING and task_id:
+            self.note(cli_text("check_again", task_id=task_id))
+        self.emit_json(values, ok=status == "succeeded", status=status)
+        return code
+
+    def emit_json(self, values: dict[str, Any], *, ok: bool, status: str) -> None:
+        if not self.args.json:
+            return
+        record = {
+            "ok": ok,
+            "run_id": values.get("run_id") or self.run_id,
+            "task_id": values.get("task_id") or self.task_id,
+            "status": status,
+            "images": values.get("images") or [],
+            "estimated_credits": values.get("estimated_credits"),
+            "model": values.get("model"),
+            "resolution": values.get("resolution"),
+            "n": values.get("n"),
+            "aspect_ratio": values.get("aspect_ratio"),
+            "artifacts_dir": values.get("artifacts_dir"),
+            "error": values.get("error"),
+            "message": _last_message(values) or None,
+        }
+        self.out.write(json.dumps(record, ensure_ascii=False) + "\n")
+        self.out.flush()
+
+    def fail(self, message: str, code: int, *, status: str = "error") -> int:
+        """A problem before or outside the graph: one plain sentence (and the JSON line)."""
+        self.progress.close()
+        self.err.write(f"{PROG}: {message}\n")
+        self.err.flush()
+        self.emit_json({"error": {"kind": status, "message": message}}, ok=False, status=status)
+        return code
+
+
+# -- main ------------------------------------------------------------------------------------
+
+
+@contextmanager
+def _sandbox() -> Iterator[tuple[str, str]]:
+    from .emulator import SANDBOX_API_KEY, Emulator
+
+    with Emulator(api_key=SANDBOX_API_KEY, task_seconds=SANDBOX_TASK_SECONDS) as emu:
+        yield emu.base_url, emu.api_key
+
+
+def _default_run_id() -> str:
+    return time.strftime("%Y%m%d-%H%M%S-") + secrets.token_hex(3)
+
+
+def _tolerant_stdio() -> None:
+    """A terminal that cannot show a character gets '?', not a traceback."""
+    for stream in (sys.stdin, sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            with suppress(ValueError, OSError):
+                reconfigure(errors="replace")
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    lang = detect_language(args.prompt or "")
-    err = sys.stderr
+    _tolerant_stdio()
+    parser = build_parser()
+    raw_args = sys.argv[1:] if argv is None else argv
+    if isinstance(parser, _Parser):
+        parser.json_requested = "--json" in raw_args
+    args = parser.parse_args(argv)
     run_id = args.run_id or _default_run_id()
+    session = Session(args, run_id, detect_language(args.prompt or ""))
     try:
         check_run_id(run_id)
     except InvalidRequestError as exc:
-        err.write(f"creatok-image: {exc}\n")
-        return EXIT_USAGE
-    if args.wait and not args.task_id:
-        args.wait = True  # harmless: new generations always wait
-    api_key = os.environ.get("CREATOK_API_KEY", "").strip()
-    if not api_key and not args.sandbox:
-        err.write(
-            f"No CreatOK API key found. Create one at {API_KEYS_URL} and set CREATOK_API_KEY, "
-            "or try it locally with --sandbox (placeholder images, nothing charged).\n"
-        )
-        return EXIT_USAGE
-    session = Session(args, lang)
+        return session.fail(str(exc), EXIT_USAGE, status="invalid_request")
+    if not os.environ.get("CREATOK_API_KEY", "").strip() and not args.sandbox:
+        return session.fail(cli_text("no_key", url=API_KEYS_URL), EXIT_USAGE, status="auth_error")
     try:
         with ExitStack() as stack:
-            sandbox = stack.enter_context(_sandbox(args.sandbox))
             ctx_kwargs: dict[str, Any] = {}
-            if sandbox is not None:
-                ctx_kwargs["base_url"], ctx_kwargs["api_key"] = sandbox
-                err.write(
-                    f"Sandbox: using the local CreatOK emulator at {sandbox[0]}. Images are "
-                    "placeholders and nothing is charged.\n"
-                )
+            if args.sandbox:
+                ctx_kwargs["base_url"], ctx_kwargs["api_key"] = stack.enter_context(_sandbox())
+                session.note(cli_text("sandbox", url=ctx_kwargs["base_url"]))
             if args.artifacts_dir:
                 ctx_kwargs["artifacts_dir"] = args.artifacts_dir
             if args.timeout:
@@ -331,47 +606,27 @@ def main(argv: list[str] | None = None) -> int:
             if args.poll_interval:
                 ctx_kwargs["poll_interval"] = args.poll_interval
             ctx = CreatokContext(**ctx_kwargs)
-            persistence = stack.enter_context(
-                open_persistence(checkpoint_url(ctx.artifacts_dir))
-            )
+            try:
+                persistence = stack.enter_context(
+                    open_persistence(checkpoint_url(ctx.artifacts_dir))
+                )
+            except (OSError, sqlite3.Error) as exc:
+                reason = getattr(exc, "strerror", None) or str(exc)
+                return session.fail(cli_text("bad_store", path=ctx.artifacts_dir, reason=reason),
+                                    EXIT_ERROR, status="configuration_error")
             graph = build_graph(persistence.checkpointer, persistence.store)
-            config: dict[str, Any] = {"configurable": {"thread_id": run_id}}
-            existing = graph.get_state(config)
-            if existing.values and not existing.next and not existing.interrupts:
-                session.lang = existing.values.get("language") or lang
-                return session.report(existing.values)  # finished earlier: print it again
-            if existing.values:
-                session.lang = existing.values.get("language") or lang
-                session.task_id = existing.values.get("task_id") or session.task_id
-                if existing.interrupts:
-                    payload: Any = Command(resume=session.answer(existing.interrupts[0].value))
-                else:
-                    payload = None  # crashed mid-run: continue where it stopped
-            else:
-                payload = _input(args, run_id)
-            return session.run(graph, payload, config, ctx)
-    except _Declined:
-        session.say(text(session.lang, "cancelled"))
-        return EXIT_USAGE
+            return session.start(graph, {"configurable": {"thread_id": run_id}}, ctx)
     except KeyboardInterrupt:
-        session.progress.close()
-        where = f"task {session.task_id}" if session.task_id else "nothing was submitted"
-        err.write(
-            f"\nInterrupted ({where}). Nothing is lost: run `creatok-image --run-id {run_id}` "
-            "to continue"
-            + (f", or `creatok-image --task-id {session.task_id} --wait`." if session.task_id
-               else ".")
-            + "\n"
-        )
-        return EXIT_INTERRUPTED
+        return session.interrupted()
     except CreatokError as exc:
-        err.write(f"creatok-image: {exc}\n")
-        return EXIT_ERROR
-    except Exception as exc:  # one plain sentence; details with -v
-        err.write(f"creatok-image: something went wrong: {type(exc).__name__}: {exc}\n")
         if args.verbose:
             traceback.print_exc()
-        return EXIT_ERROR
+        return session.fail(str(exc), EXIT_ERROR, status=exc.kind)
+    except Exception as exc:  # one plain sentence; details with -v
+        if args.verbose:
+            traceback.print_exc()
+        return session.fail(cli_text("unexpected", error=f"{type(exc).__name__}: {exc}"),
+                            EXIT_ERROR)
 
 
 if __name__ == "__main__":  # pragma: no cover

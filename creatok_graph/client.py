@@ -9,7 +9,11 @@ example ``httpx.MockTransport``) to test without a server.
 
 from __future__ import annotations
 
+import functools
+import math
 import os
+import re
+import ssl
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -22,6 +26,7 @@ from . import _retry
 from ._flow import Blocking, Flow, Send, Sleep, run_async, run_sync
 from .capabilities import ImageCapabilities, parse_capabilities
 from .errors import (
+    API_KEYS_URL,
     APIConnectionError,
     APIResponseError,
     APIStatusError,
@@ -32,9 +37,11 @@ from .errors import (
     NotFoundError,
     RateLimitError,
     ServerError,
+    TaskFailedError,
     UploadError,
     auth_error_message,
 )
+from .polling import wait_for_task
 from .references import UPLOAD_PREFIX, inspect_reference, read_bytes
 
 DEFAULT_BASE_URL = "https://www.creatok.ai"
@@ -50,14 +57,24 @@ STATUS_PATH = "/api/open/skills/tasks/status"
 TASK_TYPE = "image_generation"
 
 TERMINAL_STATUSES = frozenset({"succeeded", "failed"})
+_KEY_CHARS = re.compile(r"[\x21-\x7e]+")
+"""A key is printable ASCII without spaces; anything else cannot go in a header."""
+
+
+@functools.cache
+def shared_ssl_context() -> ssl.SSLContext:
+    """One TLS context per process: building it costs ~0.1 s, too much for every client."""
+    return httpx.create_ssl_context()
 
 
 def resolve_base_url(base_url: str | None = None) -> str:
+    """The explicit URL, else ``CREATOK_BASE_URL``, else the real service; no trailing slash."""
     url = base_url or os.environ.get("CREATOK_BASE_URL") or DEFAULT_BASE_URL
     return url.strip().rstrip("/")
 
 
 def resolve_api_key(api_key: str | None = None) -> str | None:
+    """The explicit key, else ``CREATOK_API_KEY``; None when there is none."""
     key = api_key if api_key is not None else os.environ.get("CREATOK_API_KEY")
     key = (key or "").strip()
     return key or None
@@ -110,8 +127,11 @@ def raise_for_response(response: httpx.Response, what: str) -> dict[str, Any]:
             body=body,
         )
     if status == 429:
+        wait = _retry.retry_after_seconds(response)
+        when = f"in {math.ceil(wait)} s" if wait else "in a minute"
         raise RateLimitError(
-            "CreatOK is limiting requests right now; try again in a minute.",
+            f"CreatOK is limiting requests right now; try again {when}.",
+            retry_after=wait,
             status_code=429,
             body=body,
         )
@@ -133,24 +153,32 @@ def raise_for_response(response: httpx.Response, what: str) -> dict[str, Any]:
         raise APIStatusError(
             f"CreatOK refused {what} (HTTP {status}): {msg or 'no reason given'}",
             status_code=status,
-            code=body.get("code") if isinstance(body, dict) else None,
+            code=_int_or_none(body.get("code")) if isinstance(body, dict) else None,
             body=body,
         )
-    if not isinstance(body, dict) or "code" not in body:
+    if not isinstance(body, dict):
         raise InvalidResponseError(
-            f"CreatOK's answer to {what} is not the expected envelope (code, msg, data).",
+            f"CreatOK's answer to {what} is JSON but not the expected envelope "
+            "(code, msg, data): CREATOK_BASE_URL may point at the wrong server.",
             status_code=status,
             body=body,
         )
     code = body.get("code")
+    if not isinstance(code, int) or isinstance(code, bool):
+        raise ContractError(
+            f"CreatOK's answer to {what} has no integer 'code' (the contract's envelope)",
+            field="code",
+        )
     if code != 0:
         msg = str(body.get("msg") or "no reason given")
-        raise APIResponseError(msg, status_code=status, code=_int_or_none(code), body=body)
+        raise APIResponseError(msg, status_code=status, code=code, body=body)
     data = body.get("data")
     if data is None:
         return {}
     if not isinstance(data, dict):
-        raise ContractError(f"CreatOK's answer to {what} has a 'data' that is not an object")
+        raise ContractError(
+            f"CreatOK's answer to {what} has a 'data' that is not an object", field="data"
+        )
     return data
 
 
@@ -182,8 +210,16 @@ class CreatokAPI:
 
     # -- requests ---------------------------------------------------------------
     def _headers(self, extra: dict[str, str] | None = None) -> dict[str, str]:
+        """Auth and JSON headers; a missing or malformed key fails here, before any request."""
         if not self._api_key:
             raise AuthenticationError(auth_error_message(), status_code=None)
+        if not _KEY_CHARS.fullmatch(self._api_key):
+            raise AuthenticationError(
+                "The CreatOK API key contains characters no key has (spaces, line breaks or "
+                f"non-ASCII letters): copy it again from {API_KEYS_URL} and set it in the "
+                "CREATOK_API_KEY environment variable.",
+                status_code=None,
+            )
         headers = {
             "Authorization": f"Bearer {self._api_key}",
             "Accept": "application/json",
@@ -218,6 +254,7 @@ class CreatokAPI:
     def _send_with_retries(
         self, request: httpx.Request, *, what: str, mode: _retry.RetryMode
     ) -> Flow[httpx.Response]:
+        """Send, retrying only what ``mode`` allows; returns the last answer."""
         attempt = 0
         while True:
             try:
@@ -227,7 +264,7 @@ class CreatokAPI:
                     yield Sleep(_retry.backoff_delay(attempt))
                     attempt += 1
                     continue
-                raise _connection_error(exc, what, self.base_url) from None
+                raise _connection_error(exc, what, request.url) from None
             if attempt < self.max_retries and _retry.should_retry_status(
                 mode, response.status_code
             ):
@@ -240,6 +277,7 @@ class CreatokAPI:
 
     # -- endpoints --------------------------------------------------------------
     def get_capabilities(self) -> Flow[ImageCapabilities]:
+        """``capabilities.image``, validated strictly."""
         data, _ = yield from self._request(
             "GET",
             CAPABILITIES_PATH,
@@ -251,6 +289,7 @@ class CreatokAPI:
     def presign_upload(
         self, file_name: str, file_type: str, file_size: int, prefix: str = UPLOAD_PREFIX
     ) -> Flow[PresignedUpload]:
+        """Step one of an upload: a signed URL and the objectKey it will hold."""
         data, _ = yield from self._request(
             "POST",
             PRESIGN_PATH,
@@ -262,9 +301,9 @@ class CreatokAPI:
         url, key = data.get("presignedUploadUrl"), data.get("objectKey")
         if not isinstance(url, str) or not url:
             raise ContractError("the upload answer has no presignedUploadUrl",
-                                field="presignedUploadUrl")
+                                field="data.presignedUploadUrl")
         if not isinstance(key, str) or not key:
-            raise ContractError("the upload answer has no objectKey", field="objectKey")
+            raise ContractError("the upload answer has no objectKey", field="data.objectKey")
         return PresignedUpload(url=url, object_key=key)
 
     def put_object(self, url: str, content: bytes, content_type: str) -> Flow[None]:
@@ -287,11 +326,12 @@ class CreatokAPI:
                 body=response.text[:500],
             )
 
-    def upload_image(self, path: str) -> Flow[str]:
-        """Presign, then PUT the file's bytes; returns the usable ``objectKey``."""
-        ref = yield Blocking(inspect_reference, (path,))
-        presigned = yield from self.presign_upload(ref.name, ref.content_type, ref.size)
-        content = yield Blocking(read_bytes, (ref.path,))
+    def upload_image(self, path: str | os.PathLike[str]) -> Flow[str]:
+        """Check and read the file, presign, PUT its bytes; returns the usable ``objectKey``."""
+        ref = yield Blocking(inspect_reference, (os.fspath(path),))
+        content: bytes = yield Blocking(read_bytes, (ref.path,))
+        # the size presigned is the size sent, even if the file changed since it was checked
+        presigned = yield from self.presign_upload(ref.name, ref.content_type, len(content))
         yield from self.put_object(presigned.url, content, ref.content_type)
         return presigned.object_key
 
@@ -316,6 +356,7 @@ class CreatokAPI:
         return SubmitResult(task_id=task_id, status=str(data.get("status") or "queued"), raw=data)
 
     def get_status(self, task_id: str) -> Flow[TaskStatus]:
+        """One status check (retried like every GET)."""
         data, response = yield from self._request(
             "GET",
             STATUS_PATH,
@@ -325,43 +366,75 @@ class CreatokAPI:
         )
         return parse_status(task_id, data, _retry.retry_after_seconds(response))
 
+    def wait(
+        self,
+        task_id: str,
+        *,
+        timeout: float = 600.0,
+        on_update: Callable[[TaskStatus, float], None] | None = None,
+    ) -> Flow[TaskStatus]:
+        """Poll until done: the succeeded status, or :class:`TaskFailedError`."""
+        status = yield from wait_for_task(self, task_id, timeout=timeout, on_update=on_update)
+        if status.status == "failed":
+            raise TaskFailedError(
+                f"CreatOK could not generate the images of task {task_id}: "
+                f"{status.error_message or 'no reason given'}",
+                task_id=task_id,
+                status=status,
+            )
+        return status
+
 
 def parse_status(task_id: str, data: dict[str, Any], retry_after: float | None) -> TaskStatus:
+    """A status answer's ``data`` as a :class:`TaskStatus`; a success must carry image URLs."""
     status = data.get("status")
-    if not isinstance(status, str) or not status:
+    if not isinstance(status, str) or not status.strip():
         raise ContractError("a status answer has no status", field="data.status")
-    result = data.get("result") if isinstance(data.get("result"), dict) else {}
-    images_raw = result.get("images") if result else None
-    images = [img for img in images_raw or [] if isinstance(img, dict)]
-    if status == "succeeded" and not images:
-        raise ContractError("the task succeeded but no images were sent",
-                            field="data.result.images")
+    result = data.get("result")
+    images_raw = result.get("images") if isinstance(result, dict) else None
+    images = [img for img in images_raw if isinstance(img, dict)] if isinstance(
+        images_raw, list
+    ) else []
+    if status == "succeeded":
+        if not isinstance(images_raw, list) or not images_raw:
+            raise ContractError(
+                "the task succeeded but no images were sent", field="data.result.images"
+            )
+        for i, img in enumerate(images_raw):
+            url = img.get("url") if isinstance(img, dict) else None
+            if not isinstance(url, str) or not url:
+                raise ContractError(
+                    f"image {i + 1} of the finished task has no url",
+                    field=f"data.result.images[{i}].url",
+                )
     error = data.get("error")
-    message = None
-    if isinstance(error, dict):
-        message = error.get("message")
-    elif isinstance(error, str):
-        message = error
+    message = error.get("message") if isinstance(error, dict) else error
     progress = data.get("progress")
     return TaskStatus(
         task_id=task_id,
         status=status,
         images=images,
         error_message=str(message) if message else None,
-        progress=float(progress) if isinstance(progress, (int, float)) else None,
+        progress=(
+            float(progress)
+            if isinstance(progress, (int, float)) and not isinstance(progress, bool)
+            else None
+        ),
         retry_after=retry_after,
         raw=data,
     )
 
 
-def _connection_error(exc: httpx.TransportError, what: str, base_url: str) -> APIConnectionError:
+def _connection_error(exc: httpx.TransportError, what: str, url: httpx.URL) -> APIConnectionError:
+    """The error for a transport failure; ``request_sent`` tells a caller if it may have landed."""
     sent = not isinstance(exc, _retry.NOT_SENT_ERRORS)
+    where = f"{url.scheme}://{url.netloc.decode('ascii', 'replace')}"
     if isinstance(exc, httpx.TimeoutException):
         return APITimeoutError(
-            f"CreatOK did not answer {what} in time; try again later.", request_sent=sent
+            f"{where} did not answer {what} in time; try again later.", request_sent=sent
         )
     return APIConnectionError(
-        f"Could not reach CreatOK at {base_url} for {what}: check the network and "
+        f"Could not reach {where} for {what}: check the network and "
         f"CREATOK_BASE_URL ({type(exc).__name__}).",
         request_sent=sent,
     )
@@ -415,7 +488,10 @@ class AsyncCreatok(_ClientBase):
         )
         self._owns_http = http_client is None
         self.http = http_client or httpx.AsyncClient(
-            transport=transport, limits=DEFAULT_LIMITS, timeout=self.api.timeout
+            transport=transport,
+            limits=DEFAULT_LIMITS,
+            timeout=self.api.timeout,
+            verify=shared_ssl_context(),
         )
 
     async def _run(self, flow: Flow[Any]) -> Any:
@@ -425,7 +501,7 @@ class AsyncCreatok(_ClientBase):
         result: ImageCapabilities = await self._run(self.api.get_capabilities())
         return result
 
-    async def upload_image(self, path: str) -> str:
+    async def upload_image(self, path: str | os.PathLike[str]) -> str:
         result: str = await self._run(self.api.upload_image(path))
         return result
 
@@ -448,10 +524,9 @@ class AsyncCreatok(_ClientBase):
         timeout: float = 600.0,
         on_update: Callable[[TaskStatus, float], None] | None = None,
     ) -> TaskStatus:
-        from .polling import wait_for_task
-
+        """Poll until done; raises :class:`TaskFailedError` when the task failed."""
         result: TaskStatus = await self._run(
-            wait_for_task(self.api, task_id, timeout=timeout, on_update=on_update)
+            self.api.wait(task_id, timeout=timeout, on_update=on_update)
         )
         return result
 
@@ -489,7 +564,10 @@ class Creatok(_ClientBase):
         )
         self._owns_http = http_client is None
         self.http = http_client or httpx.Client(
-            transport=transport, limits=DEFAULT_LIMITS, timeout=self.api.timeout
+            transport=transport,
+            limits=DEFAULT_LIMITS,
+            timeout=self.api.timeout,
+            verify=shared_ssl_context(),
         )
 
     def _run(self, flow: Flow[Any]) -> Any:
@@ -499,7 +577,7 @@ class Creatok(_ClientBase):
         result: ImageCapabilities = self._run(self.api.get_capabilities())
         return result
 
-    def upload_image(self, path: str) -> str:
+    def upload_image(self, path: str | os.PathLike[str]) -> str:
         result: str = self._run(self.api.upload_image(path))
         return result
 
@@ -518,11 +596,8 @@ class Creatok(_ClientBase):
         timeout: float = 600.0,
         on_update: Callable[[TaskStatus, float], None] | None = None,
     ) -> TaskStatus:
-        from .polling import wait_for_task
-
-        result: TaskStatus = self._run(
-            wait_for_task(self.api, task_id, timeout=timeout, on_update=on_update)
-        )
+        """Poll until done; raises :class:`TaskFailedError` when the task failed."""
+        result: TaskStatus = self._run(self.api.wait(task_id, timeout=timeout, on_update=on_update))
         return result
 
     def close(self) -> None:

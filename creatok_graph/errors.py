@@ -89,9 +89,13 @@ class NotFoundError(APIStatusError):
 
 
 class RateLimitError(APIStatusError):
-    """HTTP 429 after the retries ran out."""
+    """HTTP 429 after the retries ran out; ``retry_after`` is the server's hint, if any."""
 
     kind = "rate_limited"
+
+    def __init__(self, message: str, *, retry_after: float | None = None, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.retry_after = retry_after
 
 
 class ServerError(APIStatusError):
@@ -107,6 +111,7 @@ class APIResponseError(APIError):
 
     @property
     def msg(self) -> str:
+        """CreatOK's own ``msg`` (also the message)."""
         return self.message
 
 
@@ -149,13 +154,14 @@ class APITimeoutError(APIConnectionError):
 
 
 class TaskFailedError(CreatokError):
-    """CreatOK reports the generation task as failed."""
+    """CreatOK reports the generation task as failed; ``status`` is its last answer."""
 
     kind = "failed"
 
-    def __init__(self, message: str, *, task_id: str | None = None) -> None:
+    def __init__(self, message: str, *, task_id: str | None = None, status: Any = None) -> None:
         super().__init__(message)
         self.task_id = task_id
+        self.status = status
 
 
 class TaskTimeoutError(CreatokError):
@@ -172,6 +178,7 @@ class TaskTimeoutError(CreatokError):
 
 
 def auth_error_message() -> str:
+    """What to tell a person whose key is missing or refused."""
     return (
         "The CreatOK API key is missing or not valid. Create one at "
         f"{API_KEYS_URL} and set it in the CREATOK_API_KEY environment variable."

@@ -1,18 +1,40 @@
 """The submission ledger: why a paid request is never sent twice.
 
-Before the paid POST we record an *intent* (run id, a hash of the approved
-parameters, an idempotency key that is also sent as ``Idempotency-Key``); the
-moment CreatOK answers we record its task id. Both records go to the graph's
-store (SQLite locally, the server's store when served) and to the run's
-artifacts folder, so they survive the process. A re-executed ``submit`` reads
-the ledger first: a task id is reused, and an intent without one is an
-unknown outcome that only a person may resolve.
+Before the paid POST we record an *intent*: the run id, a hash of the approved
+parameters, the exact body and an idempotency key that is also sent as
+``Idempotency-Key``. The moment CreatOK answers we record its task id. Both
+records go to the graph's store (SQLite locally, the server's store when
+served) and to the run's artifacts folder (``<run>/submission.json``), so they
+survive the process. A re-executed ``submit`` asks :meth:`Ledger.begin` first:
+
+========================  ==============================================================
+what the ledger holds     what ``begin`` answers
+========================  ==============================================================
+nothing, or a refusal     ``SEND``: a fresh intent is on record, send it (once)
+a task id                 ``REUSE``: never send again, continue with that task
+an intent, no answer      ``UNKNOWN``: it may have been charged; only a person decides
+an intent a person chose  ``RESEND``: send the *same* body under the *same* key, once
+to send again
+another request's entry   ``CONFLICT``: this run id is taken
+========================  ==============================================================
+
+A person's "send again" is itself written to the ledger (``resend_approved``)
+and consumed, durably, just before the POST: if the process dies during that
+POST too, the next pass asks again instead of sending a third time.
+
+Two sinks can disagree after a crash between their writes. Every transition
+bumps ``seq``; the highest ``seq`` wins, except that a task id found anywhere
+always wins ("already submitted" is the one fact we must never forget).
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
+import logging
+import os
+import tempfile
 import time
 import uuid
 from dataclasses import asdict, dataclass, replace
@@ -24,18 +46,42 @@ from langgraph.store.base import BaseStore
 from ._flow import Blocking, Dual, Flow
 from .artifacts import atomic_write_json, read_json, run_dir
 
+log = logging.getLogger(__name__)
+
 NAMESPACE = ("creatok_graph", "submissions")
 LEDGER_FILE = "submission.json"
 
+# -- entry states ------------------------------------------------------------------------
 PENDING = "pending"
 """Intent recorded, no answer yet: if found later, the outcome is unknown."""
 SUBMITTED = "submitted"
+"""CreatOK answered with a task id: that task is the request, forever."""
 REFUSED = "refused"
 """CreatOK refused the request: nothing was charged, a new attempt is safe."""
 
+# -- what ``Ledger.begin`` decides -------------------------------------------------------
+SEND = "send"
+REUSE = "reuse"
+UNKNOWN = "unknown"
+RESEND = "resend"
+CONFLICT = "conflict"
 
-def params_hash(body: dict[str, Any]) -> str:
-    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+_CLAIM_ROUNDS = 3
+
+
+def approved_params(body: dict[str, Any], reference_images: list[str] | None) -> dict[str, Any]:
+    """What the person approved: the body without upload keys, plus the reference paths.
+
+    Object keys change whenever references are uploaded again (a resumed run may
+    upload again); the request the person said yes to does not.
+    """
+    params = {k: v for k, v in body.items() if k != "imageObjectKeys"}
+    params["reference_images"] = list(reference_images or [])
+    return params
+
+
+def params_hash(params: dict[str, Any]) -> str:
+    canonical = json.dumps(params, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
@@ -48,25 +94,90 @@ class LedgerEntry:
     task_id: str | None = None
     created_at: float = 0.0
     answered_at: float | None = None
+    body: dict[str, Any] | None = None
+    """Exactly what was (or is about to be) sent; a resend repeats it under the same key."""
+    attempts: int = 0
+    """POSTs started under this key."""
+    sent_at: float | None = None
+    resend_approved: bool = False
+    """A person chose "send again"; consumed (set back to False) by the next send."""
+    note: str | None = None
+    """What we know about the last attempt (why the outcome is unknown, why refused)."""
+    seq: int = 0
+    """Bumped by every transition; the highest wins when the store and the file disagree."""
 
     @classmethod
-    def new_intent(cls, run_id: str, body: dict[str, Any]) -> LedgerEntry:
+    def new_intent(
+        cls,
+        run_id: str,
+        body: dict[str, Any],
+        params_hash_: str | None = None,
+        *,
+        after: LedgerEntry | None = None,
+    ) -> LedgerEntry:
         return cls(
             run_id=run_id,
-            params_hash=params_hash(body),
+            params_hash=params_hash_ or params_hash(body),
             idempotency_key=str(uuid.uuid4()),
             created_at=time.time(),
+            body=dict(body),
+            seq=(after.seq if after else 0) + 1,
         )
 
-    def submitted(self, task_id: str) -> LedgerEntry:
-        return replace(self, state=SUBMITTED, task_id=task_id, answered_at=time.time())
+    def _next(self, **changes: Any) -> LedgerEntry:
+        return replace(self, seq=self.seq + 1, **changes)
 
-    def refused(self) -> LedgerEntry:
-        return replace(self, state=REFUSED, answered_at=time.time())
+    def sending(self) -> LedgerEntry:
+        """About to POST (again): one more attempt, any "send again" consumed."""
+        return self._next(state=PENDING, attempts=self.attempts + 1, sent_at=time.time(),
+                          resend_approved=False)
+
+    def submitted(self, task_id: str) -> LedgerEntry:
+        return self._next(state=SUBMITTED, task_id=task_id, answered_at=time.time(), note=None)
+
+    def refused(self, note: str | None = None) -> LedgerEntry:
+        return self._next(state=REFUSED, answered_at=time.time(), note=note)
+
+    def unanswered(self, note: str | None) -> LedgerEntry:
+        """The POST may have been taken (and charged), but we have no task id."""
+        return self._next(state=PENDING, note=note)
+
+    def approve_resend(self) -> LedgerEntry:
+        """A person chose to send again: same key, same body, one more POST."""
+        return self._next(state=PENDING, resend_approved=True)
 
     def retried(self) -> LedgerEntry:
-        """A person chose to send again: same idempotency key, fresh intent."""
-        return replace(self, state=PENDING, created_at=time.time())
+        """Compatibility name of :meth:`approve_resend`."""
+        return self.approve_resend()
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _entry(value: Any) -> LedgerEntry | None:
+    if not isinstance(value, dict):
+        return None
+    known = LedgerEntry.__dataclass_fields__
+    try:
+        entry = LedgerEntry(**{k: value[k] for k in known if k in value})
+    except TypeError:
+        return None
+    if not isinstance(entry.run_id, str) or not isinstance(entry.idempotency_key, str):
+        return None
+    return entry
+
+
+def newest(*entries: LedgerEntry | None) -> LedgerEntry | None:
+    """Merge the store's and the file's view: a task id wins, then the highest ``seq``."""
+    found = [e for e in entries if e is not None]
+    if not found:
+        return None
+    with_task = [e for e in found if e.state == SUBMITTED and e.task_id]
+    pool = with_task or found
+    return max(pool, key=lambda e: e.seq)
+
+
+# -- the file ----------------------------------------------------------------------------
 
 
 def _file(root: str, run_id: str) -> Path:
@@ -74,7 +185,7 @@ def _file(root: str, run_id: str) -> Path:
 
 
 def _write_file(root: str, entry: LedgerEntry) -> None:
-    atomic_write_json(_file(root, entry.run_id), asdict(entry))
+    atomic_write_json(_file(root, entry.run_id), entry.to_dict())
 
 
 def _read_file(root: str, run_id: str) -> dict[str, Any] | None:
@@ -82,16 +193,36 @@ def _read_file(root: str, run_id: str) -> dict[str, Any] | None:
     return data if isinstance(data, dict) else None
 
 
-def _entry(value: Any) -> LedgerEntry | None:
-    if not isinstance(value, dict):
-        return None
+def _claim_file(root: str, entry: LedgerEntry, exclusive: bool) -> bool:
+    """Write the intent; with ``exclusive``, only if no other writer got there first.
+
+    The exclusive write is a hard link of a complete temp file: atomic, and it
+    fails when the name exists, so two processes starting the same run id at
+    the same instant cannot both claim it. False means "someone else did".
+    """
+    path = _file(root, entry.run_id)
+    if not exclusive:
+        atomic_write_json(path, entry.to_dict())
+        return True
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
-        return LedgerEntry(**{k: value[k] for k in LedgerEntry.__dataclass_fields__ if k in value})
-    except TypeError:
-        return None
-
-
-_RANK = {PENDING: 0, REFUSED: 1, SUBMITTED: 2}
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(json.dumps(entry.to_dict(), ensure_ascii=False, indent=2) + "\n")
+            fh.flush()
+            os.fsync(fh.fileno())
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            return False
+        except OSError:  # no hard links here (some network/FUSE file systems)
+            if path.exists():
+                return False
+            os.replace(tmp, path)
+        return True
+    finally:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
 
 
 class Ledger:
@@ -101,21 +232,84 @@ class Ledger:
         self.store = store
         self.root = artifacts_root
 
+    # -- reading ------------------------------------------------------------------------
     def get(self, run_id: str) -> Flow[LedgerEntry | None]:
-        found: list[LedgerEntry] = []
+        from_store: LedgerEntry | None = None
         if self.store is not None:
             item = yield Dual(self.store.get, self.store.aget, (NAMESPACE, run_id))
-            if item is not None and (e := _entry(item.value)):
-                found.append(e)
+            if item is not None:
+                from_store = _entry(item.value)
         on_disk = _entry((yield Blocking(_read_file, (self.root, run_id))))
-        if on_disk:
-            found.append(on_disk)
-        if not found:
-            return None
-        # The most advanced record wins: a task id anywhere means "already submitted".
-        return max(found, key=lambda e: (_RANK.get(e.state, 0), e.answered_at or 0.0))
+        return newest(from_store, on_disk)
 
+    # -- writing ------------------------------------------------------------------------
     def put(self, entry: LedgerEntry) -> Flow[None]:
+        """A write that must be durable before we go on (an intent, a "send again").
+
+        The store must take it when there is one; the file must take it when the
+        store is all we have not. Anything else raises, and nothing is sent.
+        """
         if self.store is not None:
-            yield Dual(self.store.put, self.store.aput, (NAMESPACE, entry.run_id, asdict(entry)))
-        yield Blocking(_write_file, (self.root, entry))
+            yield Dual(self.store.put, self.store.aput, (NAMESPACE, entry.run_id, entry.to_dict()))
+        try:
+            yield Blocking(_write_file, (self.root, entry))
+        except OSError:
+            if self.store is None:
+                raise
+            log.warning("submission ledger: could not write %s; the store has it", LEDGER_FILE,
+                        exc_info=True)
+
+    def record(self, entry: LedgerEntry) -> Flow[bool]:
+        """Best effort after CreatOK answered: never raises; True when a sink took it.
+
+        Losing the answer because one disk hiccuped would be worse than a
+        partial record: the task id also goes to state and result.json.
+        """
+        ok = False
+        if self.store is not None:
+            try:
+                yield Dual(self.store.put, self.store.aput,
+                           (NAMESPACE, entry.run_id, entry.to_dict()))
+                ok = True
+            except Exception:
+                log.warning("submission ledger: store write failed", exc_info=True)
+        try:
+            yield Blocking(_write_file, (self.root, entry))
+            ok = True
+        except Exception:
+            log.warning("submission ledger: file write failed", exc_info=True)
+        return ok
+
+    # -- the decision before a paid call -----------------------------------------------
+    def begin(
+        self, run_id: str, approved_hash: str, body: dict[str, Any]
+    ) -> Flow[tuple[str, LedgerEntry]]:
+        """What ``submit`` may do; for ``SEND`` and ``RESEND`` the intent is already recorded."""
+        for _ in range(_CLAIM_ROUNDS):
+            entry = yield from self.get(run_id)
+            if entry is not None and entry.state != REFUSED:
+                if entry.params_hash != approved_hash:
+                    return CONFLICT, entry
+                if entry.state == SUBMITTED and entry.task_id:
+                    return REUSE, entry
+                if entry.resend_approved:
+                    armed = entry.sending()
+                    yield from self.put(armed)
+                    return RESEND, armed
+                return UNKNOWN, entry
+            intent = LedgerEntry.new_intent(run_id, body, approved_hash, after=entry).sending()
+            try:
+                claimed = yield Blocking(_claim_file, (self.root, intent, entry is None))
+            except OSError:
+                if self.store is None:
+                    raise
+                log.warning("submission ledger: could not write %s; the store has it",
+                            LEDGER_FILE, exc_info=True)
+                claimed = True
+            if not claimed:
+                continue  # another invocation of this run id wrote first: look again
+            if self.store is not None:
+                yield Dual(self.store.put, self.store.aput,
+                           (NAMESPACE, run_id, intent.to_dict()))
+            return SEND, intent
+        raise RuntimeError(f"the submission ledger of run {run_id} keeps changing under us")

@@ -10,6 +10,7 @@ exception; file I/O goes through ``Blocking`` so it leaves the event loop.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 import uuid
@@ -26,18 +27,20 @@ from langgraph.types import Command, interrupt
 from . import artifacts, polling
 from ._flow import Blocking, Dual, Flow, SingleFlight, Sleep
 from .capabilities import ImageCapabilities, ResolvedRequest, resolve_request
-from .client import CreatokAPI, TaskStatus
+from .client import CreatokAPI, SubmitResult, TaskStatus
 from .context import CreatokContext
 from .errors import (
     APIConnectionError,
     APIResponseError,
     APIStatusError,
+    ContractError,
     CreatokError,
     InvalidRequestError,
+    InvalidResponseError,
     TaskTimeoutError,
 )
 from .language import detect_language
-from .ledger import PENDING, REFUSED, SUBMITTED, Ledger, LedgerEntry, params_hash
+from .ledger import CONFLICT, REUSE, UNKNOWN, Ledger, approved_params, params_hash
 from .prompts import is_keep, is_no, is_retry, is_use, is_yes, text
 from .references import inspect_references
 from .replies import describe_invalid, error_record, final_message
@@ -604,84 +607,140 @@ def _result_record(state: State, **changes: Any) -> dict[str, Any]:
     return record
 
 
-def submit(state: State, env: NodeEnv) -> Flow[Command]:
-    """The paid call, exactly once per approved request."""
+def submit(state: State, env: NodeEnv) -> Flow[Command[Any]]:
+    """The paid call: at most once per approved request, whatever dies or retries.
+
+    The ledger decides first (see ``ledger.py``): a recorded task id is reused; an
+    intent without an answer is an unknown outcome that only a person resolves
+    (interrupt ``unknown_outcome``: "retry" or "stop"); only a fresh intent, or a
+    person's "retry", is sent, and it is on record before the first byte leaves.
+    Re-running this node (a resume, a retry policy, a second invocation of the run
+    id) therefore never sends the request again on its own.
+    """
     if state.get("task_id"):
         return Command(goto="poll")
     lang = _lang(state)
     run_id = str(state.get("run_id"))
+    request: dict[str, Any] = dict(state.get("request") or {})
     resolved = ResolvedRequest(
-        prompt=state["request"]["prompt"],  # type: ignore[index]
-        model=state["request"]["model"],  # type: ignore[index]
-        model_label=state["request"]["model_label"],  # type: ignore[index]
-        resolution=state["request"]["resolution"],  # type: ignore[index]
-        n=state["request"]["n"],  # type: ignore[index]
-        aspect_ratio=state["request"].get("aspect_ratio"),  # type: ignore[union-attr]
+        prompt=request["prompt"],
+        model=request["model"],
+        model_label=request["model_label"],
+        resolution=request["resolution"],
+        n=request["n"],
+        aspect_ratio=request.get("aspect_ratio"),
     )
     body = resolved.submit_body(state.get("object_keys"))
+    approved = params_hash(approved_params(body, request.get("reference_images")))
     ledger = Ledger(env.store, env.artifacts_root)
-    entry = yield from ledger.get(run_id)
+    decision, entry = yield from ledger.begin(run_id, approved, body)
 
-    if entry is not None and entry.state == SUBMITTED and entry.task_id:
-        if entry.params_hash != params_hash(body):
-            return _end("invalid_request", InvalidRequestError(
-                f"run id {run_id} already submitted a different request (task {entry.task_id}); "
-                "use another run id", field="run_id", reason="run_id_used",
-                params={"value": run_id}))
-        return (yield from _submitted(state, env, entry.task_id, {"task_id": entry.task_id}))
-
-    if entry is not None and entry.state == PENDING and entry.params_hash == params_hash(body):
+    if decision == REUSE:
+        task_id = str(entry.task_id)
+        return (yield from _submitted(state, env, task_id, {"task_id": task_id}))
+    if decision == CONFLICT:
+        return _end("invalid_request", InvalidRequestError(
+            f"run id {run_id} was already used for a different request"
+            + (f" (task {entry.task_id})" if entry.task_id else "") + "; use another run id",
+            field="run_id", reason="run_id_used", params={"value": run_id}))
+    if decision == UNKNOWN:
         answer = interrupt(
             {
                 "type": "unknown_outcome",
                 "question": text(lang, "unknown_outcome"),
                 "run_id": run_id,
                 "options": ["retry", "stop"],
+                "idempotency_key": entry.idempotency_key,
+                "requested_at": _iso(entry.sent_at or entry.created_at),
+                "estimated_credits": request.get("estimated_credits"),
+                "details": entry.note,
             },
             response_schema={"type": "string", "enum": ["retry", "stop"]},
         )
         said = _answer_text(answer, "type")
         if not (said and (is_retry(said) or is_yes(said))):
             return _end("cancelled", {"kind": "unknown_outcome",
-                                      "message": text(lang, "unknown_outcome")})
-        entry = entry.retried()
-    elif entry is None or entry.state == REFUSED or entry.params_hash != params_hash(body):
-        entry = LedgerEntry.new_intent(run_id, body)
-    yield from ledger.put(entry)
+                                      "message": text(lang, "unknown_outcome"),
+                                      "idempotency_key": entry.idempotency_key})
+        # The answer is spent by exactly one send: record it, then send in a fresh step
+        # (a crash during that send must ask again, not replay this answer).
+        yield from ledger.put(entry.approve_resend())
+        return Command(goto="submit")
 
-    _emit({"type": "submitting", "run_id": run_id})
+    # SEND or RESEND: the intent is on record; now, and only now, the paid call.
+    _emit({"type": "submitting", "run_id": run_id, "attempt": entry.attempts})
+    failures = int(state.get("submit_failures") or 0) + 1
     try:
-        answer_ = yield from env.api.submit(body, idempotency_key=entry.idempotency_key)
+        answer_ = yield from _send_paid(env.api, entry.body or body, entry.idempotency_key)
     except CreatokError as exc:
-        failures = int(state.get("submit_failures") or 0) + 1
         if _maybe_charged(exc):
+            yield from ledger.record(entry.unanswered(f"{exc.kind}: {exc.message}"))
+            if isinstance(exc, ContractError):  # accepted, but no task id to follow
+                return _end(exc.kind, exc, submit_failures=failures)
             # Outcome unknown: keep the intent; the next pass asks the person.
             return Command(update={"submit_failures": failures, "error": error_record(exc)},
                            goto="submit")
-        yield from ledger.put(entry.refused())
+        yield from ledger.record(entry.refused(f"{exc.kind}: {exc.message}"))
         return _end(exc.kind, exc, submit_failures=failures)
-    entry = entry.submitted(answer_.task_id)
-    yield from ledger.put(entry)
+    except Exception as exc:  # anything unforeseen once the request may have left: ask
+        note = f"{type(exc).__name__}: {exc}"
+        yield from ledger.record(entry.unanswered(note))
+        return Command(update={"submit_failures": failures,
+                               "error": {"kind": "unknown_outcome", "message": note}},
+                       goto="submit")
+    yield from ledger.record(entry.submitted(answer_.task_id))
     return (yield from _submitted(state, env, answer_.task_id, answer_.raw))
 
 
+IN_PROGRESS_WAITS = (0.5, 1.0, 2.0, 4.0, 8.0, 8.0)
+"""Pauses before asking again about a key CreatOK says it is still processing (HTTP 409)."""
+IDEMPOTENCY_MISMATCH_CODE = 40901
+
+
+def _send_paid(api: CreatokAPI, body: dict[str, Any], key: str) -> Flow[SubmitResult]:
+    """POST once. Only a 409 for this very key (CreatOK is still processing it, so it
+    deduplicates) lets us ask again, with the same key and body: that cannot charge twice."""
+    for wait in (*IN_PROGRESS_WAITS, None):
+        try:
+            result: SubmitResult = yield from api.submit(body, idempotency_key=key)
+            return result
+        except APIStatusError as exc:
+            if exc.status_code != 409 or exc.code == IDEMPOTENCY_MISMATCH_CODE or wait is None:
+                raise
+        yield Sleep(wait)
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _iso(ts: float | None) -> str | None:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(ts)) if ts else None
+
+
 def _maybe_charged(exc: CreatokError) -> bool:
-    """Could CreatOK have taken (and charged) the request although we got no answer?"""
+    """Could CreatOK have taken (and charged) the request although we have no task id?"""
     if isinstance(exc, APIConnectionError):
-        return exc.request_sent
+        return exc.request_sent  # False only when the connection never opened
+    if isinstance(exc, ContractError):
+        return True  # code 0 (accepted) but no task id
+    if isinstance(exc, InvalidResponseError):
+        return exc.status_code is None or 200 <= exc.status_code < 300
     if isinstance(exc, APIResponseError):
-        return False
+        return False  # CreatOK answered code != 0: it refused, nothing was charged
     if isinstance(exc, APIStatusError):
-        return exc.status_code in (500, 502, 504)
+        # 409: this key is taken and still being processed; 500/502/504: the request may
+        # have been processed before the failure. 401/404/429/503 and other 4xx: refused.
+        return exc.status_code in (409, 500, 502, 504)
     return False
 
 
-def _submitted(state: State, env: NodeEnv, task_id: str, raw: dict[str, Any]) -> Flow[Command]:
+def _submitted(
+    state: State, env: NodeEnv, task_id: str, raw: dict[str, Any]
+) -> Flow[Command[Any]]:
     """Record the task id in result.json before anything else, then go and poll."""
     submitted_at = state.get("submitted_at") or time.time()
     record = _result_record(state, task_id=task_id, status="submitted", raw=raw, error=None)
-    yield Blocking(artifacts.write_result,
-                   (env.artifacts_root, str(state.get("run_id")), record, None))
+    with contextlib.suppress(OSError):  # the ledger and state hold the task id; persist retries
+        yield Blocking(artifacts.write_result,
+                       (env.artifacts_root, str(state.get("run_id")), record, None))
     _emit({"type": "submitted", "task_id": task_id})
     return Command(
         update={"task_id": task_id, "status": "submitted", "submitted_at": submitted_at,
@@ -702,14 +761,16 @@ def poll(state: State, env: NodeEnv) -> Flow[Command]:
             return _end("invalid_request", exc, **update)
     if not state.get("language"):
         update["language"] = _lang(state)
-    recovering = not state.get("submitted_at")
+    # Straight from submit (or re-run after a crash there): keep waiting on the same clock.
+    # Otherwise this is a recovery check: once, unless asked to wait, with a fresh clock.
+    continuing = state.get("status") == "submitted"
     wait = state.get("wait")
     if wait is None:
-        wait = not recovering
+        wait = continuing
     api = env.api
     timeout = float(env.context.timeout)
     started = time.monotonic()
-    if state.get("submitted_at"):
+    if continuing and state.get("submitted_at"):
         started -= max(0.0, time.time() - float(state["submitted_at"]))  # type: ignore[arg-type]
     seen: dict[str, Any] = {"status": None, "beat": 0.0}
 
@@ -789,6 +850,12 @@ def persist(state: State, env: NodeEnv) -> Flow[dict[str, Any]]:
     _emit({"type": "done", "status": status, "task_id": state.get("task_id")})
     return {
         "messages": [AIMessage(content=message)],
+        # Every output key is present, whichever node ended the run.
+        "status": status,
+        "task_id": state.get("task_id"),
+        "images": state.get("images") or [],
+        "error": state.get("error"),
+        "estimated_credits": state.get("estimated_credits"),
         "artifacts_dir": folder,
         "language": lang,
         "finished_task_id": state.get("task_id"),

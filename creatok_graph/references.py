@@ -29,11 +29,12 @@ class ReferenceFile:
 
 
 def content_type_for(path: str) -> str:
+    """The ``fileType`` for ``path``'s extension, or a refusal listing the accepted ones."""
     ext = Path(path).suffix.lower()
     try:
         return IMAGE_TYPES[ext]
     except KeyError:
-        allowed = ", ".join(sorted({e for e in IMAGE_TYPES}))
+        allowed = ", ".join(sorted(IMAGE_TYPES))
         raise InvalidRequestError(
             f"{Path(path).name} is not an image type CreatOK accepts: use {allowed}",
             field="reference_images",
@@ -72,8 +73,18 @@ def inspect_reference(path: str) -> ReferenceFile:
 
 
 def inspect_references(paths: list[str]) -> list[ReferenceFile]:
+    """Check every file before anything is uploaded or paid."""
     return [inspect_reference(p) for p in paths]
 
 
 def read_bytes(path: str) -> bytes:
-    return Path(path).read_bytes()
+    """The file's bytes; an unreadable file is a refused request, not a traceback."""
+    try:
+        return Path(path).read_bytes()
+    except OSError as exc:
+        raise InvalidRequestError(
+            f"reference image {path} cannot be read ({exc.strerror or type(exc).__name__})",
+            field="reference_images",
+            reason="reference_unreadable",
+            params={"name": str(path)},
+        ) from None

@@ -3,21 +3,24 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 # ============================================================================================
 # Emulator fixtures (owned by creatok_graph/emulator; keep this block self-contained)
 # ============================================================================================
-from creatok_graph.emulator import SANDBOX_API_KEY, Emulator
+if TYPE_CHECKING:
+    from creatok_graph.emulator import Emulator
 
-EmulatorFactory = Callable[..., Emulator]
+EmulatorFactory = Callable[..., "Emulator"]
 
 
 @pytest.fixture
 def emulator_factory() -> Iterator[EmulatorFactory]:
-    """Start Emulators with custom options (port 0, task_seconds 0.3 unless given); all stop after."""
+    """Start Emulators with custom options (port 0, task_seconds 0.3 by default); stopped after."""
+    from creatok_graph.emulator import Emulator
+
     started: list[Emulator] = []
 
     def factory(**options: Any) -> Emulator:
@@ -41,6 +44,8 @@ def emulator(emulator_factory: EmulatorFactory) -> Emulator:
 @pytest.fixture
 def emulator_auth() -> dict[str, str]:
     """Headers a correct client sends to the emulator's API."""
+    from creatok_graph.emulator import SANDBOX_API_KEY
+
     return {"Authorization": f"Bearer {SANDBOX_API_KEY}", "Accept": "application/json"}
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import signal
 import sys
+import textwrap
 import threading
 from collections.abc import Sequence
 from types import FrameType
@@ -22,8 +23,11 @@ DEFAULT_PORT = 8765
 def _scenario_epilog() -> str:
     width = max(len(name) for name in SCENARIO_NAMES)
     lines = ["scenarios (--scenario NAME, repeatable or comma-separated):"]
+    indent = " " * (width + 4)
     for name in SCENARIO_NAMES:
-        lines.append(f"  {name.ljust(width)}  {SCENARIO_HELP[name]}")
+        wrapped = textwrap.wrap(SCENARIO_HELP[name], width=78 - len(indent))
+        lines.append(f"  {name.ljust(width)}  {wrapped[0]}")
+        lines += [indent + rest for rest in wrapped[1:]]
     lines += [
         "",
         "lifecycle: a task is 'queued' for the first 20% of --task-seconds, then 'running'",

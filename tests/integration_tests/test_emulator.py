@@ -12,6 +12,7 @@ import os
 import re
 import signal
 import socket
+import ssl
 import struct
 import subprocess
 import sys
@@ -40,10 +41,21 @@ GOOD = {"prompt": "a red fox", "model": "nano-banana-2", "resolution": "2K", "n"
 
 Factory = Callable[..., Emulator]
 
+# One TLS context and one plain client for the module: building either costs ~40 ms each time,
+# which dominated these tests. RAW carries no auth (signed storage/file URLs, admin, one-offs).
+TLS = ssl.create_default_context()
+RAW = httpx.Client(verify=TLS, timeout=10)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _close_raw() -> Iterator[None]:
+    yield
+    RAW.close()
+
 
 @pytest.fixture
 def client(emulator: Emulator) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=emulator.base_url, headers=AUTH, timeout=10) as c:
+    with httpx.Client(verify=TLS, base_url=emulator.base_url, headers=AUTH, timeout=10) as c:
         yield c
 
 
@@ -69,12 +81,24 @@ def wait_terminal(client: httpx.Client, task_id: str, timeout: float = 5) -> dic
         time.sleep(0.05)
 
 
-def presign_and_put(client: httpx.Client, payload: bytes = b"\x89PNG fake", *,
-                    name: str = "ref.png", ctype: str = "image/png") -> tuple[str, str]:
-    r = client.post(PRESIGN, json={"fileName": name, "fileType": ctype,
-                                   "fileSize": len(payload), "prefix": "open-skills/reference-images"})
+def presign_and_put(
+    client: httpx.Client,
+    payload: bytes = b"\x89PNG fake",
+    *,
+    name: str = "ref.png",
+    ctype: str = "image/png",
+) -> tuple[str, str]:
+    r = client.post(
+        PRESIGN,
+        json={
+            "fileName": name,
+            "fileType": ctype,
+            "fileSize": len(payload),
+            "prefix": "open-skills/reference-images",
+        },
+    )
     data = r.json()["data"]
-    put = httpx.put(data["presignedUploadUrl"], content=payload, headers={"Content-Type": ctype})
+    put = RAW.put(data["presignedUploadUrl"], content=payload, headers={"Content-Type": ctype})
     assert put.status_code == 200, put.text
     return data["objectKey"], data["presignedUploadUrl"]
 
@@ -91,10 +115,10 @@ def parse_png(data: bytes) -> tuple[int, int, bytes]:
     assert data[:8] == PNG_SIGNATURE
     pos, idat, width, height = 8, b"", 0, 0
     while pos < len(data):
-        (length,) = struct.unpack(">I", data[pos:pos + 4])
-        kind = data[pos + 4:pos + 8]
-        payload = data[pos + 8:pos + 8 + length]
-        (crc,) = struct.unpack(">I", data[pos + 8 + length:pos + 12 + length])
+        (length,) = struct.unpack(">I", data[pos : pos + 4])
+        kind = data[pos + 4 : pos + 8]
+        payload = data[pos + 8 : pos + 8 + length]
+        (crc,) = struct.unpack(">I", data[pos + 8 + length : pos + 12 + length])
         assert zlib.crc32(kind + payload) & 0xFFFFFFFF == crc
         if kind == b"IHDR":
             width, height, depth, color = struct.unpack(">IIBB", payload[:10])
@@ -112,10 +136,14 @@ def parse_png(data: bytes) -> tuple[int, int, bytes]:
 
 
 def test_auth_required_on_every_api_call(emulator: Emulator) -> None:
-    with httpx.Client(base_url=emulator.base_url) as c:
+    with httpx.Client(verify=TLS, base_url=emulator.base_url) as c:
         for method, path in (("GET", CAPS), ("POST", PRESIGN), ("POST", SUBMIT), ("GET", STATUS)):
-            for headers in ({}, {"Authorization": "Bearer nope"}, {"Authorization": SANDBOX_API_KEY}):
-                body = {} if method == "POST" else None
+            for headers in (
+                {},
+                {"Authorization": "Bearer nope"},
+                {"Authorization": SANDBOX_API_KEY},
+            ):
+                body: dict[str, Any] | None = {} if method == "POST" else None
                 r = c.request(method, path, headers=headers, json=body)
                 assert r.status_code == 401
                 assert r.json() == {"code": 401, "msg": "invalid or missing API key", "data": {}}
@@ -126,8 +154,8 @@ def test_auth_required_on_every_api_call(emulator: Emulator) -> None:
 
 def test_custom_api_key(emulator_factory: Factory) -> None:
     emu = emulator_factory(api_key="sk-other")
-    assert httpx.get(emu.base_url + CAPS, headers=AUTH).status_code == 401
-    ok = httpx.get(emu.base_url + CAPS, headers={"Authorization": "Bearer sk-other"})
+    assert RAW.get(emu.base_url + CAPS, headers=AUTH).status_code == 401
+    ok = RAW.get(emu.base_url + CAPS, headers={"Authorization": "Bearer sk-other"})
     assert ok.status_code == 200
 
 
@@ -143,10 +171,22 @@ def test_capabilities_served_as_is(client: httpx.Client) -> None:
 
 @pytest.mark.parametrize("shape", ["envelope", "capabilities", "image", "file"])
 def test_capabilities_normalized(emulator_factory: Factory, tmp_path: Path, shape: str) -> None:
-    image = {"default_model": "m1", "models": [{
-        "id": "m1", "label": "M1", "defaults": {"resolution": "1K", "n": 1},
-        "limits": {"resolutions": ["1K"], "n": {"min": 1, "max": 2}, "aspect_ratios": None,
-                   "max_reference_images": 0}}]}
+    image = {
+        "default_model": "m1",
+        "models": [
+            {
+                "id": "m1",
+                "label": "M1",
+                "defaults": {"resolution": "1K", "n": 1},
+                "limits": {
+                    "resolutions": ["1K"],
+                    "n": {"min": 1, "max": 2},
+                    "aspect_ratios": None,
+                    "max_reference_images": 0,
+                },
+            }
+        ],
+    }
     source: Any = {
         "envelope": {"code": 0, "msg": "ok", "data": {"capabilities": {"image": image}}},
         "capabilities": {"capabilities": {"image": image}},
@@ -157,12 +197,14 @@ def test_capabilities_normalized(emulator_factory: Factory, tmp_path: Path, shap
         path.write_text(json.dumps({"image": image}))
         source = str(path)
     emu = emulator_factory(capabilities=source)
-    with httpx.Client(base_url=emu.base_url, headers=AUTH) as c:
+    with httpx.Client(verify=TLS, base_url=emu.base_url, headers=AUTH) as c:
         body = c.get(CAPS).json()
         assert body["code"] == 0 and body["data"]["capabilities"]["image"] == image
         # validation follows the served payload: no aspect-ratio list means pass-through
-        ok = c.post(SUBMIT, json={"prompt": "x", "model": "m1", "resolution": "1K", "n": 2,
-                                  "aspect_ratio": "21:9"}).json()
+        ok = c.post(
+            SUBMIT,
+            json={"prompt": "x", "model": "m1", "resolution": "1K", "n": 2, "aspect_ratio": "21:9"},
+        ).json()
         assert ok["code"] == 0
         bad = c.post(SUBMIT, json={"prompt": "x", "model": "m1", "resolution": "1K", "n": 3}).json()
         assert bad["code"] != 0 and "n" in bad["msg"]
@@ -184,15 +226,22 @@ def test_bad_capabilities_source_rejected(tmp_path: Path) -> None:
 
 def test_presign_and_put(emulator: Emulator, client: httpx.Client) -> None:
     payload = PNG_SIGNATURE + b"reference"
-    r = client.post(PRESIGN, json={"fileName": "a.png", "fileType": "image/png",
-                                   "fileSize": len(payload), "prefix": "open-skills/reference-images"})
+    r = client.post(
+        PRESIGN,
+        json={
+            "fileName": "a.png",
+            "fileType": "image/png",
+            "fileSize": len(payload),
+            "prefix": "open-skills/reference-images",
+        },
+    )
     body = r.json()
     assert r.status_code == 200 and body["code"] == 0
     url, key = body["data"]["presignedUploadUrl"], body["data"]["objectKey"]
     assert re.fullmatch(r"open-skills/reference-images/[0-9a-f]{32}/a\.png", key)
     assert url.startswith(f"{emulator.base_url}/_storage/{key}?")
     assert "%2F" in url and "%3B" in url and "X-Amz-Signature=" in url
-    put = httpx.put(url, content=payload, headers={"Content-Type": "image/png"})
+    put = RAW.put(url, content=payload, headers={"Content-Type": "image/png"})
     assert put.status_code == 200 and put.content == b"" and put.headers["etag"]
     assert emulator.uploads[key] == payload
     stats = emulator.stats()
@@ -200,37 +249,53 @@ def test_presign_and_put(emulator: Emulator, client: httpx.Client) -> None:
     # the uploaded key is now usable in a submission
     r = submit(client, imageObjectKeys=[key])
     assert r.json()["code"] == 0
-    assert emulator.get_task(r.json()["data"]["task_id"])["imageObjectKeys"] == [key]
+    assert emulator.tasks[r.json()["data"]["task_id"]]["imageObjectKeys"] == [key]
 
 
 def test_put_refusals(emulator: Emulator, client: httpx.Client) -> None:
     payload = b"0123456789"
-    r = client.post(PRESIGN, json={"fileName": "b.jpg", "fileType": "image/jpeg",
-                                   "fileSize": len(payload), "prefix": "p"})
+    r = client.post(
+        PRESIGN,
+        json={
+            "fileName": "b.jpg",
+            "fileType": "image/jpeg",
+            "fileSize": len(payload),
+            "prefix": "p",
+        },
+    )
     url = r.json()["data"]["presignedUploadUrl"]
     jpeg = {"Content-Type": "image/jpeg"}
 
-    wrong_type = httpx.put(url, content=payload, headers={"Content-Type": "image/png"})
+    wrong_type = RAW.put(url, content=payload, headers={"Content-Type": "image/png"})
     assert wrong_type.status_code == 403 and xml_code(wrong_type) == "SignatureDoesNotMatch"
-    wrong_size = httpx.put(url, content=payload + b"!", headers=jpeg)
+    wrong_size = RAW.put(url, content=payload + b"!", headers=jpeg)
     assert wrong_size.status_code == 403 and xml_code(wrong_size) == "SignatureDoesNotMatch"
-    two_auth = httpx.put(url, content=payload, headers={**jpeg, **AUTH})
+    two_auth = RAW.put(url, content=payload, headers={**jpeg, **AUTH})
     assert two_auth.status_code == 400 and xml_code(two_auth) == "InvalidArgument"
     decoded = url.replace("%2F", "/").replace("%3B", ";")
-    altered = httpx.put(decoded, content=payload, headers=jpeg)
+    altered = RAW.put(decoded, content=payload, headers=jpeg)
     assert altered.status_code == 403 and xml_code(altered) == "SignatureDoesNotMatch"
-    tampered = httpx.put(url[:-1] + ("0" if url[-1] != "0" else "1"), content=payload, headers=jpeg)
+    tampered = RAW.put(url[:-1] + ("0" if url[-1] != "0" else "1"), content=payload, headers=jpeg)
     assert tampered.status_code == 403
-    no_sig = httpx.put(url.split("?")[0], content=payload, headers=jpeg)
+    no_sig = RAW.put(url.split("?")[0], content=payload, headers=jpeg)
     assert no_sig.status_code == 403 and xml_code(no_sig) == "AccessDenied"
     assert emulator.stats()["uploads"] == 0 and not emulator.uploads
-    assert httpx.put(url, content=payload, headers=jpeg).status_code == 200
+    assert RAW.put(url, content=payload, headers=jpeg).status_code == 200
 
 
 @pytest.mark.parametrize(
     ("field", "value"),
-    [("fileName", ""), ("fileName", None), ("fileType", "image/bmp"), ("fileType", None),
-     ("fileSize", 0), ("fileSize", -3), ("fileSize", "12"), ("fileSize", True), ("fileSize", 1.5)],
+    [
+        ("fileName", ""),
+        ("fileName", None),
+        ("fileType", "image/bmp"),
+        ("fileType", None),
+        ("fileSize", 0),
+        ("fileSize", -3),
+        ("fileSize", "12"),
+        ("fileSize", True),
+        ("fileSize", 1.5),
+    ],
 )
 def test_presign_validation(client: httpx.Client, field: str, value: Any) -> None:
     body = {"fileName": "a.png", "fileType": "image/png", "fileSize": 10, "prefix": "p"}
@@ -313,9 +378,11 @@ def test_garbage_on_the_wire_does_not_kill_the_server(emulator: Emulator) -> Non
         s.sendall(b"\x16\x03\x01 not http at all\r\n\r\n")
         s.recv(4096)
     with socket.create_connection(("127.0.0.1", emulator.port), timeout=5) as s:
-        s.sendall(b"POST " + SUBMIT.encode() + b" HTTP/1.1\r\nHost: x\r\nContent-Length: zz\r\n\r\n")
+        s.sendall(
+            b"POST " + SUBMIT.encode() + b" HTTP/1.1\r\nHost: x\r\nContent-Length: zz\r\n\r\n"
+        )
         assert b" 400 " in s.recv(4096).split(b"\r\n")[0] + b" "
-    assert httpx.get(emulator.base_url + CAPS, headers=AUTH).status_code == 200
+    assert RAW.get(emulator.base_url + CAPS, headers=AUTH).status_code == 200
 
 
 def test_unknown_endpoint_and_method(client: httpx.Client) -> None:
@@ -327,8 +394,11 @@ def test_unknown_endpoint_and_method(client: httpx.Client) -> None:
 
 def test_idempotency_key(emulator: Emulator, client: httpx.Client) -> None:
     first = client.post(SUBMIT, json=GOOD, headers={"Idempotency-Key": "k-1"}).json()
-    again = client.post(SUBMIT, content=json.dumps(GOOD, indent=2),
-                        headers={"Idempotency-Key": "k-1", "Content-Type": "application/json"}).json()
+    again = client.post(
+        SUBMIT,
+        content=json.dumps(GOOD, indent=2),
+        headers={"Idempotency-Key": "k-1", "Content-Type": "application/json"},
+    ).json()
     assert first["code"] == 0 and again == first
     other = client.post(SUBMIT, json={**GOOD, "n": 2}, headers={"Idempotency-Key": "k-1"})
     assert other.json()["code"] != 0
@@ -336,7 +406,8 @@ def test_idempotency_key(emulator: Emulator, client: httpx.Client) -> None:
     assert stats["submits"] == 1 and stats["idempotent_replays"] == 1
     assert stats["submit_requests"] == 3
     # a refused request does not burn its key
-    assert client.post(SUBMIT, json={**GOOD, "n": 0}, headers={"Idempotency-Key": "k-2"}).json()["code"]
+    refused = client.post(SUBMIT, json={**GOOD, "n": 0}, headers={"Idempotency-Key": "k-2"})
+    assert refused.json()["code"] != 0
     assert client.post(SUBMIT, json=GOOD, headers={"Idempotency-Key": "k-2"}).json()["code"] == 0
     assert emulator.stats()["submits"] == 2
 
@@ -345,20 +416,20 @@ def test_idempotency_key(emulator: Emulator, client: httpx.Client) -> None:
 
 
 def test_lifecycle_queued_running_succeeded(emulator_factory: Factory) -> None:
-    emu = emulator_factory(task_seconds=0.6)
-    with httpx.Client(base_url=emu.base_url, headers=AUTH) as c:
+    emu = emulator_factory(task_seconds=1.0)
+    with httpx.Client(verify=TLS, base_url=emu.base_url, headers=AUTH) as c:
         r = submit(c, n=3, aspect_ratio="16:9")
         assert r.status_code == 200
         data = r.json()["data"]
         assert re.fullmatch(r"task_[0-9a-f]+", data["task_id"]) and data["status"] == "queued"
         task_id = data["task_id"]
         assert status_of(c, task_id)["status"] == "queued"
-        time.sleep(0.3)
+        time.sleep(0.45)
         running = status_of(c, task_id)
         assert running["status"] == "running"
         assert isinstance(running["progress"], int) and 0 <= running["progress"] <= 99
         assert "result" not in running
-        time.sleep(0.4)
+        time.sleep(0.6)
         done = status_of(c, task_id)
         assert done["status"] == "succeeded" and done["progress"] == 100
         images = done["result"]["images"]
@@ -367,12 +438,12 @@ def test_lifecycle_queued_running_succeeded(emulator_factory: Factory) -> None:
         assert status_of(c, task_id) == done  # URLs are stable, byte for byte
         stats = emu.stats()
         assert stats["submits"] == 1 and stats["credits"] == 3
-        assert emu.get_task(task_id)["status"] == "succeeded"
+        assert emu.tasks[task_id]["status"] == "succeeded"
 
 
 def test_zero_task_seconds_finishes_at_once(emulator_factory: Factory) -> None:
     emu = emulator_factory(task_seconds=0)
-    with httpx.Client(base_url=emu.base_url, headers=AUTH) as c:
+    with httpx.Client(verify=TLS, base_url=emu.base_url, headers=AUTH) as c:
         task_id = submit(c).json()["data"]["task_id"]
         assert status_of(c, task_id)["status"] == "succeeded"
 
@@ -397,34 +468,33 @@ def test_status_errors(client: httpx.Client) -> None:
 
 def test_png_images(emulator_factory: Factory) -> None:
     emu = emulator_factory(task_seconds=0)
-    with httpx.Client(base_url=emu.base_url, headers=AUTH) as c:
-        sizes = {}
+    with httpx.Client(verify=TLS, base_url=emu.base_url, headers=AUTH) as c:
         for ratio, expected in (("1:1", (64, 64)), ("16:9", (128, 72)), ("9:16", (72, 128))):
             task_id = submit(c, n=2, aspect_ratio=ratio).json()["data"]["task_id"]
             images = status_of(c, task_id)["result"]["images"]
             pixels = []
             for img in images:
-                r = httpx.get(img["url"])
+                r = RAW.get(img["url"])
                 assert r.status_code == 200 and r.headers["content-type"] == "image/png"
                 w, h, raw = parse_png(r.content)
                 assert (w, h) == expected == read_png_size(r.content)
                 pixels.append(raw)
-                thumb = httpx.get(img["thumbnail_url"])
+                thumb = RAW.get(img["thumbnail_url"])
                 assert thumb.status_code == 200
                 assert read_png_size(thumb.content) == (expected[0] // 2, expected[1] // 2)
             assert pixels[0] != pixels[1]  # distinct per image index
-            sizes[ratio] = expected
         task_id = submit(c).json()["data"]["task_id"]
-        assert read_png_size(httpx.get(status_of(c, task_id)["result"]["images"][0]["url"]).content) == (64, 64)
+        default_url = status_of(c, task_id)["result"]["images"][0]["url"]
+        assert read_png_size(RAW.get(default_url).content) == (64, 64)  # no aspect ratio
         assert emu.stats()["downloads"] >= 12
 
 
 def test_altered_image_url_is_refused(emulator_factory: Factory) -> None:
     emu = emulator_factory(task_seconds=0)
-    with httpx.Client(base_url=emu.base_url, headers=AUTH) as c:
+    with httpx.Client(verify=TLS, base_url=emu.base_url, headers=AUTH) as c:
         url = status_of(c, submit(c, n=2).json()["data"]["task_id"])["result"]["images"][0]["url"]
     assert "%2F" in url and "%3B" in url
-    assert httpx.get(url).status_code == 200
+    assert RAW.get(url).status_code == 200
     for altered in (
         url.replace("%2F", "/"),
         url.replace("%3B", ";"),
@@ -433,7 +503,7 @@ def test_altered_image_url_is_refused(emulator_factory: Factory) -> None:
         url + "&extra=1",
         url.split("?")[0],
     ):
-        r = httpx.get(altered)
+        r = RAW.get(altered)
         assert r.status_code == 403, altered
         assert xml_code(r) in ("SignatureDoesNotMatch", "AccessDenied")
 
@@ -522,27 +592,39 @@ def test_scenario_submit_503_and_status_500(emulator: Emulator, client: httpx.Cl
     assert r.status_code == 500
 
 
-def test_scenarios_missing_task_id_stuck_alt_extra(emulator: Emulator, client: httpx.Client) -> None:
+def test_scenarios_missing_task_id_stuck_alt_extra(
+    emulator: Emulator, client: httpx.Client
+) -> None:
     emulator.set_scenarios(["missing-task-id"])
     r = submit(client).json()
     assert r["code"] == 0 and "task_id" not in r["data"]
     assert emulator.stats()["submits"] == 1
 
     emulator.set_scenarios(["stuck-task", "alt-statuses", "extra-fields"])
+    emulator.task_seconds = 1.0  # queued for 0.2 s, then never finishes
     body = submit(client).json()
     assert "request_id" in body
     task_id = body["data"]["task_id"]
     assert status_of(client, task_id)["status"] == "pending"
-    time.sleep(0.4)
+    time.sleep(1.1)
     data = status_of(client, task_id)
     assert data["status"] == "processing" and data["progress"] <= 99 and "eta_seconds" in data
-    assert emulator.get_task(task_id)["status"] == "running"
+    assert emulator.tasks[task_id]["status"] == "running"
 
 
 def test_every_scenario_is_known_and_documented(capsys: pytest.CaptureFixture[str]) -> None:
     assert {s.value for s in Scenario} == set(SCENARIO_NAMES)
-    assert {"task-failure", "flaky-503", "rate-limit", "unauthorized", "submit-error",
-            "slow-submit", "broken-capabilities", "non-json", "submit-503"} <= set(SCENARIO_NAMES)
+    assert {
+        "task-failure",
+        "flaky-503",
+        "rate-limit",
+        "unauthorized",
+        "submit-error",
+        "slow-submit",
+        "broken-capabilities",
+        "non-json",
+        "submit-503",
+    } <= set(SCENARIO_NAMES)
     assert cli_main(["--help"]) == 0
     out = capsys.readouterr().out
     for name in SCENARIO_NAMES:
@@ -557,24 +639,24 @@ def test_every_scenario_is_known_and_documented(capsys: pytest.CaptureFixture[st
 def test_admin_endpoints(emulator: Emulator, client: httpx.Client) -> None:
     base = emulator.base_url
     submit(client)
-    stats = httpx.get(base + "/_emulator/stats").json()["data"]
+    stats = RAW.get(base + "/_emulator/stats").json()["data"]
     assert stats["submits"] == 1 and stats["submit_requests"] == 1
     assert stats["requests"][f"POST {SUBMIT}"] == 1
-    assert len(httpx.get(base + "/_emulator/tasks").json()["data"]["tasks"]) == 1
+    assert len(RAW.get(base + "/_emulator/tasks").json()["data"]["tasks"]) == 1
 
-    r = httpx.post(base + "/_emulator/scenarios", json={"scenarios": ["submit-error"]})
+    r = RAW.post(base + "/_emulator/scenarios", json={"scenarios": ["submit-error"]})
     assert r.status_code == 200 and r.json()["data"]["scenarios"] == ["submit-error"]
     assert submit(client).json()["code"] == 10001
-    bad = httpx.post(base + "/_emulator/scenarios", json={"scenarios": ["nope"]})
+    bad = RAW.post(base + "/_emulator/scenarios", json={"scenarios": ["nope"]})
     assert bad.status_code == 400 and bad.json()["code"] != 0
-    assert httpx.post(base + "/_emulator/scenarios", content=b"{x").status_code == 400
-    assert httpx.get(base + "/_emulator/scenarios").json()["data"]["scenarios"] == ["submit-error"]
-    httpx.post(base + "/_emulator/scenarios", json={"scenarios": []})
+    assert RAW.post(base + "/_emulator/scenarios", content=b"{x").status_code == 400
+    assert RAW.get(base + "/_emulator/scenarios").json()["data"]["scenarios"] == ["submit-error"]
+    RAW.post(base + "/_emulator/scenarios", json={"scenarios": []})
 
-    r = httpx.post(base + "/_emulator/config", json={"task_seconds": 0})
+    r = RAW.post(base + "/_emulator/config", json={"task_seconds": 0})
     assert r.json()["data"]["task_seconds"] == 0
 
-    reset = httpx.post(base + "/_emulator/reset").json()["data"]
+    reset = RAW.post(base + "/_emulator/reset").json()["data"]
     assert reset["submits"] == 0 and reset["requests"] == {}
     assert not emulator.tasks and emulator.stats()["submits"] == 0
 
@@ -594,12 +676,12 @@ def test_python_api(emulator: Emulator, client: httpx.Client) -> None:
     emulator.stop()
     emulator.stop()  # idempotent
     with pytest.raises(httpx.TransportError):
-        httpx.get(f"http://127.0.0.1:{emulator.port}{CAPS}", timeout=1)
+        httpx.get(f"http://127.0.0.1:{emulator.port}{CAPS}", timeout=1, verify=TLS)
 
 
 def test_context_manager_and_stop_with_open_keepalive() -> None:
     with Emulator(task_seconds=0) as emu:
-        c = httpx.Client(base_url=emu.base_url, headers=AUTH)
+        c = httpx.Client(verify=TLS, base_url=emu.base_url, headers=AUTH)
         assert c.get(CAPS).status_code == 200  # leaves an idle keep-alive connection open
         started = time.monotonic()
     assert time.monotonic() - started < 3
@@ -608,8 +690,9 @@ def test_context_manager_and_stop_with_open_keepalive() -> None:
 
 def test_keepalive_reuses_connection(emulator: Emulator) -> None:
     with socket.create_connection(("127.0.0.1", emulator.port), timeout=5) as s:
-        request = (f"GET {CAPS} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {SANDBOX_API_KEY}"
-                   "\r\n\r\n").encode()
+        request = (
+            f"GET {CAPS} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {SANDBOX_API_KEY}\r\n\r\n"
+        ).encode()
         f = s.makefile("rb")
         for _ in range(3):
             s.sendall(request)
@@ -626,20 +709,26 @@ def test_keepalive_reuses_connection(emulator: Emulator) -> None:
 
 def test_200_concurrent_clients(emulator_factory: Factory) -> None:
     emu = emulator_factory(task_seconds=0)
-    with httpx.Client(base_url=emu.base_url, headers=AUTH) as c:
+    with httpx.Client(verify=TLS, base_url=emu.base_url, headers=AUTH) as c:
         task_id = submit(c, n=2).json()["data"]["task_id"]
     barrier = threading.Barrier(200, timeout=10)
-    limits = httpx.Limits(max_connections=250, max_keepalive_connections=250)
-    shared = httpx.Client(base_url=emu.base_url, headers=AUTH, timeout=20, limits=limits)
+    clients = [
+        httpx.Client(base_url=emu.base_url, headers=AUTH, timeout=20, verify=TLS)
+        for _ in range(200)
+    ]
 
-    def poll(_: int) -> int:
-        barrier.wait()  # all 200 requests in flight at once, each on its own connection
-        r = shared.get(STATUS, params={"task_id": task_id, "task_type": "image_generation"})
+    def poll(i: int) -> int:
+        barrier.wait()  # 200 separate clients, all requests in flight at once
+        r = clients[i].get(STATUS, params={"task_id": task_id, "task_type": "image_generation"})
         assert r.json()["data"]["status"] == "succeeded"
         return r.status_code
 
-    with shared, ThreadPoolExecutor(max_workers=200) as pool:
-        codes = list(pool.map(poll, range(200)))
+    try:
+        with ThreadPoolExecutor(max_workers=200) as pool:
+            codes = list(pool.map(poll, range(200)))
+    finally:
+        for c in clients:
+            c.close()
     assert codes == [200] * 200
     assert emu.stats()["status"] == 200
 
@@ -648,45 +737,71 @@ def test_200_concurrent_clients(emulator_factory: Factory) -> None:
 
 
 def _spawn(*args: str) -> subprocess.Popen[str]:
-    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(REPO_ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""),
+    }
     return subprocess.Popen(
         [sys.executable, "-m", "creatok_graph.emulator", *args],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=REPO_ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        cwd=REPO_ROOT,
     )
 
 
-def test_cli_serves_and_stops_cleanly_on_sigterm() -> None:
-    proc = _spawn("--port", "0", "--task-seconds", "0", "--api-key", "sk-cli",
-                  "--scenario", "submit-error,rate-limit", "--scenario", "extra-fields")
+def test_cli_serves_and_stops_cleanly_on_signals() -> None:
+    # Both processes start together: importing the package dominates their start-up time.
+    term = _spawn(
+        "--port",
+        "0",
+        "--task-seconds",
+        "0",
+        "--api-key",
+        "sk-cli",
+        "--scenario",
+        "submit-error,rate-limit",
+        "--scenario",
+        "extra-fields",
+    )
+    intr = _spawn("--port", "0")
     try:
-        assert proc.stdout is not None
-        line = proc.stdout.readline().strip()
-        m = re.fullmatch(r"CreatOK emulator listening on (http://127\.0\.0\.1:(\d+)) \(api key: sk-cli\)", line)
+        assert term.stdout is not None and intr.stdout is not None
+        line = term.stdout.readline().strip()
+        m = re.fullmatch(
+            r"CreatOK emulator listening on (http://127\.0\.0\.1:(\d+)) \(api key: sk-cli\)", line
+        )
         assert m, line
         assert int(m.group(2)) > 0
         base = m.group(1)
         headers = {"Authorization": "Bearer sk-cli"}
-        assert httpx.get(base + CAPS, headers=headers).status_code == 200
-        assert httpx.post(base + SUBMIT, json=GOOD, headers=headers).json()["code"] == 10001
-        scen = httpx.get(base + "/_emulator/scenarios").json()["data"]["scenarios"]
+        assert RAW.get(base + CAPS, headers=headers).status_code == 200
+        assert RAW.post(base + SUBMIT, json=GOOD, headers=headers).json()["code"] == 10001
+        scen = RAW.get(base + "/_emulator/scenarios").json()["data"]["scenarios"]
         assert scen == ["extra-fields", "rate-limit", "submit-error"]
+        line = intr.stdout.readline()
+        assert line.startswith("CreatOK emulator listening on http://127.0.0.1:"), line
+        assert line.rstrip().endswith(f"(api key: {SANDBOX_API_KEY})")
     finally:
-        proc.send_signal(signal.SIGTERM)
-        _, err = proc.communicate(timeout=10)
-    assert proc.returncode == 0, err
-    assert "Traceback" not in err
+        term.send_signal(signal.SIGTERM)
+        intr.send_signal(signal.SIGINT)
+        _, term_err = term.communicate(timeout=10)
+        _, intr_err = intr.communicate(timeout=10)
+    assert term.returncode == 0, term_err
+    assert intr.returncode == 0, intr_err
+    assert "Traceback" not in term_err + intr_err
 
 
-def test_cli_sigint_and_errors(tmp_path: Path) -> None:
-    proc = _spawn("--port", "0")
-    assert proc.stdout is not None
-    assert proc.stdout.readline().startswith("CreatOK emulator listening on http://127.0.0.1:")
-    proc.send_signal(signal.SIGINT)
-    _, err = proc.communicate(timeout=10)
-    assert proc.returncode == 0 and "Traceback" not in err
-
+def test_cli_usage_errors(tmp_path: Path) -> None:
     bad = tmp_path / "caps.json"
     bad.write_text("not json")
-    for args in (["--capabilities", str(bad)], ["--capabilities", str(tmp_path / "none.json")],
-                 ["--scenario", "nope"], ["--flaky-rate", "0"]):
+    for args in (
+        ["--capabilities", str(bad)],
+        ["--capabilities", str(tmp_path / "none.json")],
+        ["--scenario", "nope"],
+        ["--flaky-rate", "0"],
+        ["--task-seconds", "-1"],
+        ["--port", "70000"],
+    ):
         assert cli_main(["--port", "0", *args]) == 2

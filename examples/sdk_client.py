@@ -1,0 +1,112 @@
+"""Drive the served graph (``langgraph dev`` / a deployment) with the LangGraph SDK.
+
+    langgraph dev --no-browser                      # in one terminal (serves generate_image)
+    python examples/sdk_client.py --url http://127.0.0.1:2024 --prompt "..." [--yes]
+    python examples/sdk_client.py --url ... --sandbox --yes
+
+Creates a thread, starts a run and streams ``custom`` (progress) and ``values``;
+when the run stops at the approval interrupt it shows the description and
+resumes the same thread with ``Command(resume=...)``. The CreatOK key is read by
+the *server* from its environment; per-run settings (base URL, artifacts dir,
+poll interval) go in the run's ``context``. ``--sandbox`` starts the built-in
+emulator next to this script and points the run at it through ``context``
+(with its public sandbox key): for a server on the same machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from langgraph_sdk import get_client
+
+GRAPH_ID = "generate_image"
+DEFAULT_PROMPT = "A red fox reading a book under a maple tree in autumn, watercolor style"
+
+
+@contextmanager
+def run_context(sandbox: bool, base_url: str | None) -> Iterator[dict[str, Any] | None]:
+    if not sandbox:
+        yield {"base_url": base_url} if base_url else None
+        return
+    from creatok_graph.emulator import Emulator
+
+    with Emulator(task_seconds=1.0) as emu:
+        yield {"base_url": emu.base_url, "api_key": emu.api_key}
+
+
+def show(part: Any) -> dict[str, Any] | None:
+    """Print progress; return the latest values."""
+    if part.event == "custom":
+        event = part.data
+        if event.get("type") == "progress":
+            print(f"  {event['status']} ({event['elapsed']:.1f}s)")
+        elif event.get("type") in ("submitted", "upload", "done"):
+            print(f"  {event['type']}: {event.get('task_id') or event.get('index') or ''}")
+    elif part.event == "error":
+        raise RuntimeError(f"the run failed on the server: {part.data}")
+    elif part.event == "values":
+        values: dict[str, Any] = part.data
+        return values
+    return None
+
+
+def ask(value: dict[str, Any], auto_yes: bool) -> Any:
+    if "action_requests" in value:
+        print(value["action_requests"][0]["description"])
+        default = "yes"
+    else:
+        print(value.get("question", value))
+        default = "keep"
+    if auto_yes:
+        print(f"> {default} (--yes)")
+        return default
+    return input("> ").strip()
+
+
+async def run(args: argparse.Namespace) -> int:
+    client = get_client(url=args.url)
+    thread = await client.threads.create()
+    thread_id = thread["thread_id"]
+    print(f"thread {thread_id}")
+    request: dict[str, Any] = {"prompt": args.prompt, "n": args.n}
+    if args.aspect_ratio:
+        request["aspect_ratio"] = args.aspect_ratio
+    with run_context(args.sandbox, args.base_url) as context:
+        kwargs: dict[str, Any] = {"input": request}
+        values: dict[str, Any] = {}
+        while True:
+            async for part in client.runs.stream(
+                thread_id, GRAPH_ID, stream_mode=["custom", "values"], context=context, **kwargs
+            ):
+                values = show(part) or values
+            interrupts = values.get("__interrupt__") or []
+            if not interrupts:
+                break
+            kwargs = {"command": {"resume": ask(interrupts[0]["value"], args.yes)}}
+    state = (await client.threads.get_state(thread_id))["values"]
+    messages = state.get("messages") or []
+    if messages:
+        print(messages[-1]["content"])
+    print(f"status: {state.get('status')}  task_id: {state.get('task_id')}")
+    return 0 if state.get("status") == "succeeded" else 1
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--url", default="http://127.0.0.1:2024", help="the LangGraph API server")
+    parser.add_argument("--prompt", default=DEFAULT_PROMPT)
+    parser.add_argument("--n", type=int, default=1)
+    parser.add_argument("--aspect-ratio")
+    parser.add_argument("--base-url", help="CreatOK base URL for this run (context)")
+    parser.add_argument("--sandbox", action="store_true", help="start the built-in emulator")
+    parser.add_argument("--yes", action="store_true", help="approve without asking")
+    return asyncio.run(run(parser.parse_args(argv)))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,202 @@
+"""Waiting: progress events, bounded checkpoints, artifacts, and the graph as a subgraph."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from graph_support import APPROVE, PROMPT, Harness, action_of, interrupt_of, last_text
+from langgraph.checkpoint.memory import InMemorySaver
+from langgraph.graph import END, START, StateGraph
+from langgraph.types import Command
+from typing_extensions import TypedDict
+
+from creatok_graph import CreatokContext, build_graph
+
+
+def progress_events(chunks: list[tuple[str, Any]]) -> list[dict[str, Any]]:
+    return [c for mode, c in chunks if mode == "custom" and c.get("type") == "progress"]
+
+
+async def test_progress_is_streamed_once_per_status_change(h4: Harness) -> None:
+    h4.emulator.task_seconds = 0.8
+    await h4.invoke({"prompt": PROMPT})
+    chunks = await h4.stream(Command(resume=APPROVE))
+    custom = [c for mode, c in chunks if mode == "custom"]
+    kinds = [c["type"] for c in custom]
+    assert kinds[0] == "submitting" and kinds[-1] == "done"
+    assert "submitted" in kinds
+    progress = progress_events(chunks)
+    statuses = [e["status"] for e in progress]
+    assert statuses[-1] == "succeeded"
+    assert "running" in statuses
+    # One event per change (no heartbeat within a second), in lifecycle order.
+    assert all(a != b for a, b in zip(statuses, statuses[1:], strict=False))
+    assert statuses == sorted(statuses, key=["queued", "running", "succeeded"].index)
+    elapsed = [e["elapsed"] for e in progress]
+    assert elapsed == sorted(elapsed) and elapsed[-1] >= 0.6
+    task_id = progress[-1]["task_id"]
+    assert all(e["task_id"] == task_id for e in progress)
+    # Many status checks, but far fewer events.
+    assert h4.stats()["status"] > len(progress)
+    updates = [c for mode, c in chunks if mode == "updates"]
+    assert [next(iter(u)) for u in updates] == ["confirm", "upload_refs", "submit", "poll", "persist"]
+
+
+async def test_checkpoints_do_not_grow_with_waiting(h2: Harness) -> None:
+    """One step for the whole wait: a long task costs no more checkpoints than a short one."""
+    await h2.invoke({"prompt": PROMPT}, "short")
+    await h2.resume(APPROVE, "short")
+    short = len(await h2.checkpoints("short"))
+    short_checks = h2.stats()["status"]
+
+    h2.emulator.task_seconds = 2.0
+    await h2.invoke({"prompt": PROMPT}, "long")
+    # Five steps remain after approval (confirm, upload_refs, submit, poll, persist): a limit
+    # this tight fails if waiting took steps, as an hour-long task would.
+    done = await h2.resume(APPROVE, "long", recursion_limit=6)
+    assert done["status"] == "succeeded"
+    long_checks = h2.stats()["status"] - short_checks
+    assert long_checks >= 4
+    assert len(await h2.checkpoints("long")) == short
+    assert short <= 12
+
+
+async def test_artifacts_hold_every_field_and_url_verbatim(h2: Harness) -> None:
+    await h2.invoke({"prompt": PROMPT, "n": 3, "aspect_ratio": "9:16", "run_id": "my-run_1.0"})
+    done = await h2.resume(APPROVE)
+    assert done["status"] == "succeeded"
+    assert done["run_id"] == "my-run_1.0"
+    folder = h2.root / "my-run_1.0"
+    assert done["artifacts_dir"] == str(folder)
+    record = json.loads((folder / "outputs" / "result.json").read_text(encoding="utf-8"))
+    expected = {
+        "run_id": "my-run_1.0", "task_id": done["task_id"], "status": "succeeded",
+        "model": "nano-banana-2", "resolution": "2K", "n": 3, "error": None,
+    }
+    assert {k: record[k] for k in expected} == expected
+    assert record["aspect_ratio"] == "9:16"
+    assert record["estimated_credits"] == 3
+    # Images exactly as CreatOK sent them: compare with the raw status answer.
+    assert record["raw"]["status"] == "succeeded"
+    sent = record["raw"]["result"]["images"]
+    assert record["images"] == sent == done["images"]
+    assert len(sent) == 3
+    for image in sent:
+        assert image["url"].startswith(h2.emulator.base_url + "/_files/" + done["task_id"])
+    markdown = (folder / "outputs" / "result.md").read_text(encoding="utf-8")
+    message = last_text(done)
+    for image in sent:
+        assert image["url"] in markdown
+        assert image["url"] in message
+    assert done["task_id"] in markdown
+    # Written atomically: no temporary files are left behind.
+    assert sorted(p.name for p in (folder / "outputs").iterdir()) == ["result.json", "result.md"]
+
+
+async def test_urls_are_byte_identical_to_the_service(h1: Harness) -> None:
+    await h1.invoke({"prompt": PROMPT, "n": 2})
+    done = await h1.resume(APPROVE)
+    import httpx
+
+    answer = httpx.get(
+        h1.emulator.base_url + "/api/open/skills/tasks/status",
+        params={"task_id": done["task_id"], "task_type": "image_generation"},
+        headers={"Authorization": f"Bearer {h1.emulator.api_key}"},
+    ).json()["data"]
+    assert done["images"] == answer["result"]["images"]
+    for image in answer["result"]["images"]:
+        assert image["url"] in last_text(done)
+        assert image["url"] in h1.result_md()
+        # The signed URL works as given.
+        assert httpx.get(image["url"]).status_code == 200
+
+
+async def test_wait_false_checks_once_after_submitting(h1: Harness) -> None:
+    h1.emulator.task_seconds = 5
+    await h1.invoke({"prompt": PROMPT, "wait": False})
+    done = await h1.resume(APPROVE)
+    assert done["status"] in ("queued", "running")
+    assert h1.stats()["status"] == 1
+    assert done["task_id"] in last_text(done)
+    assert h1.result_json()["status"] == done["status"]
+
+
+async def test_ainvoke_and_invoke_of_the_module_graph(h1: Harness) -> None:
+    """``graph`` (no checkpointer) runs requests that need no question."""
+    from creatok_graph.graph import graph
+
+    task_id = _submit_directly(h1)
+    done = await graph.ainvoke(
+        {"task_id": task_id, "wait": True, "run_id": "served"}, context=h1.context
+    )
+    assert done["status"] == "succeeded"
+    assert (h1.root / "served" / "outputs" / "result.json").is_file()
+    refused = graph.invoke({"prompt": PROMPT, "n": 9}, context=h1.context)
+    assert refused["status"] == "invalid_request"
+
+
+class Parent(TypedDict, total=False):
+    messages: list[Any]
+    prompt: str
+    status: str
+    task_id: str
+    images: list[dict[str, Any]]
+    note: str
+
+
+async def test_as_a_subgraph_node(h2: Harness) -> None:
+    """The interrupt surfaces to the parent; resuming the parent completes the child."""
+
+    def after(state: Parent) -> Parent:
+        return {"note": f"child said {state['status']}"}
+
+    parent_builder = StateGraph(Parent, context_schema=CreatokContext)
+    parent_builder.add_node("generate", build_graph())
+    parent_builder.add_node("after", after)
+    parent_builder.add_edge(START, "generate")
+    parent_builder.add_edge("generate", "after")
+    parent_builder.add_edge("after", END)
+    parent = parent_builder.compile(checkpointer=InMemorySaver())
+    cfg = {"configurable": {"thread_id": "parent"}}
+
+    if h2.mode == "sync":
+        first = parent.invoke({"prompt": PROMPT}, cfg, context=h2.context)
+    else:
+        first = await parent.ainvoke({"prompt": PROMPT}, cfg, context=h2.context)
+    action = action_of(first)
+    assert action["args"]["prompt"] == PROMPT
+    assert h2.stats()["submit_requests"] == 0
+
+    if h2.mode == "sync":
+        done = parent.invoke(Command(resume="yes"), cfg, context=h2.context)
+    else:
+        done = await parent.ainvoke(Command(resume="yes"), cfg, context=h2.context)
+    assert "__interrupt__" not in done
+    assert done["status"] == "succeeded"
+    assert done["note"] == "child said succeeded"
+    assert len(done["images"]) == 1
+    assert h2.stats()["submits"] == 1
+    assert (h2.root / "parent" / "outputs" / "result.json").is_file()
+
+
+async def test_subgraph_question_surfaces_too(h1: Harness) -> None:
+    parent_builder = StateGraph(Parent, context_schema=CreatokContext)
+    parent_builder.add_node("generate", build_graph())
+    parent_builder.add_edge(START, "generate")
+    parent = parent_builder.compile(checkpointer=InMemorySaver())
+    cfg = {"configurable": {"thread_id": "p"}}
+    first = await parent.ainvoke({}, cfg, context=h1.context)
+    assert interrupt_of(first)["kind"] == "prompt"
+    second = await parent.ainvoke(Command(resume=PROMPT), cfg, context=h1.context)
+    action_of(second)
+    done = await parent.ainvoke(Command(resume="yes"), cfg, context=h1.context)
+    assert done["status"] == "succeeded"
+
+
+def _submit_directly(h: Harness) -> str:
+    from creatok_graph import Creatok
+
+    with Creatok(api_key=h.emulator.api_key, base_url=h.emulator.base_url) as client:
+        body = {"prompt": PROMPT, "model": "nano-banana-2", "resolution": "2K", "n": 1}
+        return client.submit(body).task_id
