@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import math
 import os
 import sqlite3
 import statistics
@@ -37,7 +38,7 @@ REFERENCE_TIMEOUT = 300.0
 the submit answer. It sends no retries and ignores ``Retry-After``."""
 
 
-# -- the emulator, in its own process --------------------------------------------------------
+# -- the emulator, in its own process -------------------------------------------------------------
 
 
 class EmulatorProcess:
@@ -48,7 +49,7 @@ class EmulatorProcess:
         self.proc: subprocess.Popen[str] | None = None
         self.base_url = ""
         self.api_key = ""
-        self._stderr = tempfile.TemporaryFile(mode="w+")
+        self._stderr = tempfile.TemporaryFile(mode="w+")  # noqa: SIM115 - closed in stop()
         self._admin: httpx.Client | None = None
 
     def start(self) -> EmulatorProcess:
@@ -111,6 +112,7 @@ class EmulatorProcess:
         if self.proc is not None and self.proc.stdout is not None:
             self.proc.stdout.close()
         self.proc = None
+        self._stderr.close()
 
     def __enter__(self) -> EmulatorProcess:
         return self.start()
@@ -119,7 +121,7 @@ class EmulatorProcess:
         self.stop()
 
 
-# -- process figures ---------------------------------------------------------------------------
+# -- process figures ------------------------------------------------------------------------------
 
 
 def _proc_status(pid: int | str, key: str) -> float | None:
@@ -165,7 +167,7 @@ def process_cpu_seconds(pid: int | str = "self") -> float:
     return (int(fields[11]) + int(fields[12])) / ticks
 
 
-# -- summaries ----------------------------------------------------------------------------------
+# -- summaries ------------------------------------------------------------------------------------
 
 
 @dataclass
@@ -181,7 +183,7 @@ class Summary:
         if not values:
             return cls(0, float("nan"), float("nan"), float("nan"), float("nan"))
         ordered = sorted(values)
-        p90 = ordered[min(len(ordered) - 1, int(round(0.9 * (len(ordered) - 1))))]
+        p90 = ordered[min(len(ordered) - 1, round(0.9 * (len(ordered) - 1)))]
         return cls(len(ordered), statistics.median(ordered), ordered[0], ordered[-1], p90)
 
 
@@ -189,7 +191,7 @@ def percentile(values: Sequence[float], q: float) -> float:
     if not values:
         return float("nan")
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
 # -- the reference client: CreatOK's own poll loop ------------------------------------------------
@@ -247,7 +249,7 @@ async def reference_generation(
         return Outcome("error", time.perf_counter() - started, error=repr(exc))
 
 
-# -- our client, without the graph ------------------------------------------------------------------
+# -- our client, without the graph ----------------------------------------------------------------
 
 
 async def client_generation(client: Any) -> Outcome:
@@ -272,18 +274,31 @@ async def bare_calls(client: Any) -> Outcome:
 # -- the graph ------------------------------------------------------------------------------------
 
 
-async def graph_generation(graph: Any, context: Any, thread_id: str) -> Outcome:
+DURABILITY: str | None = None
+"""``durability=`` for every ``ainvoke`` (None: LangGraph's default, "async"); "exit-first":
+"exit" for the first call (to the approval question), the default for the second."""
+
+
+async def graph_generation(graph: Any, context: Any, thread_id: str,
+                           durability: str | None = None) -> Outcome:
     """One whole run: first message -> approval question -> "yes" -> result."""
     from langgraph.types import Command
 
     config = {"configurable": {"thread_id": thread_id}}
+    mode = durability or DURABILITY
+    first: dict[str, Any] = {"context": context}
+    second: dict[str, Any] = {"context": context}
+    if mode == "exit-first":  # only the approval phase (nothing paid yet) saves at exit
+        first["durability"] = "exit"
+    elif mode:
+        first["durability"] = second["durability"] = mode
     t0 = time.perf_counter()
     try:
-        out = await graph.ainvoke({"prompt": PROMPT}, config, context=context)
+        out = await graph.ainvoke({"prompt": PROMPT}, config, **first)
         t1 = time.perf_counter()
         if not out.get("__interrupt__"):
             return Outcome(str(out.get("status")), 0.0, t1 - t0, error="no approval question")
-        out = await graph.ainvoke(Command(resume="yes"), config, context=context)
+        out = await graph.ainvoke(Command(resume="yes"), config, **second)
     except Exception as exc:
         return Outcome("error", time.perf_counter() - t0, error=repr(exc))
     t2 = time.perf_counter()
@@ -297,7 +312,7 @@ def graph_context(base_url: str, api_key: str, artifacts_dir: str) -> Any:
     return CreatokContext(api_key=api_key, base_url=base_url, artifacts_dir=artifacts_dir)
 
 
-# -- storage ----------------------------------------------------------------------------------------
+# -- storage --------------------------------------------------------------------------------------
 
 
 @dataclass
@@ -311,6 +326,8 @@ class Storage:
     store_bytes: float
     """Per thread: the submission ledger rows in the store."""
     largest_checkpoint: int
+    latest_only_bytes: float
+    """Per thread: what pruning to the latest checkpoint (and its writes) would keep."""
     file_bytes: int
     png_found: bool
     key_found: bool
@@ -337,6 +354,15 @@ def measure_storage(db_path: str, api_key: str) -> Storage:
             ).fetchone()[0]
         except sqlite3.OperationalError:
             store = 0
+        latest = conn.execute(
+            "SELECT COALESCE(SUM(LENGTH(c.checkpoint) + LENGTH(c.metadata)), 0) + COALESCE(("
+            " SELECT SUM(LENGTH(w.value)) FROM writes w JOIN ("
+            "  SELECT thread_id, MAX(checkpoint_id) AS cid FROM checkpoints GROUP BY thread_id"
+            " ) m ON w.thread_id = m.thread_id AND w.checkpoint_id = m.cid), 0) "
+            "FROM checkpoints c JOIN ("
+            " SELECT thread_id, MAX(checkpoint_id) AS cid FROM checkpoints GROUP BY thread_id"
+            ") m ON c.thread_id = m.thread_id AND c.checkpoint_id = m.cid"
+        ).fetchone()[0]
         png = key = False
         for (blob,) in _blobs(conn):
             data = bytes(blob or b"")
@@ -354,6 +380,7 @@ def measure_storage(db_path: str, api_key: str) -> Storage:
         write_bytes=writes / threads,
         store_bytes=store / threads,
         largest_checkpoint=max((r[3] or 0 for r in rows), default=0),
+        latest_only_bytes=(latest + store) / threads,
         file_bytes=size,
         png_found=png,
         key_found=key,
@@ -384,3 +411,50 @@ def _last_channels(conn: sqlite3.Connection) -> dict[str, int]:
         except Exception:
             out[name] = len(json.dumps(value, default=str))
     return dict(sorted(out.items(), key=lambda kv: -kv[1]))
+
+
+# -- the poll schedule on a simulated clock -------------------------------------------------------
+
+
+def simulate_wait(duration: float, *, progress: bool, timeout: float = 600.0) -> tuple[int, float]:
+    """(status requests, seen-done lag) of ``polling.wait_for_task`` for a task like the
+    emulator's (queued for 20 %, then running with an integer ``progress``); no real sleeping."""
+    from creatok_graph._flow import Send, Sleep
+    from creatok_graph.client import CreatokAPI
+    from creatok_graph.polling import wait_for_task
+
+    now = 0.0
+    checks = 0
+    api = CreatokAPI(api_key="sk-sim", base_url="https://sim.invalid")
+    flow = wait_for_task(api, "task_sim", timeout=timeout, clock=lambda: now)
+    value: Any = None
+    while True:
+        try:
+            effect = flow.send(value)
+        except StopIteration:
+            return checks, now - duration
+        if isinstance(effect, Send):
+            checks += 1
+            data: dict[str, Any]
+            if now >= duration:
+                data = {"status": "succeeded", "result": {"images": [{"url": "u"}]}}
+            elif now < 0.2 * duration:
+                data = {"status": "queued"}
+            else:
+                data = {"status": "running"}
+                if progress:
+                    data["progress"] = int(now / duration * 100)
+            value = httpx.Response(200, json={"code": 0, "msg": "ok", "data": data},
+                                   request=effect.request)
+        else:
+            assert isinstance(effect, Sleep)
+            now += effect.seconds
+            value = None
+
+
+def simulate_fixed(duration: float, interval: float) -> tuple[int, float]:
+    """(status requests, lag) of CreatOK's loop: check at once, then every ``interval``."""
+    checks = math.floor(duration / interval) + 1
+    if (checks - 1) * interval < duration:
+        checks += 1
+    return checks, (checks - 1) * interval - duration

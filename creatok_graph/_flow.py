@@ -12,9 +12,10 @@ This is the "sans-I/O" pattern of h11/h2, kept as small as we need it.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 import time
-from collections.abc import Awaitable, Callable, Generator
+from collections.abc import AsyncIterator, Awaitable, Callable, Generator
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -121,7 +122,24 @@ class SingleFlight:
         self.ttl = ttl
         self._values: dict[Any, tuple[float, Any]] = {}
         self._thread_lock = threading.Lock()
-        self._async_locks: dict[tuple[int, Any], asyncio.Lock] = {}
+        self._registry_lock = threading.Lock()  # never held across I/O
+        self._async_locks: dict[tuple[asyncio.AbstractEventLoop, Any], list[Any]] = {}
+
+    @contextlib.asynccontextmanager
+    async def _async_lock(self, key: Any) -> AsyncIterator[None]:
+        """Hold ``key``'s lock on the running loop; forgotten once nobody waits for it."""
+        slot = (asyncio.get_running_loop(), key)
+        with self._registry_lock:
+            entry = self._async_locks.setdefault(slot, [asyncio.Lock(), 0])
+            entry[1] += 1
+        try:
+            async with entry[0]:
+                yield
+        finally:
+            with self._registry_lock:
+                entry[1] -= 1
+                if entry[1] == 0:
+                    del self._async_locks[slot]
 
     def _fresh(self, key: Any) -> tuple[bool, Any]:
         hit = self._values.get(key)
@@ -160,9 +178,7 @@ class _CachedFetch(Effect):
         ok, value = self.cache._fresh(self.key)
         if ok:
             return value
-        lock_key = (id(asyncio.get_running_loop()), self.key)
-        lock = self.cache._async_locks.setdefault(lock_key, asyncio.Lock())
-        async with lock:
+        async with self.cache._async_lock(self.key):
             ok, value = self.cache._fresh(self.key)
             if not ok:
                 value = await run_async(self.fetch(), http)
@@ -174,27 +190,33 @@ def run_sync(flow: Flow[T], http: httpx.Client | None = None) -> T:
     """Drive ``flow`` with blocking calls."""
     value: Any = None
     error: BaseException | None = None
-    while True:
-        try:
-            effect = flow.throw(error) if error is not None else flow.send(value)
-        except StopIteration as stop:
-            return stop.value  # type: ignore[no-any-return]
-        try:
-            value, error = effect.run_sync(http), None
-        except Exception as exc:  # handed back to the flow, which decides
-            value, error = None, exc
+    try:
+        while True:
+            try:
+                effect = flow.throw(error) if error is not None else flow.send(value)
+            except StopIteration as stop:
+                return stop.value  # type: ignore[no-any-return]
+            try:
+                value, error = effect.run_sync(http), None
+            except Exception as exc:  # handed back to the flow, which decides
+                value, error = None, exc
+    finally:
+        flow.close()  # interrupted (KeyboardInterrupt...): the flow's cleanup runs now
 
 
 async def run_async(flow: Flow[T], http: httpx.AsyncClient | None = None) -> T:
     """Drive ``flow`` on the running event loop."""
     value: Any = None
     error: BaseException | None = None
-    while True:
-        try:
-            effect = flow.throw(error) if error is not None else flow.send(value)
-        except StopIteration as stop:
-            return stop.value  # type: ignore[no-any-return]
-        try:
-            value, error = await effect.run_async(http), None
-        except Exception as exc:
-            value, error = None, exc
+    try:
+        while True:
+            try:
+                effect = flow.throw(error) if error is not None else flow.send(value)
+            except StopIteration as stop:
+                return stop.value  # type: ignore[no-any-return]
+            try:
+                value, error = await effect.run_async(http), None
+            except Exception as exc:
+                value, error = None, exc
+    finally:
+        flow.close()  # cancelled: the flow's cleanup runs now, not at garbage collection

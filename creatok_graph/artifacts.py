@@ -7,6 +7,7 @@ the ``Blocking`` effect, which moves them off the event loop.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -56,10 +57,8 @@ def atomic_write_text(path: Path, content: str) -> None:
             os.fsync(fh.fileno())
         os.replace(tmp, path)
     except BaseException:
-        try:
+        with contextlib.suppress(OSError):
             os.unlink(tmp)
-        except OSError:
-            pass
         raise
 
 
@@ -112,5 +111,6 @@ def result_markdown(result: dict[str, Any], message: str) -> str:
                 lines.append(f"   thumbnail: {img.get('thumbnail_url')}")
     error = result.get("error")
     if error:
-        lines += ["", "## Error", "", str(error.get("message") if isinstance(error, dict) else error)]
+        reason = error.get("message") if isinstance(error, dict) else error
+        lines += ["", "## Error", "", str(reason)]
     return "\n".join(lines) + "\n"

@@ -248,10 +248,10 @@ def resolve_request(
         chosen = caps.model_by_id(str(model))
     if chosen is None:
         raise _refuse(
-            f"unknown model {model}: choose one of {', '.join(ids)}",
+            f"unknown model {str(model).strip()}: choose one of {', '.join(ids)}",
             "model_unknown",
             "model",
-            value=str(model),
+            value=str(model).strip(),
             allowed=ids,
         )
 

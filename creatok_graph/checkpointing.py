@@ -8,18 +8,24 @@ the async saver. The LangGraph server brings its own and needs none of this.
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import os
 import sqlite3
-from collections.abc import AsyncIterator, Iterator
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.store.base import BaseStore
 
 from .errors import ConfigurationError
+
+if TYPE_CHECKING:
+    from langgraph.store.sqlite.aio import AsyncSqliteStore
 
 CHECKPOINT_FILE = "checkpoints.sqlite"
 BUSY_TIMEOUT_MS = 30_000
@@ -63,6 +69,26 @@ def _kind(url: str) -> str:
     )
 
 
+def _postgres_conninfo(url: str) -> str:
+    """What libpq accepts: SQLAlchemy-style ``postgresql+psycopg://`` loses its driver tag."""
+    return "postgresql://" + url.split("://", 1)[1] if url.startswith("postgresql+") else url
+
+
+SETUP_LOCK_KEY = 0x43_52_45_41_54_4F_4B  # "CREATOK"
+"""Session advisory lock that serialises schema set-up when many workers start at once.
+
+Taken with ``pg_try_advisory_lock`` in a polling loop, never the blocking
+``pg_advisory_lock``: a session blocked in that statement holds a snapshot, and the
+``CREATE INDEX CONCURRENTLY`` of a migration run by the lock holder waits for every
+such snapshot, a deadlock PostgreSQL does not detect."""
+SETUP_LOCK_POLL = 0.1
+TRY_LOCK_SQL = "SELECT pg_try_advisory_lock(%s)"
+
+
+def _took_lock(row: Any) -> bool:
+    return bool(row and next(iter(row.values() if isinstance(row, dict) else row)))
+
+
 def _postgres_missing() -> ConfigurationError:
     return ConfigurationError(
         "PostgreSQL checkpoints need the optional extra: pip install 'creatok-graph[postgres]'"
@@ -74,11 +100,78 @@ def _sqlite_connect(path: str, *, autocommit: bool) -> sqlite3.Connection:
         path,
         check_same_thread=False,
         timeout=BUSY_TIMEOUT_MS / 1000,
-        isolation_level=None if autocommit else "",
+        isolation_level=None if autocommit else "DEFERRED",
     )
     for pragma in SQLITE_PRAGMAS:
         conn.execute(pragma)
     return conn
+
+
+SETUP_ATTEMPTS = 20
+
+
+def _setup_race(exc: Exception) -> bool:
+    """Another process is creating the same schema right now (first use of a new file):
+    its migration row or column appeared between our check and our write."""
+    said = str(exc).lower()
+    return isinstance(exc, sqlite3.IntegrityError) or any(
+        s in said for s in ("duplicate column", "already exists", "database is locked")
+    )
+
+
+def _sqlite_setup(*steps: Callable[[], None]) -> None:
+    """Run set-up steps; a step that lost a race with another process is run again."""
+    for step in steps:
+        for attempt in range(SETUP_ATTEMPTS):
+            try:
+                step()
+                break
+            except (sqlite3.IntegrityError, sqlite3.OperationalError) as exc:
+                if attempt == SETUP_ATTEMPTS - 1 or not _setup_race(exc):
+                    raise
+                time.sleep(0.05 * (attempt + 1))
+
+
+async def _asqlite_setup(*steps: Callable[[], Awaitable[None]]) -> None:
+    for step in steps:
+        for attempt in range(SETUP_ATTEMPTS):
+            try:
+                await step()
+                break
+            except (sqlite3.IntegrityError, sqlite3.OperationalError) as exc:
+                if attempt == SETUP_ATTEMPTS - 1 or not _setup_race(exc):
+                    raise
+                await asyncio.sleep(0.05 * (attempt + 1))
+
+
+@functools.cache
+def _immediate_async_sqlite_store() -> type[AsyncSqliteStore]:
+    """``AsyncSqliteStore`` whose transactions begin IMMEDIATE.
+
+    Concurrent ``aget``/``aput`` calls are batched into one transaction that reads, then
+    writes. Begun DEFERRED, its first write fails at once with "database is locked"
+    whenever another connection (our checkpointer, another process) committed after the
+    read: SQLite cannot wait on a stale snapshot, so the busy timeout never applies.
+    IMMEDIATE takes the write lock first, and waits for it.
+    """
+    from langgraph.store.sqlite.aio import AsyncSqliteStore
+
+    class ImmediateAsyncSqliteStore(AsyncSqliteStore):
+        @asynccontextmanager
+        async def _cursor(self, *, transaction: bool = True) -> AsyncIterator[Any]:
+            if not self.is_setup:
+                await self.setup()
+            async with self.lock:
+                if transaction:
+                    await self.conn.execute("BEGIN IMMEDIATE")
+                async with self.conn.cursor() as cur:
+                    try:
+                        yield cur
+                    finally:
+                        if transaction:
+                            await self.conn.execute("COMMIT")
+
+    return ImmediateAsyncSqliteStore
 
 
 @contextmanager
@@ -93,34 +186,39 @@ def open_persistence(url: str) -> Iterator[Persistence]:
         store_conn = _sqlite_connect(path, autocommit=True)
         try:
             saver = SqliteSaver(saver_conn)
-            saver.setup()
             store = SqliteStore(store_conn)
-            store.setup()
+            _sqlite_setup(saver.setup, store.setup)
             yield Persistence(saver, store)
         finally:
             saver_conn.close()
             store_conn.close()
         return
     try:
+        import psycopg
         from langgraph.checkpoint.postgres import PostgresSaver
         from langgraph.store.postgres import PostgresStore
     except ImportError:
         raise _postgres_missing() from None
-    with PostgresSaver.from_conn_string(url) as saver, PostgresStore.from_conn_string(url) as store:
-        saver.setup()
-        store.setup()
-        yield Persistence(saver, store)
+    conninfo = _postgres_conninfo(url)
+    with (
+        PostgresSaver.from_conn_string(conninfo) as pg_saver,
+        PostgresStore.from_conn_string(conninfo) as pg_store,
+    ):
+        # Workers starting together would race on the migrations: one at a time.
+        with psycopg.connect(conninfo, autocommit=True) as lock:
+            while not _took_lock(lock.execute(TRY_LOCK_SQL, (SETUP_LOCK_KEY,)).fetchone()):
+                time.sleep(SETUP_LOCK_POLL)
+            pg_saver.setup()
+            pg_store.setup()
+        yield Persistence(pg_saver, pg_store)  # closing the lock's session released it
 
 
 @asynccontextmanager
 async def aopen_persistence(url: str) -> AsyncIterator[Persistence]:
     """Async checkpointer + store for ``graph.ainvoke``."""
     if _kind(url) == "sqlite":
-        import asyncio
-
         import aiosqlite
         from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
-        from langgraph.store.sqlite.aio import AsyncSqliteStore
 
         path = await asyncio.to_thread(_sqlite_path, url)
         saver_conn = await aiosqlite.connect(path, timeout=BUSY_TIMEOUT_MS / 1000)
@@ -132,23 +230,30 @@ async def aopen_persistence(url: str) -> AsyncIterator[Persistence]:
                 for pragma in SQLITE_PRAGMAS:
                     await conn.execute(pragma)
             saver = AsyncSqliteSaver(saver_conn)
-            await saver.setup()
-            store = AsyncSqliteStore(store_conn)
-            await store.setup()
+            store = _immediate_async_sqlite_store()(store_conn)
+            await _asqlite_setup(saver.setup, store.setup)
             yield Persistence(saver, store)
         finally:
             await saver_conn.close()
             await store_conn.close()
         return
     try:
+        import psycopg
         from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
         from langgraph.store.postgres.aio import AsyncPostgresStore
     except ImportError:
         raise _postgres_missing() from None
+    conninfo = _postgres_conninfo(url)
     async with (
-        AsyncPostgresSaver.from_conn_string(url) as asaver,
-        AsyncPostgresStore.from_conn_string(url) as astore,
+        AsyncPostgresSaver.from_conn_string(conninfo) as asaver,
+        AsyncPostgresStore.from_conn_string(conninfo) as astore,
     ):
-        await asaver.setup()
-        await astore.setup()
+        async with await psycopg.AsyncConnection.connect(conninfo, autocommit=True) as alock:
+            while True:
+                cursor = await alock.execute(TRY_LOCK_SQL, (SETUP_LOCK_KEY,))
+                if _took_lock(await cursor.fetchone()):
+                    break
+                await asyncio.sleep(SETUP_LOCK_POLL)
+            await asaver.setup()
+            await astore.setup()
         yield Persistence(asaver, astore)

@@ -25,17 +25,19 @@ import traceback
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager, suppress
 from types import FrameType
-from typing import IO, Any, NoReturn
-
-from langgraph.types import Command
+from typing import IO, TYPE_CHECKING, Any, NoReturn
 
 from .artifacts import check_run_id
-from .checkpointing import checkpoint_url, open_persistence
-from .context import CreatokContext
 from .errors import API_KEYS_URL, CreatokError, InvalidRequestError
-from .graph import build_graph
 from .language import detect_language
 from .prompts import is_retry, is_yes, text
+from .replies import describe_invalid, error_record
+
+if TYPE_CHECKING:
+    from .context import CreatokContext
+
+# LangGraph and the graph are imported only once the arguments are known to be usable:
+# --help, usage errors and a missing key answer at once instead of after ~1.5 s of imports.
 
 PROG = "creatok-image"
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_PENDING, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
@@ -44,31 +46,21 @@ FINAL_STATUSES = frozenset({"succeeded", "failed", "cancelled"})
 USAGE_STATUSES = frozenset({"cancelled", "invalid_request"})
 SANDBOX_TASK_SECONDS = 2.0
 
-# Sentences only the terminal front end says (the graph's own live in ``prompts``).
-# English for now; kept together so they can move into ``prompts`` to be localised.
+# Sentences only the terminal front end says that ``prompts`` does not have yet (the
+# localised ones are its ``cli_*`` keys). English for now; kept together to move there.
 CLI_TEXTS: dict[str, str] = {
-    "no_key": "No CreatOK API key found. Create one at {url} and set it as CREATOK_API_KEY, "
-    "or try everything locally first with --sandbox (placeholder images, nothing charged).",
-    "sandbox": "Sandbox mode: a local stand-in for CreatOK is running at {url}. Nothing is "
-    "charged, and the images are placeholders from the local sandbox (their links stop working "
-    "when this command ends).",
     "submitted": "submitted: task {task_id}",
     "status": "status: {status} ({elapsed:.1f}s)",
     "upload": "uploading reference image {index}/{total}",
-    "results": "results: {path}",
     "continuing": "Continuing run {run_id}.",
     "continuing_task": "Continuing run {run_id} (task {task_id}).",
     "finished_earlier": "Run {run_id} finished earlier; here is its result again. Leave out "
     "--run-id (or choose a new one) to make new images.",
     "check_again": "Check again with `creatok-image --task-id {task_id}`, or wait for it with "
     "`creatok-image --task-id {task_id} --wait`.",
-    "interrupted_task": "Interrupted. Nothing is lost: task {task_id} goes on at CreatOK. Resume "
-    "with `creatok-image --run-id {run_id}` (or `creatok-image --task-id {task_id} --wait`).",
     "interrupted_sending": "Interrupted while the request was being sent, so it may have been "
     "charged. Run `creatok-image --run-id {run_id}` to check: it never sends a request twice "
     "without asking.",
-    "interrupted_nothing": "Interrupted before anything was submitted; nothing was charged. "
-    "Resume with `creatok-image --run-id {run_id}`.",
     "finishing_submit": "Waiting for CreatOK to confirm the request so that its task id is "
     "saved (press Ctrl-C again to quit at once)...",
     "bad_store": "The results folder {path} cannot be used ({reason}). Choose another one with "
@@ -388,6 +380,8 @@ class Session:
 
     def run(self, graph: Any, config: dict[str, Any], ctx: CreatokContext, *,
             payload: Any = None, pending: Any = None) -> int:
+        from langgraph.types import Command
+
         while True:
             if pending is None:
                 pending = self._stream(graph, payload, config, ctx)
@@ -410,6 +404,7 @@ class Session:
                 ctx: CreatokContext) -> Any:
         """Run until the graph ends (None) or asks something (the interrupt)."""
         interrupts: list[Any] = []
+        self.sending = False
         try:
             with self._ctrl_c():
                 for mode, chunk in graph.stream(payload, config, context=ctx,
@@ -469,11 +464,13 @@ class Session:
             signal.signal(signal.SIGINT, previous)
 
     def interrupted_message(self) -> str:
+        command = f"{PROG} --run-id {self.run_id}"
         if self.task_id:
-            return cli_text("interrupted_task", task_id=self.task_id, run_id=self.run_id)
+            return text(self.lang, "cli_interrupted_task", task_id=self.task_id, command=command,
+                        recover=f"{PROG} --task-id {self.task_id} --wait")
         if self.sending:
             return cli_text("interrupted_sending", run_id=self.run_id)
-        return cli_text("interrupted_nothing", run_id=self.run_id)
+        return text(self.lang, "cli_interrupted", command=command)
 
     def _interrupted_record(self) -> dict[str, Any]:
         return {"ok": False, "run_id": self.run_id, "task_id": self.task_id,
@@ -517,7 +514,8 @@ class Session:
         if self.args.verbose and error:
             self.note(f"details: {json.dumps(error, ensure_ascii=False)}")
         if values.get("artifacts_dir"):
-            self.note(cli_text("results", path=os.path.join(values["artifacts_dir"], "outputs")))
+            path = os.path.join(values["artifacts_dir"], "outputs")
+            self.note(text(self.lang, "cli_results", path=path))
         task_id = values.get("task_id") or self.task_id
         if code == EXIT_PENDING and task_id:
             self.note(cli_text("check_again", task_id=task_id))
@@ -590,15 +588,22 @@ def main(argv: list[str] | None = None) -> int:
     try:
         check_run_id(run_id)
     except InvalidRequestError as exc:
-        return session.fail(str(exc), EXIT_USAGE, status="invalid_request")
+        reason = describe_invalid(session.lang, error_record(exc))
+        return session.fail(text(session.lang, "invalid_request", reason=reason), EXIT_USAGE,
+                            status="invalid_request")
     if not os.environ.get("CREATOK_API_KEY", "").strip() and not args.sandbox:
-        return session.fail(cli_text("no_key", url=API_KEYS_URL), EXIT_USAGE, status="auth_error")
+        return session.fail(text(session.lang, "cli_no_key", url=API_KEYS_URL), EXIT_USAGE,
+                            status="auth_error")
     try:
+        from .checkpointing import checkpoint_url, open_persistence
+        from .context import CreatokContext
+        from .graph import build_graph
+
         with ExitStack() as stack:
             ctx_kwargs: dict[str, Any] = {}
             if args.sandbox:
                 ctx_kwargs["base_url"], ctx_kwargs["api_key"] = stack.enter_context(_sandbox())
-                session.note(cli_text("sandbox", url=ctx_kwargs["base_url"]))
+                session.note(text(session.lang, "cli_sandbox_banner", url=ctx_kwargs["base_url"]))
             if args.artifacts_dir:
                 ctx_kwargs["artifacts_dir"] = args.artifacts_dir
             if args.timeout:

@@ -126,8 +126,8 @@ def build_builder(chat_model: BaseChatModel | None = None) -> StateGraph[Any, An
 def build_graph(
     checkpointer: BaseCheckpointSaver[Any] | None = None,
     store: BaseStore | None = None,
-    *,
     chat_model: BaseChatModel | None = None,
+    *,
     name: str = GRAPH_NAME,
 ) -> CompiledStateGraph[Any, Any, Any, Any]:
     """Compile the graph. Interrupts need a checkpointer; the ledger prefers a store."""

@@ -225,6 +225,18 @@ def _claim_file(root: str, entry: LedgerEntry, exclusive: bool) -> bool:
             os.unlink(tmp)
 
 
+def _unclaim_file(root: str, intent: LedgerEntry, previous: LedgerEntry | None) -> None:
+    """Undo :func:`_claim_file` when the intent could not reach the store (never sent)."""
+    with contextlib.suppress(OSError):
+        current = _entry(_read_file(root, intent.run_id))
+        if current is None or current.idempotency_key != intent.idempotency_key:
+            return  # not ours (any more)
+        if previous is None:
+            _file(root, intent.run_id).unlink()
+        else:
+            _write_file(root, previous)
+
+
 class Ledger:
     """Reads and writes entries in the store (when there is one) and on disk."""
 
@@ -309,7 +321,13 @@ class Ledger:
             if not claimed:
                 continue  # another invocation of this run id wrote first: look again
             if self.store is not None:
-                yield Dual(self.store.put, self.store.aput,
-                           (NAMESPACE, run_id, intent.to_dict()))
+                try:
+                    yield Dual(self.store.put, self.store.aput,
+                               (NAMESPACE, run_id, intent.to_dict()))
+                except Exception:
+                    # Nothing was sent: take the claim back, or the next pass would ask
+                    # the person about a request that never left.
+                    yield Blocking(_unclaim_file, (self.root, intent, entry))
+                    raise
             return SEND, intent
         raise RuntimeError(f"the submission ledger of run {run_id} keeps changing under us")

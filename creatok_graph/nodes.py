@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import time
 import uuid
 from collections.abc import Callable
@@ -41,10 +42,12 @@ from .errors import (
 )
 from .language import detect_language
 from .ledger import CONFLICT, REUSE, UNKNOWN, Ledger, approved_params, params_hash
-from .prompts import is_keep, is_no, is_retry, is_use, is_yes, text
+from .prompts import DEFAULT_LANGUAGE, is_keep, is_no, is_retry, is_use, is_yes, text
 from .references import inspect_references
 from .replies import describe_invalid, error_record, final_message
 from .state import State
+
+logger = logging.getLogger(__name__)
 
 ACTION_NAME = "generate_image"
 CAPABILITIES_TTL = 60.0
@@ -55,6 +58,7 @@ CAPABILITIES_CACHE = SingleFlight(ttl=CAPABILITIES_TTL)
 """Process-wide: 200 runs starting together fetch capabilities once per TTL."""
 
 TERMINAL_RUN_STATUSES = frozenset({"succeeded", "failed", "cancelled"})
+IN_PROGRESS_STATUSES = frozenset({"queued", "running"})
 
 APPROVAL_RESPONSE_SCHEMA: dict[str, Any] = {
     "title": "Approval of a paid image generation",
@@ -183,10 +187,27 @@ def _lang(state: State) -> str:
     return detect_language(source)
 
 
-def _run_id(state: State, env: NodeEnv) -> str:
-    return state.get("run_id") or env.thread_id or time.strftime("run-%Y%m%d-%H%M%S-") + (
-        uuid.uuid4().hex[:6]
-    )
+def _run_id_update(state: State, env: NodeEnv) -> dict[str, Any]:
+    """The run id for a request without one: the thread id (``<thread>-2``, ``-3``... for
+    later requests of the thread). Raises :class:`InvalidRequestError` when it is unsafe."""
+    run_id = state.get("run_id")
+    update: dict[str, Any] = {}
+    if not run_id:
+        base = env.thread_id or time.strftime("run-%Y%m%d-%H%M%S-") + uuid.uuid4().hex[:6]
+        generation = int(state.get("generation") or 0)
+        run_id = update["run_id"] = base if generation == 0 else f"{base}-{generation + 1}"
+    artifacts.check_run_id(run_id)
+    return update
+
+
+def _request_language(state: State, sample: str) -> dict[str, Any]:
+    """The request's language: the caller's if they chose one, else the one ``sample`` is
+    written in (the conversation's so far when it gives no clue)."""
+    chosen = state.get("language")
+    if chosen and chosen != state.get("detected_language"):
+        return {"language": chosen}
+    lang = detect_language(sample, default=chosen or DEFAULT_LANGUAGE)
+    return {"language": lang, "detected_language": lang}
 
 
 def _is_vague(prompt: str) -> bool:
@@ -198,9 +219,11 @@ def _is_vague(prompt: str) -> bool:
     return len(words) < 4
 
 
-def _end(status: str, error: CreatokError | dict[str, Any] | None = None, **extra: Any) -> Command:
+def _end(
+    status: str, error: CreatokError | dict[str, Any] | None = None, /, **extra: Any
+) -> Command[Any]:
     record = error_record(error) if isinstance(error, CreatokError) else error
-    return Command(update={"status": status, "error": record, **extra}, goto="persist")
+    return Command(update={**extra, "status": status, "error": record}, goto="persist")
 
 
 def _request_args(state: State) -> dict[str, Any]:
@@ -300,6 +323,7 @@ def _new_request_reset(state: State) -> dict[str, Any]:
         "request": None, "estimated_credits": None, "object_keys": None, "submitted_at": None,
         "suggestion": None, "refinement_offered": False, "edit_error": None,
         "finished_task_id": None, "finished_request": None, "capabilities": None,
+        "chat_derived": None,
         "generation": int(state.get("generation") or 0) + 1,
     }
     for key in ("model", "resolution", "n", "aspect_ratio"):
@@ -310,40 +334,57 @@ def _new_request_reset(state: State) -> dict[str, Any]:
     return reset
 
 
-def clarify(state: State, env: NodeEnv) -> Flow[Command]:
+def _restart(state: State, derived: dict[str, Any]) -> dict[str, Any]:
+    """Forget what was read from the previous message: a newer one replaces it."""
+    reset: dict[str, Any] = {
+        "prompt": None, "chat_derived": None, "refinement_offered": False, "suggestion": None,
+        "edit_error": None, "request": None, "estimated_credits": None,
+    }
+    for key in ("n", "aspect_ratio"):
+        if key in derived and state.get(key) == derived[key]:  # type: ignore[misc]
+            reset[key] = None
+    return reset
+
+
+def clarify(state: State, env: NodeEnv) -> Flow[Command[Any]]:
     """Find the prompt; ask for it when missing; offer a refinement once when vague."""
     update: dict[str, Any] = _new_request_reset(state)
-    merged: State = {**state, **update}  # type: ignore[typeddict-item]
-    if not merged.get("run_id"):
-        generation = int(merged.get("generation") or 0)
-        base = _run_id(merged, env)
-        update["run_id"] = base if generation == 0 else f"{base}-{generation + 1}"
     try:
-        artifacts.check_run_id(update.get("run_id") or merged.get("run_id") or "")
+        update.update(_run_id_update({**state, **update}, env))  # type: ignore[typeddict-item]
     except InvalidRequestError as exc:
         return _end("invalid_request", exc, **update)
+    merged: State = {**state, **update}  # type: ignore[typeddict-item]
 
-    prompt = (merged.get("prompt") or "").strip()
     human = _latest_human(merged)
-    if not prompt and human is not None and human.id != merged.get("consumed_message_id"):
+    fresh = human is not None and human.id != merged.get("consumed_message_id")
+    derived = merged.get("chat_derived")
+    if fresh and derived:
+        # A new message while the request read from the previous one is still open
+        # (e.g. sent instead of answering the approval): the new one is the request.
+        update.update(_restart(merged, derived))
+        merged = {**state, **update}  # type: ignore[typeddict-item]
+    prompt = (merged.get("prompt") or "").strip()
+    if fresh:
+        assert human is not None
         update["consumed_message_id"] = human.id
-        if env.chat_model is not None:
-            extracted = yield from _extract_with_model(env.chat_model, merged)
-            update.update(extracted)
-            update["prompt"] = extracted.get("prompt") or None
-            if not update.get("language"):
-                update["language"] = merged.get("language") or detect_language(
-                    update["prompt"] or _message_text(human)
-                )
-            # Checkpoint the model's answer before any question: a resumed node
-            # re-runs from the top and must not ask the model again.
-            return Command(update=update, goto="clarify")
-        prompt = _message_text(human)
-        update["prompt"] = prompt or None
-    lang = merged.get("language") or update.get("language") or detect_language(
-        prompt or (_message_text(human) if human else "")
+        if not prompt:
+            extracted: dict[str, Any] = {"prompt": _message_text(human) or None}
+            if env.chat_model is not None:
+                try:
+                    extracted = yield from _extract_with_model(env.chat_model, merged)
+                except Exception as exc:  # the model only helps: read the message as it is
+                    logger.warning("chat model failed to read the request: %r", exc)
+                else:
+                    # Checkpoint the model's answer before any question: a resumed node
+                    # re-runs from the top and must not ask the model again.
+                    update.update(extracted, chat_derived=extracted)
+                    return Command(update=update, goto="clarify")
+            prompt = extracted["prompt"] or ""
+            update.update(prompt=extracted["prompt"], chat_derived=extracted)
+    update.update(
+        _request_language(merged, prompt or (_message_text(human) if human else ""))
     )
-    update["language"] = lang
+    lang = update["language"]
 
     if not prompt:
         answer = interrupt(
@@ -351,23 +392,26 @@ def clarify(state: State, env: NodeEnv) -> Flow[Command]:
             response_schema=TEXT_RESPONSE_SCHEMA,
         )
         given = _answer_text(answer, "prompt")
-        update["prompt"] = given or None
-        if given and not merged.get("language"):
-            update["language"] = detect_language(given)
+        if given:
+            update.update(prompt=given, chat_derived={"prompt": given})
         return Command(update=update, goto="clarify")
 
     if _is_vague(prompt) and not merged.get("refinement_offered"):
         suggestion = merged.get("suggestion")
         if not suggestion:
-            if env.chat_model is not None:
-                drafted = yield Dual(
-                    env.chat_model.invoke,
-                    env.chat_model.ainvoke,
-                    ([SystemMessage(REFINE_SYSTEM), HumanMessage(prompt)],),
-                )
-                update["suggestion"] = _message_text(drafted) or _rule_refinement(lang, prompt)
-                return Command(update=update, goto="clarify")
             suggestion = _rule_refinement(lang, prompt)
+            if env.chat_model is not None:
+                try:
+                    drafted = yield Dual(
+                        env.chat_model.invoke,
+                        env.chat_model.ainvoke,
+                        ([SystemMessage(REFINE_SYSTEM), HumanMessage(prompt)],),
+                    )
+                except Exception as exc:  # the model only helps: offer the plain suggestion
+                    logger.warning("chat model failed to draft a refinement: %r", exc)
+                else:
+                    update["suggestion"] = _message_text(drafted) or suggestion
+                    return Command(update=update, goto="clarify")
         answer = interrupt(
             {
                 "type": "refine_prompt",
@@ -443,7 +487,7 @@ def _extract_with_model(model: BaseChatModel, state: State) -> Flow[dict[str, An
 # -- capabilities and validation -------------------------------------------------------
 
 
-def load_capabilities(state: State, env: NodeEnv) -> Flow[Command]:
+def load_capabilities(state: State, env: NodeEnv) -> Flow[Command[Any]]:
     api = env.api
     key = (api.base_url, hash(env.context.resolved_api_key()))
     try:
@@ -453,7 +497,7 @@ def load_capabilities(state: State, env: NodeEnv) -> Flow[Command]:
     return Command(update={"capabilities": caps.model_dump(mode="json")}, goto="validate")
 
 
-def validate(state: State, env: NodeEnv) -> Flow[Command]:
+def validate(state: State, env: NodeEnv) -> Flow[Command[Any]]:
     args = _request_args(state)
     try:
         resolved = yield from _resolve(state, args)
@@ -478,7 +522,9 @@ def approval_description(lang: str, request: dict[str, Any], edit_error: str | N
     if request.get("aspect_ratio"):
         lines.append(text(lang, "confirm_aspect", aspect_ratio=request["aspect_ratio"]))
     if request.get("reference_images"):
-        names = ", ".join(p.replace("\\", "/").rsplit("/", 1)[-1] for p in request["reference_images"])
+        names = ", ".join(
+            p.replace("\\", "/").rsplit("/", 1)[-1] for p in request["reference_images"]
+        )
         lines.append(text(lang, "confirm_refs", names=names))
     credits = request.get("estimated_credits")
     lines.append(
@@ -538,7 +584,7 @@ def _decision(answer: Any) -> dict[str, Any]:
     return {"type": "reject", "message": None}
 
 
-def confirm(state: State, env: NodeEnv) -> Flow[Command]:
+def confirm(state: State, env: NodeEnv) -> Flow[Command[Any]]:
     """Ask for a yes. No side effects: LangGraph re-runs this node on resume."""
     lang = _lang(state)
     request = state.get("request") or {}
@@ -561,10 +607,8 @@ def confirm(state: State, env: NodeEnv) -> Flow[Command]:
         except InvalidRequestError as exc:
             reason = describe_invalid(lang, error_record(exc))
             return Command(update={"edit_error": reason}, goto="confirm")
-        return Command(
-            update={**_request_update(resolved, list(args["reference_images"])), "edit_error": None},
-            goto="confirm",
-        )
+        update = _request_update(resolved, list(args["reference_images"]))
+        return Command(update={**update, "edit_error": None}, goto="confirm")
     message = decision.get("message")
     return _end("cancelled", {"kind": "cancelled", "message": message} if message else None)
 
@@ -572,7 +616,7 @@ def confirm(state: State, env: NodeEnv) -> Flow[Command]:
 # -- upload, submit, poll --------------------------------------------------------------
 
 
-def upload_refs(state: State, env: NodeEnv) -> Flow[Command]:
+def upload_refs(state: State, env: NodeEnv) -> Flow[Command[Any]]:
     paths = list((state.get("request") or {}).get("reference_images") or [])
     if not paths or state.get("object_keys"):
         return Command(goto="submit")
@@ -749,21 +793,23 @@ def _submitted(
     )
 
 
-def poll(state: State, env: NodeEnv) -> Flow[Command]:
+def poll(state: State, env: NodeEnv) -> Flow[Command[Any]]:
     """Wait for the task in one step: bounded checkpoints however long it runs."""
     task_id = str(state.get("task_id"))
-    update: dict[str, Any] = {}
-    if not state.get("run_id"):
-        update["run_id"] = _run_id(state, env)
-        try:
-            artifacts.check_run_id(update["run_id"])
-        except InvalidRequestError as exc:
-            return _end("invalid_request", exc, **update)
-    if not state.get("language"):
-        update["language"] = _lang(state)
     # Straight from submit (or re-run after a crash there): keep waiting on the same clock.
     # Otherwise this is a recovery check: once, unless asked to wait, with a fresh clock.
     continuing = state.get("status") == "submitted"
+    update: dict[str, Any] = {}
+    if not continuing and task_id != state.get("finished_task_id"):
+        # Another task than the one this thread finished: a request of its own.
+        update = _new_request_reset(state)
+        update.pop("task_id", None)
+    try:
+        update.update(_run_id_update({**state, **update}, env))  # type: ignore[typeddict-item]
+    except InvalidRequestError as exc:
+        return _end("invalid_request", exc, **update)
+    if not state.get("language"):
+        update["language"] = _lang(state)
     wait = state.get("wait")
     if wait is None:
         wait = continuing
@@ -792,13 +838,17 @@ def poll(state: State, env: NodeEnv) -> Flow[Command]:
             result = yield from polling.wait_for_task(api, task_id, timeout=timeout,
                                                       on_update=report, started_at=started)
     except TaskTimeoutError as exc:
-        last = exc.last_status
+        update["raw"] = exc.last_status.raw if exc.last_status else None
         return _end("timeout", {"kind": "timeout", "message": exc.message,
-                                "params": {"seconds": int(timeout)}},
-                    task_id=task_id, raw=last.raw if last else None, **update)
+                                "params": {"seconds": max(1, round(timeout))}},
+                    task_id=task_id, **update)
     except CreatokError as exc:
         return _end(exc.kind, exc, task_id=task_id, **update)
-    update.update({"status": result.status, "images": result.images, "raw": result.raw})
+    # In-progress words vary ("pending", "processing"...): ours are queued and running.
+    status = result.status
+    if not result.is_terminal and status not in IN_PROGRESS_STATUSES:
+        status = "running"
+    update.update({"status": status, "images": result.images, "raw": result.raw})
     if result.status == "failed":
         update["error"] = {"kind": "failed", "message": result.error_message}
     else:
@@ -865,6 +915,7 @@ def persist(state: State, env: NodeEnv) -> Flow[dict[str, Any]]:
             "run_id": run_id,
         },
         "prompt": None,
+        "chat_derived": None,
         "reference_images": None,
         "wait": None,
     }

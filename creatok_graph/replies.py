@@ -66,27 +66,23 @@ def final_message(lang: str, result: dict[str, Any], *, outdated_hint: bool = Fa
     status = result.get("status")
     task_id = result.get("task_id")
     images = result.get("images") or []
+    waited = ((result.get("error") or {}).get("params") or {}) if status == "timeout" else {}
     parts: list[str]
     if status == "succeeded":
         head = text(lang, "succeeded_one" if len(images) == 1 else "succeeded")
         parts = [head, *[str(img.get("url")) for img in images]]
     elif status in ("queued", "running") or (status and status.startswith("in_progress")):
         parts = [text(lang, "still_running", task_id=task_id, status=status)]
-    elif status == "timeout":
-        parts = [
-            text(
-                lang,
-                "timed_out",
-                seconds=int((result.get("error") or {}).get("params", {}).get("seconds", 0)),
-                task_id=task_id,
-            )
-        ]
+    elif status == "timeout" and task_id and "seconds" in waited:
+        parts = [text(lang, "timed_out", seconds=waited["seconds"], task_id=task_id)]
     elif status == "failed":
         reason = (result.get("error") or {}).get("message") or text(lang, "failed_no_reason")
         parts = [text(lang, "failed", reason=reason)]
     elif status == "cancelled":
         reason = (result.get("error") or {}).get("message")
-        parts = [text(lang, "cancelled_reason", reason=reason) if reason else text(lang, "cancelled")]
+        parts = [
+            text(lang, "cancelled_reason", reason=reason) if reason else text(lang, "cancelled")
+        ]
     else:
         parts = [error_message(lang, result.get("error") or {"kind": status or "error"})]
         if task_id:

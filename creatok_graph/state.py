@@ -54,6 +54,11 @@ class State(InputState, OutputState, total=False):
     suggestion: str | None
     refinement_offered: bool
     consumed_message_id: str | None
+    chat_derived: dict[str, Any] | None
+    """What clarify read from the conversation (prompt, n, aspect ratio) for the open
+    request; a newer message replaces it."""
+    detected_language: str | None
+    """The language we detected (``language`` differing from it was chosen by the caller)."""
     edit_error: str | None
     object_keys: list[str] | None
     submitted_at: float | None

@@ -26,7 +26,7 @@ from typing import Any
 from langchain.agents import create_agent
 from langchain_core.language_models import BaseChatModel
 from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
-from langchain_core.messages import AIMessage, ToolMessage
+from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
 from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.types import Command
 
@@ -43,7 +43,7 @@ SYSTEM_PROMPT = (
 class ScriptedModel(GenericFakeChatModel):
     """Stand-in chat model: one generate_image call, then a short answer."""
 
-    def bind_tools(self, tools: Any, **kwargs: Any) -> ScriptedModel:  # type: ignore[override]
+    def bind_tools(self, tools: Any, **kwargs: Any) -> ScriptedModel:
         return self
 
 
@@ -95,12 +95,14 @@ def main(argv: list[str] | None = None) -> int:
         model: BaseChatModel = init_chat_model(args.model)
     else:
         model = scripted_model(args.prompt, args.n)
+    # context_schema: the run's CreatokContext reaches the tool's inner graph.
     agent = create_agent(model, [generate_image], system_prompt=SYSTEM_PROMPT,
-                         checkpointer=InMemorySaver())
+                         context_schema=CreatokContext, checkpointer=InMemorySaver())
     config: Any = {"configurable": {"thread_id": f"agent-{uuid.uuid4().hex[:8]}"}}
 
     with creatok_settings(args.sandbox) as context:
-        payload: Any = {"messages": [("user", f"Please make {args.n} image(s): {args.prompt}")]}
+        ask_for = f"Please make {args.n} image(s): {args.prompt}"
+        payload: Any = {"messages": [HumanMessage(ask_for)]}
         while True:
             result = agent.invoke(payload, config, context=context)
             interrupts = result.get("__interrupt__") or []

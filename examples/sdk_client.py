@@ -49,9 +49,8 @@ def show(part: Any) -> dict[str, Any] | None:
             print(f"  {event['type']}: {event.get('task_id') or event.get('index') or ''}")
     elif part.event == "error":
         raise RuntimeError(f"the run failed on the server: {part.data}")
-    elif part.event == "values":
-        values: dict[str, Any] = part.data
-        return values
+    elif part.event == "values" and isinstance(part.data, dict):
+        return part.data
     return None
 
 
@@ -88,7 +87,7 @@ async def run(args: argparse.Namespace) -> int:
             if not interrupts:
                 break
             kwargs = {"command": {"resume": ask(interrupts[0]["value"], args.yes)}}
-    state = (await client.threads.get_state(thread_id))["values"]
+    state: Any = (await client.threads.get_state(thread_id))["values"]
     messages = state.get("messages") or []
     if messages:
         print(messages[-1]["content"])

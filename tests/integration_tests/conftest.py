@@ -27,10 +27,13 @@ def isolated(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
 
 async def _harness(
-    request: pytest.FixtureRequest, emulator_factory: Any, tmp_path: Path
+    request: pytest.FixtureRequest,
+    emulator_factory: Any,
+    tmp_path: Path,
+    task_seconds: float = TASK_SECONDS,
 ) -> AsyncIterator[Harness]:
     mode, saver = request.param
-    emulator = emulator_factory(task_seconds=TASK_SECONDS)
+    emulator = emulator_factory(task_seconds=task_seconds)
     root = tmp_path / "artifacts"
     db = tmp_path / "checkpoints.sqlite"
     if saver == "memory":
@@ -72,6 +75,18 @@ async def h2(
 async def h1(
     request: pytest.FixtureRequest, emulator_factory: Any, tmp_path: Path, isolated: None
 ) -> AsyncIterator[Harness]:
-    """Async + InMemorySaver (1 run per test), for tables of cases."""
+    """Async + InMemorySaver (1 run per test), for tables of cases.
+
+    Tasks finish at once here (``task_seconds=0``) to keep tables fast; tests about the
+    task's lifecycle set ``h1.emulator.task_seconds`` themselves (the others use 0.2 s)."""
+    async for harness in _harness(request, emulator_factory, tmp_path, task_seconds=0.0):
+        yield harness
+
+
+@pytest.fixture(params=[("async", "sqlite")], ids=_ids)
+async def h1_sqlite(
+    request: pytest.FixtureRequest, emulator_factory: Any, tmp_path: Path, isolated: None
+) -> AsyncIterator[Harness]:
+    """Async + SQLite, the way ``langgraph dev`` and the CLI run (1 run per test)."""
     async for harness in _harness(request, emulator_factory, tmp_path):
         yield harness

@@ -6,7 +6,8 @@ or ``ainvoke``). Tests are ``async`` and call ``await h.invoke(...)`` whichever 
 the sync driver runs ``graph.invoke`` in a worker thread, so both drivers share each test.
 
 The fixtures live in ``conftest.py`` beside this file: ``h4`` (every driver x checkpointer
-combination), ``h2`` (sync + InMemorySaver, async + SQLite) and ``h1`` (async + InMemorySaver).
+combination), ``h2`` (sync + InMemorySaver, async + SQLite), ``h1_sqlite`` (async + SQLite),
+all with 0.2 s tasks, and ``h1`` (async + InMemorySaver, instant tasks) for tables of cases.
 """
 
 from __future__ import annotations
@@ -176,7 +177,13 @@ def action_of(result: dict[str, Any]) -> dict[str, Any]:
     return dict(action)
 
 
+OUTPUT_KEYS = ("status", "task_id", "images", "estimated_credits", "artifacts_dir", "error")
+
+
 def last_text(result: dict[str, Any]) -> str:
+    """The final message of a finished run (checking every output key is there)."""
+    missing = [key for key in OUTPUT_KEYS if key not in result]
+    assert not missing, f"output lacks {missing}"
     message = result["messages"][-1]
     assert message.type == "ai"
     return str(message.content)

@@ -16,7 +16,14 @@ import pytest
 from _helpers import PROMPT, emulator_images
 from langchain.agents import create_agent
 from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
-from langchain_core.messages import AIMessage, AnyMessage, BaseMessage, ToolMessage
+from langchain_core.messages import (
+    AIMessage,
+    AnyMessage,
+    BaseMessage,
+    HumanMessage,
+    ToolMessage,
+)
+from langchain_core.runnables import RunnableConfig, RunnableLambda
 from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.graph import END, START, StateGraph
 from langgraph.graph.message import add_messages
@@ -37,7 +44,7 @@ class ScriptedModel(GenericFakeChatModel):
 
     seen: list[list[BaseMessage]] = Field(default_factory=list)
 
-    def bind_tools(self, tools: Any, **kwargs: Any) -> ScriptedModel:  # type: ignore[override]
+    def bind_tools(self, tools: Any, **kwargs: Any) -> ScriptedModel:
         return self
 
     def _generate(self, messages: list[BaseMessage], *args: Any, **kwargs: Any) -> Any:
@@ -96,10 +103,11 @@ def check_success(emulator: Emulator, message: ToolMessage, n: int) -> str:
 
 def test_create_agent_approve(emulator: Emulator, ctx: CreatokContext) -> None:
     model = scripted({"prompt": PROMPT, "n": 1})
-    agent = create_agent(model, [generate_image], checkpointer=InMemorySaver())
-    config = {"configurable": {"thread_id": "agent-yes"}}
+    agent = create_agent(model, [generate_image], context_schema=CreatokContext,
+                         checkpointer=InMemorySaver())
+    config: RunnableConfig = {"configurable": {"thread_id": "agent-yes"}}
 
-    first = agent.invoke({"messages": [("user", "draw me a fox")]}, config, context=ctx)
+    first = agent.invoke({"messages": [HumanMessage("draw me a fox")]}, config, context=ctx)
     value = approval_of(first)
     assert value["action_requests"][0]["args"]["prompt"] == PROMPT
     assert emulator.stats()["submits"] == 0  # nothing before the yes
@@ -122,10 +130,11 @@ def test_create_agent_approve(emulator: Emulator, ctx: CreatokContext) -> None:
 
 async def test_create_agent_reject_async(emulator: Emulator, ctx: CreatokContext) -> None:
     model = scripted({"prompt": PROMPT, "n": 2}, final="Okay, no images.")
-    agent = create_agent(model, [generate_image], checkpointer=InMemorySaver())
-    config = {"configurable": {"thread_id": "agent-no"}}
+    agent = create_agent(model, [generate_image], context_schema=CreatokContext,
+                         checkpointer=InMemorySaver())
+    config: RunnableConfig = {"configurable": {"thread_id": "agent-no"}}
 
-    first = await agent.ainvoke({"messages": [("user", "draw two foxes")]}, config, context=ctx)
+    first = await agent.ainvoke({"messages": [HumanMessage("draw two foxes")]}, config, context=ctx)
     approval_of(first)
     done = await agent.ainvoke(Command(resume="no"), config, context=ctx)
     (message,) = tool_messages(done)
@@ -142,9 +151,10 @@ async def test_create_agent_reject_async(emulator: Emulator, ctx: CreatokContext
 def test_create_agent_two_calls_in_one_turn(emulator: Emulator, ctx: CreatokContext) -> None:
     """Two tool calls interrupt together; each has its own run id and is answered by id."""
     model = scripted({"prompt": PROMPT, "n": 1}, {"prompt": PROMPT + ", at night", "n": 1})
-    agent = create_agent(model, [generate_image], checkpointer=InMemorySaver())
-    config = {"configurable": {"thread_id": "agent-two"}}
-    first = agent.invoke({"messages": [("user", "two variants")]}, config, context=ctx)
+    agent = create_agent(model, [generate_image], context_schema=CreatokContext,
+                         checkpointer=InMemorySaver())
+    config: RunnableConfig = {"configurable": {"thread_id": "agent-two"}}
+    first = agent.invoke({"messages": [HumanMessage("two variants")]}, config, context=ctx)
     interrupts = first["__interrupt__"]
     assert len(interrupts) == 2
     night = next(i for i in interrupts
@@ -172,8 +182,6 @@ def toolnode_graph(model: ScriptedModel, tool: Any) -> Any:
     async def acall_model(state: ChatState) -> dict[str, Any]:
         return {"messages": [await model.ainvoke(state["messages"])]}
 
-    from langchain_core.runnables import RunnableLambda
-
     builder = StateGraph(ChatState)
     builder.add_node("model", RunnableLambda(call_model, afunc=acall_model))
     builder.add_node("tools", ToolNode([tool]))
@@ -191,7 +199,7 @@ async def test_toolnode_graph_edit_then_approve(
     tool = make_generate_image_tool(context=ctx)
     model = scripted({"prompt": PROMPT, "n": 1})
     graph = toolnode_graph(model, tool)
-    config = {"configurable": {"thread_id": f"toolnode-{use_async}"}}
+    config: RunnableConfig = {"configurable": {"thread_id": f"toolnode-{use_async}"}}
 
     async def run(payload: Any) -> dict[str, Any]:
         if use_async:
@@ -200,7 +208,7 @@ async def test_toolnode_graph_edit_then_approve(
             result = graph.invoke(payload, config)
         return result
 
-    first = await run({"messages": [("user", "a fox please")]})
+    first = await run({"messages": [HumanMessage("a fox please")]})
     approval_of(first)
     edit = {"decisions": [{"type": "edit", "edited_action": {
         "name": "generate_image", "args": {"n": 2}}}]}
@@ -235,7 +243,7 @@ def test_subgraph_node_with_parent_checkpointer(emulator: Emulator, ctx: Creatok
     def after(state: ParentState) -> dict[str, Any]:
         return {"log": [f"{state.get('status')}:{len(state.get('images') or [])}"]}
 
-    builder = StateGraph(ParentState)
+    builder = StateGraph(ParentState, context_schema=CreatokContext)
     builder.add_node("prepare", prepare)
     builder.add_node("generate_image", build_graph())  # no checkpointer: inherits the parent's
     builder.add_node("after", after)
@@ -244,7 +252,7 @@ def test_subgraph_node_with_parent_checkpointer(emulator: Emulator, ctx: Creatok
     builder.add_edge("generate_image", "after")
     builder.add_edge("after", END)
     parent = builder.compile(checkpointer=InMemorySaver(), store=InMemoryStore())
-    config = {"configurable": {"thread_id": "parent-1"}}
+    config: RunnableConfig = {"configurable": {"thread_id": "parent-1"}}
 
     first = parent.invoke({"messages": []}, config, context=ctx)
     approval_of(first)
@@ -252,7 +260,7 @@ def test_subgraph_node_with_parent_checkpointer(emulator: Emulator, ctx: Creatok
     assert state.next == ("generate_image",)
     assert state.tasks[0].state is not None  # the subgraph's own checkpoint
 
-    custom: list[tuple[tuple[str, ...], dict[str, Any]]] = []
+    custom: list[tuple[Any, Any]] = []
     for namespace, mode, chunk in parent.stream(
         Command(resume="yes"), config, context=ctx, stream_mode=["custom", "values"],
         subgraphs=True,

@@ -8,6 +8,7 @@ Retry counts are read from the emulator (server side), never from the client.
 from __future__ import annotations
 
 import inspect
+import logging
 import socket
 import time
 from collections.abc import AsyncIterator, Callable
@@ -368,3 +369,18 @@ async def test_one_pool_per_client(client: Client, emulator: Emulator) -> None:
     await call(client, "get_capabilities")
     assert client.http is pool and not pool.is_closed
     assert repr(client) == f"{type(client).__name__}(base_url={emulator.base_url!r})"
+
+
+async def test_key_never_logged(
+    make_client: MakeClient, emulator: Emulator, caplog: pytest.LogCaptureFixture, png: Path
+) -> None:
+    caplog.set_level(logging.DEBUG)  # httpx and httpcore log every request at DEBUG
+    client = make_client()
+    await call(client, "get_capabilities")
+    await call(client, "upload_image", png)
+    answer = await call(client, "submit", BODY)
+    await call(client, "get_status", answer.task_id)
+    with pytest.raises(AuthenticationError):
+        await call(make_client(api_key=WRONG_KEY), "get_capabilities")
+    assert caplog.records  # something was logged...
+    assert SANDBOX_API_KEY not in caplog.text and WRONG_KEY not in caplog.text  # ...but no key

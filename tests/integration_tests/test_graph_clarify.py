@@ -13,6 +13,7 @@ from graph_support import (
     interrupt_of,
     last_text,
 )
+from langchain_core.callbacks import BaseCallbackHandler
 from langchain_core.language_models.fake_chat_models import (
     FakeListChatModel,
     GenericFakeChatModel,
@@ -22,9 +23,27 @@ from langchain_core.messages import AIMessage, HumanMessage
 from creatok_graph.prompts import text
 
 
+class Calls(BaseCallbackHandler):
+    """Counts the chat model's calls."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    def on_chat_model_start(self, *args: Any, **kwargs: Any) -> None:
+        self.count += 1
+
+
 def chat_model(*replies: str) -> GenericFakeChatModel:
-    """A scripted model that fails the test if it is asked more often than scripted."""
-    return GenericFakeChatModel(messages=iter([AIMessage(r) for r in replies]))
+    """A scripted model; ``model.callbacks[0].count`` says how often it was asked."""
+    return GenericFakeChatModel(
+        messages=iter([AIMessage(r) for r in replies]), callbacks=[Calls()]
+    )
+
+
+def calls(model: GenericFakeChatModel) -> int:
+    handler = (model.callbacks or [None])[0]  # type: ignore[index]
+    assert isinstance(handler, Calls)
+    return handler.count
 
 
 async def test_missing_prompt_is_asked_for_in_plain_words(h2: Harness) -> None:
@@ -84,10 +103,11 @@ async def test_vague_prompt_offers_a_refinement_once(
     action = action_of(second)
     assert action["args"]["prompt"] == (suggestion if expected == "suggestion" else expected)
     assert h1.stats()["submit_requests"] == 0
-    done = await h1.resume("yes")
-    assert done["status"] == "succeeded"
-    task = h1.emulator.get_task(done["task_id"])
-    assert task is not None and task["prompt"] == action["args"]["prompt"]
+    if answer == "use":  # one of them all the way through
+        done = await h1.resume("yes")
+        assert done["status"] == "succeeded"
+        task = h1.emulator.get_task(done["task_id"])
+        assert task is not None and task["prompt"] == suggestion
 
 
 async def test_vague_chinese_prompt_gets_a_chinese_offer(h1: Harness) -> None:
@@ -113,75 +133,153 @@ async def test_messages_only_input(h2: Harness) -> None:
         assert image["url"] in messages[-1].content
 
 
-async def test_a_new_message_in_the_same_thread_is_a_new_request(h2: Harness) -> None:
-    await h2.invoke({"messages": [HumanMessage(PROMPT)], "n": 2, "resolution": "4K"})
-    first = await h2.resume("yes")
+async def test_a_new_message_in_the_same_thread_is_a_new_request(h1: Harness) -> None:
+    await h1.invoke({"messages": [HumanMessage(PROMPT)], "n": 2, "resolution": "4K"})
+    first = await h1.resume("yes")
     assert first["status"] == "succeeded" and first["n"] == 2
     lighthouse = HumanMessage("a lighthouse on a cliff in a storm, oil")
-    second = await h2.invoke({"messages": [lighthouse]})
+    second = await h1.invoke({"messages": [lighthouse]})
     action = action_of(second)
     # The earlier request's choices do not leak into this one: defaults again.
     assert action["args"]["prompt"] == "a lighthouse on a cliff in a storm, oil"
     assert (action["args"]["n"], action["args"]["resolution"]) == (1, "2K")
-    done = await h2.resume("yes")
+    done = await h1.resume("yes")
     assert done["status"] == "succeeded"
     assert done["task_id"] != first["task_id"]
     assert done["run_id"] != first["run_id"]
-    assert h2.stats()["submits"] == 2
+    assert h1.stats()["submits"] == 2
     # Each request has its own artifacts; the first one's are untouched.
-    assert h2.result_json(first["run_id"])["task_id"] == first["task_id"]
-    assert h2.result_json(done["run_id"])["task_id"] == done["task_id"]
+    assert h1.result_json(first["run_id"])["task_id"] == first["task_id"]
+    assert h1.result_json(done["run_id"])["task_id"] == done["task_id"]
     assert len([m for m in done["messages"] if m.type == "ai"]) == 2
 
 
-async def test_chat_model_reads_the_request_out_of_a_conversation(h2: Harness) -> None:
+async def test_chat_model_reads_the_request_out_of_a_conversation(h1: Harness) -> None:
     extracted = (
         '{"prompt": "a watercolor of a lighthouse at dusk with gulls", "n": 2, '
         '"aspect_ratio": "16:9"}'
     )
-    h2.build(chat_model=chat_model(extracted))
+    model = chat_model(extracted)
+    h1.build(chat_model=model)
     conversation = [
         HumanMessage("hi! I run a small seaside cafe"),
         AIMessage("Nice! How can I help?"),
         HumanMessage("make me two wide pictures of our lighthouse at dusk, watercolor, gulls"),
     ]
-    first = await h2.invoke({"messages": conversation})
+    first = await h1.invoke({"messages": conversation})
     args = action_of(first)["args"]
     assert args["prompt"] == "a watercolor of a lighthouse at dusk with gulls"
     assert (args["n"], args["aspect_ratio"]) == (2, "16:9")
     assert first["estimated_credits"] == 2
-    done = await h2.resume(APPROVE)  # the model is not asked again on resume
+    done = await h1.resume(APPROVE)  # the model is not asked again on resume
     assert done["status"] == "succeeded"
-    task = h2.emulator.get_task(done["task_id"])
+    assert calls(model) == 1
+    task = h1.emulator.get_task(done["task_id"])
     assert task is not None and (task["n"], task["aspect_ratio"]) == (2, "16:9")
 
 
 async def test_chat_model_finding_no_request_leads_to_the_question(h1: Harness) -> None:
-    h1.build(chat_model=chat_model('{"prompt": null}'))
+    model = chat_model('{"prompt": null}')
+    h1.build(chat_model=model)
     first = await h1.invoke({"messages": [HumanMessage("hello there")]})
     assert interrupt_of(first)["kind"] == "prompt"
     second = await h1.resume(PROMPT)
     assert action_of(second)["args"]["prompt"] == PROMPT
+    assert calls(model) == 1
 
 
-async def test_chat_model_drafts_the_refinement(h2: Harness) -> None:
+async def test_chat_model_drafts_the_refinement(h1: Harness) -> None:
     drafted = "a fluffy ginger cat curled up on a sunny windowsill, soft morning light"
-    h2.build(chat_model=FakeListChatModel(responses=[drafted]))
-    first = await h2.invoke({"prompt": "a cat"})
+    h1.build(chat_model=FakeListChatModel(responses=[drafted]))
+    first = await h1.invoke({"prompt": "a cat"})
     offer = interrupt_of(first)
     assert offer["suggestion"] == drafted
-    second = await h2.resume("use")
+    second = await h1.resume("use")
     assert action_of(second)["args"]["prompt"] == drafted
-    done = await h2.resume("yes")
+    done = await h1.resume("yes")
     assert done["status"] == "succeeded"
 
 
 async def test_chat_model_is_called_once_per_step(h1: Harness) -> None:
     """Extraction and drafting each happen once, however often the run is resumed."""
-    h1.build(chat_model=chat_model('{"prompt": "a cat"}', "a cat in a hat, ink drawing"))
+    model = chat_model('{"prompt": "a cat"}', "a cat in a hat, ink drawing")
+    h1.build(chat_model=model)
     first = await h1.invoke({"messages": [HumanMessage("draw a cat for me")]})
     assert interrupt_of(first)["suggestion"] == "a cat in a hat, ink drawing"
     second = await h1.resume("use")
     assert action_of(second)["args"]["prompt"] == "a cat in a hat, ink drawing"
-    done = await h1.resume("yes")  # a third model call would raise StopIteration
+    done = await h1.resume("yes")
     assert done["status"] == "succeeded"
+    assert calls(model) == 2
+
+
+async def test_a_new_message_instead_of_an_answer_replaces_the_request(h2: Harness) -> None:
+    """Sent while the approval waits (a chat UI may do that): the newest message wins."""
+    first = await h2.invoke({"messages": [HumanMessage(PROMPT)]})
+    assert action_of(first)["args"]["prompt"] == PROMPT
+    dog = "a dog surfing a big wave at sunset, photo"
+    second = await h2.invoke({"messages": [HumanMessage(dog)]})
+    assert action_of(second)["args"]["prompt"] == dog
+    done = await h2.resume("yes")
+    assert done["status"] == "succeeded"
+    task = h2.emulator.get_task(done["task_id"])
+    assert task is not None and task["prompt"] == dog
+    assert h2.stats()["submits"] == 1
+
+
+async def test_a_new_message_after_a_refinement_offer_starts_over(h1: Harness) -> None:
+    model = chat_model(
+        '{"prompt": "a cat", "n": 2}', "a fluffy cat", '{"prompt": "a dog"}', "a happy dog"
+    )
+    h1.build(chat_model=model)
+    offer = interrupt_of(await h1.invoke({"messages": [HumanMessage("two cats please")]}))
+    assert (offer["prompt"], offer["suggestion"]) == ("a cat", "a fluffy cat")
+    again = interrupt_of(await h1.invoke({"messages": [HumanMessage("no, one dog")]}))
+    assert again["type"] == "refine_prompt"
+    assert (again["prompt"], again["suggestion"]) == ("a dog", "a happy dog")
+    second = await h1.resume("keep")
+    args = action_of(second)["args"]
+    assert (args["prompt"], args["n"]) == ("a dog", 1)  # the first message's n is gone
+    assert calls(model) == 4
+
+
+async def test_the_language_follows_the_person(h1: Harness) -> None:
+    h1.build(chat_model=chat_model('{"prompt": null}'))
+    first = await h1.invoke({"messages": [HumanMessage("hello")]})
+    assert interrupt_of(first)["question"] == text("en", "ask_prompt")
+    second = await h1.resume("一只橘猫坐在窗台上，窗外下着雪，水彩风格")
+    assert text("zh", "confirm_question") in action_of(second)["description"]
+    done = await h1.resume("好")
+    assert last_text(done).startswith(text("zh", "succeeded_one"))
+    # A later request of the same conversation, in Spanish.
+    h1.build()
+    later = await h1.invoke(
+        {"messages": [HumanMessage("un faro en un acantilado durante una tormenta, óleo")]}
+    )
+    assert text("es", "confirm_question") in action_of(later)["description"]
+
+
+async def test_a_failing_chat_model_falls_back_to_plain_reading(h1: Harness) -> None:
+    class Broken(FakeListChatModel):
+        def _call(self, *args: Any, **kwargs: Any) -> str:
+            raise RuntimeError("model provider is down")
+
+    h1.build(chat_model=Broken(responses=["unused"]))
+    first = await h1.invoke({"messages": [HumanMessage("a cat")]})
+    offer = interrupt_of(first)  # read as typed, refined without the model
+    assert offer["prompt"] == "a cat"
+    assert offer["suggestion"].startswith("a cat") and len(offer["suggestion"]) > 5
+    second = await h1.resume("use")
+    assert action_of(second)["args"]["prompt"] == offer["suggestion"]
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="known limitation: a value equal to the finished request's is taken as left over "
+    "(state channels keep the last value; see the report)",
+)
+async def test_the_same_explicit_model_twice_in_a_thread(h1: Harness) -> None:
+    await h1.invoke({"prompt": PROMPT, "model": "gpt-image-2"})
+    await h1.resume("yes")
+    second = await h1.invoke({"prompt": PROMPT + ", again", "model": "gpt-image-2"})
+    assert action_of(second)["args"]["model"] == "gpt-image-2"

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
 from graph_support import APPROVE, PROMPT, Harness, interrupt_of, last_text
+from langgraph.types import Command
 
-from creatok_graph import CreatokContext
+from creatok_graph import CreatokContext, _retry
 from creatok_graph.errors import API_KEYS_URL
 from creatok_graph.prompts import text
 
@@ -39,19 +41,30 @@ async def test_missing_key_is_an_auth_error(h1: Harness) -> None:
 
 
 async def test_context_falls_back_to_the_environment(
-    h2: Harness, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    h1: Harness, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     env_root = tmp_path / "from-env"
-    monkeypatch.setenv("CREATOK_API_KEY", h2.emulator.api_key)
-    monkeypatch.setenv("CREATOK_BASE_URL", h2.emulator.base_url + "/")
+    monkeypatch.setenv("CREATOK_API_KEY", h1.emulator.api_key)
+    monkeypatch.setenv("CREATOK_BASE_URL", h1.emulator.base_url + "/")
     monkeypatch.setenv("CREATOK_ARTIFACTS_DIR", str(env_root))
-    context = CreatokContext()
-    assert context.api_key is None  # resolved at call time, never stored
-    await h2.invoke({"prompt": PROMPT}, context=context)
-    done = await h2.resume(APPROVE, context=context)
+    assert CreatokContext().api_key is None  # resolved at call time, never stored
+    cfg = h1.config("t1")
+    await h1.graph.ainvoke({"prompt": PROMPT}, cfg)  # no context at all
+    done = await h1.graph.ainvoke(Command(resume=APPROVE), cfg)
     assert done["status"] == "succeeded"
     assert done["artifacts_dir"] == str(env_root / "t1")
     assert (env_root / "t1" / "outputs" / "result.json").is_file()
+
+
+async def test_context_as_a_plain_dict(h1: Harness) -> None:
+    """The LangGraph server passes the context as JSON."""
+    context = {"api_key": h1.emulator.api_key, "base_url": h1.emulator.base_url,
+               "artifacts_dir": str(h1.root), "timeout": 30}
+    cfg = h1.config("t1")
+    await h1.graph.ainvoke({"prompt": PROMPT}, cfg, context=context)
+    done = await h1.graph.ainvoke(Command(resume="yes"), cfg, context=context)
+    assert done["status"] == "succeeded"
+    assert h1.result_json()["task_id"] == done["task_id"]
 
 
 def test_default_artifacts_dir(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -115,13 +128,13 @@ async def test_submit_503_is_a_server_error_without_retry(h1: Harness) -> None:
     assert h1.stats()["submits"] == 0
 
 
-async def test_flaky_gets_succeed_with_retries(h2: Harness) -> None:
-    h2.emulator.set_scenarios(["flaky-503"])
-    await h2.invoke({"prompt": PROMPT})
-    done = await h2.resume(APPROVE)
+async def test_flaky_gets_succeed_with_retries(h1: Harness) -> None:
+    h1.emulator.set_scenarios(["flaky-503"])
+    await h1.invoke({"prompt": PROMPT})
+    done = await h1.resume(APPROVE)
     assert done["status"] == "succeeded"
-    assert h2.stats()["submits"] == 1
-    gets = sum(n for k, n in h2.stats()["requests"].items() if k.startswith("GET "))
+    assert h1.stats()["submits"] == 1
+    gets = sum(n for k, n in h1.stats()["requests"].items() if k.startswith("GET "))
     assert gets >= 3  # every 2nd GET failed and was retried
 
 
@@ -129,8 +142,6 @@ async def test_rate_limit_retry_after_is_honoured(h1: Harness) -> None:
     h1.emulator.task_seconds = 0
     h1.emulator.set_scenarios(["rate-limit"])
     await h1.invoke({"prompt": PROMPT})  # 1st GET: capabilities, answered
-    import time
-
     started = time.monotonic()
     done = await h1.resume(APPROVE)  # 2nd GET: status, 429 with Retry-After: 1
     assert done["status"] == "succeeded"
@@ -138,7 +149,10 @@ async def test_rate_limit_retry_after_is_honoured(h1: Harness) -> None:
     assert h1.stats()["submits"] == 1
 
 
-async def test_status_500_ends_with_the_task_id(h1: Harness) -> None:
+async def test_status_500_ends_with_the_task_id(
+    h1: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(_retry, "backoff_delay", lambda attempt, rng=None: 0.01)  # fast retries
     h1.emulator.set_scenarios(["status-500"])
     await h1.invoke({"prompt": PROMPT})
     done = await h1.resume(APPROVE)
@@ -158,40 +172,43 @@ async def test_missing_task_id_is_a_contract_error(h1: Harness) -> None:
     assert h1.stats()["submit_requests"] == 1
 
 
-async def test_stuck_task_times_out(h2: Harness) -> None:
-    h2.emulator.set_scenarios(["stuck-task"])
+async def test_stuck_task_times_out(h1: Harness) -> None:
+    h1.emulator.set_scenarios(["stuck-task"])
     short = CreatokContext(
-        api_key=h2.emulator.api_key,
-        base_url=h2.emulator.base_url,
-        artifacts_dir=str(h2.root),
+        api_key=h1.emulator.api_key,
+        base_url=h1.emulator.base_url,
+        artifacts_dir=str(h1.root),
         timeout=0.6,
     )
-    await h2.invoke({"prompt": PROMPT}, context=short)
-    done = await h2.resume(APPROVE, context=short)
+    await h1.invoke({"prompt": PROMPT}, context=short)
+    done = await h1.resume(APPROVE, context=short)
     assert done["status"] == "timeout"
     assert done["task_id"]
-    assert done["task_id"] in last_text(done)
-    assert h2.result_json()["status"] == "timeout"
-    assert h2.stats()["submits"] == 1
+    assert last_text(done) == text("en", "timed_out", seconds=1, task_id=done["task_id"])
+    assert h1.result_json()["status"] == "timeout"
+    assert h1.stats()["submits"] == 1
     # Later, the person asks again; the task is still stuck but nothing is submitted.
-    again = await h2.invoke({"task_id": done["task_id"]}, context=short)
+    again = await h1.invoke({"task_id": done["task_id"]}, context=short)
     assert again["status"] == "running"
-    assert h2.stats()["submits"] == 1
+    assert h1.stats()["submits"] == 1
 
 
-async def test_failed_task_explains_and_suggests(h2: Harness) -> None:
-    await h2.invoke({"prompt": PROMPT + " [fail]"})
-    done = await h2.resume(APPROVE)
+async def test_failed_task_explains_and_suggests(h1: Harness) -> None:
+    await h1.invoke({"prompt": PROMPT + " [fail]"})
+    done = await h1.resume(APPROVE)
     assert done["status"] == "failed"
     reason = done["error"]["message"]
     assert reason
     assert last_text(done) == text("en", "failed", reason=reason)
-    record = h2.result_json()
+    record = h1.result_json()
     assert record["status"] == "failed" and record["error"]["message"] == reason
     assert record["images"] == []
 
 
-async def test_unreachable_service_is_a_connection_error(h1: Harness) -> None:
+async def test_unreachable_service_is_a_connection_error(
+    h1: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(_retry, "backoff_delay", lambda attempt, rng=None: 0.01)  # fast retries
     port = h1.emulator.port
     h1.emulator.stop()
     gone = CreatokContext(

@@ -184,3 +184,52 @@ async def _stream_until(h: Harness, resume: Any, node: str) -> list[str]:
             await astream.aclose()
             break
     return seen
+
+
+async def test_recovering_another_task_in_a_finished_thread(h1: Harness) -> None:
+    """Its own run id: the earlier request's artifacts and choices stay out of it."""
+    await h1.invoke({"prompt": PROMPT})
+    first = await h1.resume(APPROVE)
+    other = create_task(h1, prompt="zzz", model="gpt-image-2", n=2)
+    await _wait_done(h1, other)
+    done = await h1.invoke({"task_id": other})
+    assert done["status"] == "succeeded" and done["task_id"] == other
+    assert len(done["images"]) == 2
+    assert done["run_id"] != first["run_id"]
+    assert h1.result_json(first["run_id"])["task_id"] == first["task_id"]
+    record = h1.result_json(done["run_id"])
+    assert record["task_id"] == other and record["model"] != "nano-banana-2"
+
+
+async def test_recovery_with_other_in_progress_words(h1: Harness) -> None:
+    h1.emulator.task_seconds = 5
+    h1.emulator.set_scenarios(["alt-statuses"])
+    task_id = create_task(h1)
+    once = await h1.invoke({"task_id": task_id}, "recover")
+    assert once["status"] in ("queued", "running")
+    assert h1.result_json("recover")["raw"]["status"] in ("pending", "processing")
+    assert last_text(once) == text("en", "still_running", task_id=task_id, status=once["status"])
+
+
+async def test_crash_while_waiting_continues_the_same_wait(h1_sqlite: Harness) -> None:
+    """The process dies mid-wait (async: the run is cancelled); re-invoking goes on waiting."""
+    h = h1_sqlite
+    h.emulator.task_seconds = 0.8
+    await h.invoke({"prompt": PROMPT})
+    stream = h.graph.astream(
+        Command(resume=APPROVE), h.config("t1"), context=h.context, stream_mode="custom"
+    )
+    async for event in stream:
+        if event.get("type") == "progress":
+            break  # the first status answer arrived: poll is running
+    await stream.aclose()
+    assert (await h.graph.aget_state(h.config("t1"))).next == ("poll",)
+    assert h.result_json()["status"] == "submitted"
+
+    await asyncio.sleep(0.3)  # the process restarts a little later
+    chunks = await h.stream(None, modes=("custom",))
+    progress = [c for _, c in chunks if c.get("type") == "progress"]
+    assert progress[-1]["status"] == "succeeded"
+    assert progress[0]["elapsed"] >= 0.3  # the clock started at the submission, not now
+    assert (await h.values())["status"] == "succeeded"
+    assert h.stats()["submits"] == 1

@@ -2,13 +2,36 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
 import pytest
-from graph_support import APPROVE, PROMPT, Harness, action_of, interrupt_of, last_text
+from graph_support import APPROVE, PROMPT, Harness, action_of, edit, interrupt_of, last_text
 
 from creatok_graph.prompts import text
+
+
+def read_all(paths: list[str]) -> list[bytes]:
+    return [Path(p).read_bytes() for p in paths]
+
+
+def bad_references(h: Harness, case: str) -> tuple[list[str], list[str]]:
+    """Reference paths for a bad ``case``, and what the refusal must mention."""
+    folder = h.root.parent
+    folder.mkdir(parents=True, exist_ok=True)
+    if case == "missing":
+        return [str(folder / "nope.png")], ["nope.png"]
+    if case == "txt":
+        (folder / "notes.txt").write_text("not an image")
+        return [str(folder / "notes.txt")], ["notes.txt"]
+    if case == "too_many":
+        return [h.png(f"r{i}.png", i) for i in range(6)], ["5", "6"]
+    if case == "empty":
+        (folder / "empty.png").write_bytes(b"")
+        return [str(folder / "empty.png")], ["empty.png"]
+    (folder / "folder.png").mkdir()
+    return [str(folder / "folder.png")], ["folder.png"]
 
 
 def nothing_sent(h: Harness) -> None:
@@ -108,29 +131,14 @@ async def test_reference_images_are_uploaded_after_approval(h2: Harness) -> None
     keys = task["imageObjectKeys"]
     assert len(keys) == 2
     uploads = h2.emulator.uploads
-    assert [uploads[k] for k in keys] == [Path(r).read_bytes() for r in refs]
+    assert [uploads[k] for k in keys] == read_all(refs)
 
 
 @pytest.mark.parametrize("case", ["missing", "txt", "too_many", "empty", "directory"])
 async def test_bad_reference_images_are_refused_before_anything_is_sent(
     h1: Harness, case: str
 ) -> None:
-    if case == "missing":
-        refs, facts = [str(h1.root.parent / "nope.png")], ["nope.png"]
-    elif case == "txt":
-        notes = h1.root.parent / "notes.txt"
-        notes.write_text("not an image")
-        refs, facts = [str(notes)], ["notes.txt"]
-    elif case == "too_many":
-        refs, facts = [h1.png(f"r{i}.png", i) for i in range(6)], ["5", "6"]
-    elif case == "empty":
-        empty = h1.root.parent / "empty.png"
-        empty.write_bytes(b"")
-        refs, facts = [str(empty)], ["empty.png"]
-    else:
-        folder = h1.root.parent / "folder.png"
-        folder.mkdir()
-        refs, facts = [str(folder)], ["folder.png"]
+    refs, facts = bad_references(h1, case)
     done = await h1.invoke({"prompt": PROMPT, "reference_images": refs})
     assert "__interrupt__" not in done
     assert done["status"] == "invalid_request"
@@ -140,17 +148,14 @@ async def test_bad_reference_images_are_refused_before_anything_is_sent(
     nothing_sent(h1)
 
 
+@pytest.mark.skipif(os.geteuid() == 0, reason="root reads every file")
 async def test_unreadable_reference_image(h1: Harness) -> None:
-    import os
-
-    if os.geteuid() == 0:
-        pytest.skip("root reads every file")
-    ref = Path(h1.png("locked.png"))
-    ref.chmod(0)
+    ref = h1.png("locked.png")
+    os.chmod(ref, 0)
     try:
-        done = await h1.invoke({"prompt": PROMPT, "reference_images": [str(ref)]})
+        done = await h1.invoke({"prompt": PROMPT, "reference_images": [ref]})
     finally:
-        ref.chmod(0o600)
+        os.chmod(ref, 0o600)
     assert done["status"] == "invalid_request"
     nothing_sent(h1)
 
@@ -158,10 +163,10 @@ async def test_unreadable_reference_image(h1: Harness) -> None:
 async def test_reference_deleted_after_approval_is_an_error_without_charge(
     h1: Harness,
 ) -> None:
-    ref = Path(h1.png("gone.png"))
-    first = await h1.invoke({"prompt": PROMPT, "reference_images": [str(ref)]})
+    ref = h1.png("gone.png")
+    first = await h1.invoke({"prompt": PROMPT, "reference_images": [ref]})
     interrupt_of(first)
-    ref.unlink()
+    os.unlink(ref)
     done = await h1.resume(APPROVE)
     assert done["status"] == "invalid_request"
     assert "gone.png" in last_text(done)
@@ -171,10 +176,7 @@ async def test_reference_deleted_after_approval_is_an_error_without_charge(
 async def test_editing_in_a_reference_image(h1: Harness) -> None:
     await h1.invoke({"prompt": PROMPT})
     ref = h1.png("added.png")
-    again = await h1.resume(
-        {"decisions": [{"type": "edit", "edited_action": {
-            "name": "generate_image", "args": {"reference_images": [ref]}}}]}
-    )
+    again = await h1.resume(edit(reference_images=[ref]))
     assert "added.png" in action_of(again)["description"]
     done = await h1.resume("yes")
     assert done["status"] == "succeeded"

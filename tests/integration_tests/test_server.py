@@ -80,8 +80,9 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     with log.open("wb") as out:
         proc = subprocess.Popen(
             [str(LANGGRAPH), "dev", "--no-browser", "--no-reload", "--host", "127.0.0.1",
-             "--port", str(port)],
-            cwd=REPO_ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
+             "--port", str(port), "--config", str(REPO_ROOT / "langgraph.json")],
+            # cwd: where the in-memory runtime keeps .langgraph_api/ (fresh per session)
+            cwd=tmp, env=env, stdout=out, stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL, start_new_session=True,
         )
     url = f"http://127.0.0.1:{port}"
@@ -116,7 +117,7 @@ async def stream(client: Any, thread_id: str, **kwargs: Any) -> tuple[list[Any],
         assert part.event != "error", part.data  # e.g. a BlockingError fails the run
         if part.event == "custom":
             custom.append(part.data)
-        elif part.event == "values":
+        elif part.event == "values" and isinstance(part.data, dict):
             values = part.data
     return custom, values
 
@@ -143,6 +144,10 @@ async def check_interrupted(client: Any, thread_id: str) -> dict[str, Any]:
     return value
 
 
+def result_written(root: Path, run_id: str) -> bool:
+    return (root / run_id / "outputs" / "result.json").is_file()
+
+
 def check_images(server: Server, values: dict[str, Any], n: int) -> None:
     assert values["status"] == "succeeded", values
     served = emulator_images(server.emulator.base_url, server.emulator.api_key,
@@ -167,12 +172,11 @@ async def test_approve_with_yes_streams_progress(server: Server) -> None:
     assert kinds[:2] == ["submitting", "submitted"] and kinds[-1] == "done"
     assert "progress" in kinds and all(e["source"] == "creatok" for e in custom)
     check_images(server, values, 2)
-    state = (await client.threads.get_state(thread_id))["values"]
+    state: Any = (await client.threads.get_state(thread_id))["values"]
     check_images(server, state, 2)
     assert state["images"][0]["url"] in state["messages"][-1]["content"]
     assert server.submits() == before + 1
-    result = Path(server.artifacts, state["run_id"], "outputs", "result.json")
-    assert result.is_file()
+    assert result_written(Path(server.artifacts), state["run_id"])
     server.assert_no_blocking_calls()
 
 
@@ -272,7 +276,7 @@ async def test_per_run_context(server: Server, emulator: Emulator, tmp_path: Pat
     assert emulator.stats()["submits"] == 1  # this run's emulator, not the server's
     assert server.submits() == before
     assert emulator.get_task(values["task_id"]) is not None
-    assert (tmp_path / "per-run" / values["run_id"] / "outputs" / "result.json").is_file()
+    assert result_written(tmp_path / "per-run", values["run_id"])
     server.assert_no_blocking_calls()
 
 
@@ -287,4 +291,51 @@ def test_sdk_client_example(server: Server, tmp_path: Path) -> None:
     assert "status: succeeded" in proc.stdout
     assert "Shall I go ahead?" in proc.stdout
     assert server.submits() == before + 1
+    server.assert_no_blocking_calls()
+
+
+async def test_questions_and_error_paths(server: Server, emulator: Emulator,
+                                         tmp_path: Path) -> None:
+    """The other interrupts and the error endings, each once under the blocking-call detector."""
+    client = get_client(url=server.url)
+    context = {"base_url": emulator.base_url, "artifacts_dir": str(tmp_path / "a"),
+               "poll_interval": 0.05}
+
+    async def new_thread() -> str:
+        thread_id: str = (await client.threads.create())["thread_id"]
+        return thread_id
+
+    # no prompt: asked for one; then the approval; declined
+    thread_id = await new_thread()
+    _, values = await stream(client, thread_id, input={}, context=context)
+    assert values["__interrupt__"][0]["value"]["type"] == "question"
+    _, values = await stream(client, thread_id, command={"resume": PROMPT}, context=context)
+    assert approval(values)["args"]["prompt"] == PROMPT
+    _, values = await stream(client, thread_id, command={"resume": "no"}, context=context)
+    assert values["status"] == "cancelled"
+
+    # a very short prompt: a refinement is offered; "use" takes it
+    thread_id = await new_thread()
+    _, values = await stream(client, thread_id, input={"prompt": "a fox"}, context=context)
+    offer = values["__interrupt__"][0]["value"]
+    assert offer["type"] == "refine_prompt" and offer["question"]
+    _, values = await stream(client, thread_id, command={"resume": "use"}, context=context)
+    assert approval(values)["args"]["prompt"] == offer["suggestion"]
+
+    # a task that never finishes: the run ends with "timeout", task id kept
+    emulator.set_scenarios(["stuck-task"])
+    thread_id = await new_thread()
+    await stream(client, thread_id, input={"prompt": PROMPT}, context=context)
+    _, values = await stream(client, thread_id, command={"resume": "yes"},
+                             context={**context, "timeout": 0.5})
+    assert values["status"] == "timeout" and values["task_id"]
+
+    # the key refused at submit time (capabilities are cached): a clear status
+    emulator.set_scenarios(["unauthorized"])
+    thread_id = await new_thread()
+    await stream(client, thread_id, input={"prompt": PROMPT}, context=context)
+    _, values = await stream(client, thread_id, command={"resume": "yes"}, context=context)
+    assert values["status"] == "auth_error"
+    assert "CREATOK_API_KEY" in values["messages"][-1]["content"]
+    assert emulator.stats()["submits"] == 1  # only the stuck task
     server.assert_no_blocking_calls()

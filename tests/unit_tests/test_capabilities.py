@@ -135,7 +135,9 @@ def test_n_limits_come_from_capabilities() -> None:
 
 def test_aspect_ratio_limit(caps: ImageCapabilities) -> None:
     error = refused(caps, aspect_ratio="4:3")
-    assert str(error) == "aspect ratio 4:3 is not offered by Nano Banana 2: choose 1:1, 16:9 or 9:16"
+    assert str(error) == (
+        "aspect ratio 4:3 is not offered by Nano Banana 2: choose 1:1, 16:9 or 9:16"
+    )
     assert (error.field, error.reason) == ("aspect_ratio", "aspect_ratio_unknown")
     assert resolve_request(caps, prompt="fox", aspect_ratio=" 9:16 ").aspect_ratio == "9:16"
 

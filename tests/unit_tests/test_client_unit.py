@@ -6,6 +6,8 @@ so every ``Sleep`` the flow asks for is recorded instead of slept.
 
 from __future__ import annotations
 
+import asyncio
+import gc
 import json
 import random
 from collections.abc import Callable
@@ -18,7 +20,7 @@ import httpx
 import pytest
 
 from creatok_graph import _retry
-from creatok_graph._flow import Flow, Send, Sleep
+from creatok_graph._flow import Flow, Send, SingleFlight, Sleep, run_async
 from creatok_graph.client import (
     DEFAULT_BASE_URL,
     DEFAULT_TIMEOUT,
@@ -643,3 +645,54 @@ async def test_async_submit_not_retried_after_read_timeout() -> None:
         with pytest.raises(APITimeoutError):
             await c.submit(BODY)
     assert len(script.requests) == 1
+
+
+# -- the drivers ----------------------------------------------------------------------------------
+
+
+def test_cancelled_flow_cleans_up_at_once() -> None:
+    cleaned: list[str] = []
+
+    def flow() -> Flow[None]:
+        try:
+            yield Sleep(10)
+        finally:
+            cleaned.append("done")
+
+    async def main() -> None:
+        task = asyncio.create_task(run_async(flow()))
+        await asyncio.sleep(0.01)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        assert cleaned == ["done"]  # not left for the garbage collector
+
+    asyncio.run(main())
+
+
+def test_single_flight_across_event_loops() -> None:
+    cache = SingleFlight(ttl=0.0)  # always stale: every call fetches
+    fetched: list[int] = []
+
+    def fetch() -> Flow[int]:
+        yield Sleep(0.001)
+        fetched.append(1)
+        return len(fetched)
+
+    def flow() -> Flow[int]:
+        value: int = yield cache.effect("caps", fetch)
+        return value
+
+    async def burst() -> list[int]:
+        return list(await asyncio.gather(*(run_async(flow()) for _ in range(5))))
+
+    for _ in range(3):  # a fresh loop each time, as asyncio.run makes
+        assert len(asyncio.run(burst())) == 5
+    assert len(fetched) == 15  # always stale: serialised, each caller fetched
+    assert len(cache._async_locks) == 0  # nothing kept once nobody waits
+    fetched.clear()
+    cache = SingleFlight(ttl=60.0)
+    assert asyncio.run(burst()) == [1] * 5  # five callers, one fetch
+    assert asyncio.run(burst()) == [1] * 5 and len(fetched) == 1  # cached across loops
+    gc.collect()
+    assert len(cache._async_locks) == 0
