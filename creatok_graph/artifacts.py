@@ -46,6 +46,23 @@ def outputs_dir(root: str, run_id: str) -> Path:
     return run_dir(root, run_id) / "outputs"
 
 
+def ensure_writable(root: str) -> None:
+    """Refuse, before approval, an artifacts root we could not write results into."""
+    path = Path(root).expanduser()
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=path, prefix=".write-test-"):
+            pass
+    except OSError as exc:
+        raise InvalidRequestError(
+            f"results cannot be written to {root} ({exc.strerror or exc}): choose another "
+            "artifacts folder (CREATOK_ARTIFACTS_DIR or --artifacts-dir)",
+            field="artifacts_dir",
+            reason="artifacts_dir",
+            params={"value": str(root)},
+        ) from None
+
+
 def atomic_write_text(path: Path, content: str) -> None:
     """Write to a temp file in the same folder, fsync, then rename over ``path``."""
     path.parent.mkdir(parents=True, exist_ok=True)

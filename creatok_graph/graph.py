@@ -27,7 +27,7 @@ from langgraph.types import RetryPolicy
 
 from . import nodes
 from ._flow import run_async, run_sync
-from .client import DEFAULT_LIMITS, DEFAULT_TIMEOUT
+from .client import DEFAULT_LIMITS, DEFAULT_TIMEOUT, shared_ssl_context
 from .context import CreatokContext
 from .nodes import NodeEnv, NodeFlow
 from .state import InputState, OutputState, State
@@ -59,14 +59,18 @@ class _HttpPools:
         if self._sync is None:
             with self._lock:
                 if self._sync is None:
-                    self._sync = httpx.Client(limits=DEFAULT_LIMITS, timeout=DEFAULT_TIMEOUT)
+                    self._sync = httpx.Client(
+                        limits=DEFAULT_LIMITS, timeout=DEFAULT_TIMEOUT, verify=shared_ssl_context()
+                    )
         return self._sync
 
     def for_loop(self) -> httpx.AsyncClient:
         loop = asyncio.get_running_loop()
         client = self._async.get(loop)
         if client is None:
-            client = httpx.AsyncClient(limits=DEFAULT_LIMITS, timeout=DEFAULT_TIMEOUT)
+            client = httpx.AsyncClient(
+                limits=DEFAULT_LIMITS, timeout=DEFAULT_TIMEOUT, verify=shared_ssl_context()
+            )
             self._async[loop] = client
         return client
 

@@ -396,7 +396,8 @@ def clarify(state: State, env: NodeEnv) -> Flow[Command[Any]]:
             update.update(prompt=given, chat_derived={"prompt": given})
         return Command(update=update, goto="clarify")
 
-    if _is_vague(prompt) and not merged.get("refinement_offered"):
+    may_refine = merged.get("refine") is not False and not merged.get("refinement_offered")
+    if may_refine and _is_vague(prompt):
         suggestion = merged.get("suggestion")
         if not suggestion:
             suggestion = _rule_refinement(lang, prompt)
@@ -488,6 +489,14 @@ def _extract_with_model(model: BaseChatModel, state: State) -> Flow[dict[str, An
 
 
 def load_capabilities(state: State, env: NodeEnv) -> Flow[Command[Any]]:
+    """Fetch (or reuse) what CreatOK offers; local files are checked first, before any call."""
+    refs = list(state.get("reference_images") or [])
+    try:
+        if refs:
+            yield Blocking(inspect_references, (refs,))
+        yield Blocking(artifacts.ensure_writable, (env.artifacts_root,))
+    except InvalidRequestError as exc:
+        return _end("invalid_request", exc)
     api = env.api
     key = (api.base_url, hash(env.context.resolved_api_key()))
     try:
@@ -517,7 +526,7 @@ def approval_description(lang: str, request: dict[str, Any], edit_error: str | N
         lines.append(text(lang, "edit_invalid", reason=edit_error))
     lines.append(
         text(lang, "confirm_title", n_images=n_images, model=request["model_label"],
-             resolution=request["resolution"]) + "."
+             resolution=request["resolution"])
     )
     if request.get("aspect_ratio"):
         lines.append(text(lang, "confirm_aspect", aspect_ratio=request["aspect_ratio"]))
@@ -528,8 +537,9 @@ def approval_description(lang: str, request: dict[str, Any], edit_error: str | N
         lines.append(text(lang, "confirm_refs", names=names))
     credits = request.get("estimated_credits")
     lines.append(
-        text(lang, "confirm_cost", credits=credits) if credits is not None
-        else text(lang, "confirm_cost_unknown")
+        text(lang, "confirm_cost_unknown") if credits is None
+        else text(lang, "confirm_cost_one") if credits == 1
+        else text(lang, "confirm_cost", credits=credits)
     )
     lines.append(text(lang, "confirm_prompt", prompt=request["prompt"]))
     lines.append(text(lang, "confirm_question"))

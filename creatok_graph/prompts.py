@@ -24,7 +24,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "refinement_suffix": ", highly detailed, natural lighting, sharp focus, "
         "balanced composition",
         # confirm
-        "confirm_title": "Ready to generate {n_images} with {model} at {resolution} resolution",
+        "confirm_title": "Ready to generate {n_images} with {model} at {resolution} resolution.",
         "n_images_one": "1 image",
         "n_images_many": "{n} images",
         "confirm_aspect": "Aspect ratio: {aspect_ratio}.",
@@ -72,6 +72,10 @@ TEXTS: dict[str, dict[str, str]] = {
         "tasks at https://www.creatok.ai before trying again. Reply “retry” to send it again "
         "(this may charge a second time) or “stop” to stop here.",
         "details": "Details: {details}",
+        "invalid_artifacts_dir": "results cannot be written to {value}; choose another artifacts folder (CREATOK_ARTIFACTS_DIR or --artifacts-dir)",
+        "confirm_cost_one": "Estimated cost: 1 credit.",
+        "unknown_outcome_stopped": "Okay, I stopped and sent nothing more. The earlier request may already have been charged: check your recent tasks at https://www.creatok.ai.",
+        "maybe_charged": "CreatOK may have accepted the request without confirming it, so it may already have been charged. Check your recent tasks at https://www.creatok.ai before trying again.",
         "invalid_prompt_empty": "the description is empty; say what the image should show",
         "invalid_model_unknown": "there is no model called {value}; choose one of {allowed}",
         "invalid_resolution_unknown": "{model} does not offer resolution {value}; choose {allowed}",
@@ -98,7 +102,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "你也可以直接写一个自己的版本。",
         "refinement_suffix": "，细节丰富，自然光线，对焦清晰，构图均衡",
         # confirm
-        "confirm_title": "准备用 {model} 生成 {n_images}，分辨率为 {resolution}",
+        "confirm_title": "准备用 {model} 生成 {n_images}，分辨率为 {resolution}。",
         "n_images_one": "1 张图片",
         "n_images_many": "{n} 张图片",
         "confirm_aspect": "画面比例：{aspect_ratio}。",
@@ -140,6 +144,10 @@ TEXTS: dict[str, dict[str, str]] = {
         "所以可能已经扣费。再试之前，请先到 https://www.creatok.ai 看看你最近的任务。"
         "回复“重试”会重新发送（可能会再扣一次费），回复“停止”就到此为止。",
         "details": "详细信息：{details}",
+        "invalid_artifacts_dir": "无法把结果写入 {value}，请换一个结果文件夹（CREATOK_ARTIFACTS_DIR 或 --artifacts-dir）",
+        "confirm_cost_one": "预计花费：1 积分。",
+        "unknown_outcome_stopped": "好的，我已停止，没有再发送任何请求。之前那次请求可能已经扣费，请到 https://www.creatok.ai 查看最近的任务。",
+        "maybe_charged": "CreatOK 可能已经接受了这次请求但没有确认，所以可能已经扣费。再试之前，请先到 https://www.creatok.ai 查看最近的任务。",
         "invalid_prompt_empty": "描述是空的，请说明图片要画什么",
         "invalid_model_unknown": "没有名为 {value} 的模型，请从以下选择：{allowed}",
         "invalid_resolution_unknown": "{model} 不提供 {value} 分辨率，请选择：{allowed}",
@@ -168,7 +176,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "私の案を使う場合は「使う」と返信してください。ご自分で書き直していただいてもかまいません。",
         "refinement_suffix": "、細部まで精密、自然な光、くっきりとしたピント、バランスの良い構図",
         # confirm
-        "confirm_title": "{model}で{n_images}を生成する準備ができました（解像度：{resolution}）",
+        "confirm_title": "{model}で{n_images}を生成する準備ができました（解像度：{resolution}）。",
         "n_images_one": "画像1枚",
         "n_images_many": "画像{n}枚",
         "confirm_aspect": "縦横比：{aspect_ratio}",
@@ -221,6 +229,10 @@ TEXTS: dict[str, dict[str, str]] = {
         "もう一度送信する場合は「再試行」（料金が二重にかかる可能性があります）、"
         "ここでやめる場合は「やめる」と返信してください。",
         "details": "詳細：{details}",
+        "invalid_artifacts_dir": "{value} に結果を書き込めません。別の保存先フォルダを指定してください（CREATOK_ARTIFACTS_DIR または --artifacts-dir）",
+        "confirm_cost_one": "費用の目安：1クレジット",
+        "unknown_outcome_stopped": "わかりました。ここで止めて、これ以上は送信していません。前のリクエストはすでに課金されている可能性があります。https://www.creatok.ai で最近のタスクを確認してください。",
+        "maybe_charged": "CreatOK がリクエストを受け付けたものの確認が返ってこなかったため、すでに課金されている可能性があります。やり直す前に https://www.creatok.ai で最近のタスクを確認してください。",
         "invalid_prompt_empty": "説明が空です。どんな画像にしたいか書いてください",
         "invalid_model_unknown": "{value} というモデルはありません。次から選んでください：{allowed}",
         "invalid_resolution_unknown": "{model} では解像度 {value} を選べません。次から選んでください：{allowed}",
@@ -248,7 +260,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "새로 써 주셔도 좋아요.",
         "refinement_suffix": ", 섬세한 디테일, 자연광, 선명한 초점, 균형 잡힌 구도",
         # confirm
-        "confirm_title": "{model} 모델로 {resolution} 해상도의 {n_images}을 만들 준비가 됐어요",
+        "confirm_title": "{model} 모델로 {resolution} 해상도의 {n_images}을 만들 준비가 됐어요.",
         "n_images_one": "이미지 1장",
         "n_images_many": "이미지 {n}장",
         "confirm_aspect": "화면 비율: {aspect_ratio}",
@@ -295,6 +307,10 @@ TEXTS: dict[str, dict[str, str]] = {
         "확인해 주세요. 다시 보내시려면 “다시 시도”(비용이 한 번 더 청구될 수 있어요), 여기서 "
         "멈추시려면 “중지”라고 답해 주세요.",
         "details": "자세한 내용: {details}",
+        "invalid_artifacts_dir": "{value}에 결과를 저장할 수 없습니다. 다른 결과 폴더를 지정하세요(CREATOK_ARTIFACTS_DIR 또는 --artifacts-dir)",
+        "confirm_cost_one": "예상 비용: 1 크레딧",
+        "unknown_outcome_stopped": "알겠어요. 여기서 멈추고 더 이상 보내지 않았어요. 이전 요청은 이미 요금이 청구됐을 수 있으니 https://www.creatok.ai 에서 최근 작업을 확인해 주세요.",
+        "maybe_charged": "CreatOK가 요청을 받았지만 확인을 보내지 않아 이미 요금이 청구됐을 수 있어요. 다시 시도하기 전에 https://www.creatok.ai 에서 최근 작업을 확인해 주세요.",
         "invalid_prompt_empty": "설명이 비어 있습니다. 어떤 이미지를 원하는지 적어 주세요",
         "invalid_model_unknown": "{value}(이)라는 모델은 없습니다. 다음 중에서 고르세요: {allowed}",
         "invalid_resolution_unknown": "{model}은(는) {value} 해상도를 지원하지 않습니다. 다음 중에서 고르세요: {allowed}",
@@ -323,7 +339,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "equilibrada",
         # confirm
         "confirm_title": "Todo listo para generar {n_images} con {model} en resolución "
-        "{resolution}",
+        "{resolution}.",
         "n_images_one": "1 imagen",
         "n_images_many": "{n} imágenes",
         "confirm_aspect": "Proporción: {aspect_ratio}.",
@@ -374,6 +390,10 @@ TEXTS: dict[str, dict[str, str]] = {
         "recientes en https://www.creatok.ai antes de volver a intentarlo. Responde «reintentar» "
         "para enviarla de nuevo (podría cobrarse otra vez) o «parar» para dejarlo aquí.",
         "details": "Detalles: {details}",
+        "invalid_artifacts_dir": "no se pueden guardar los resultados en {value}; elige otra carpeta de resultados (CREATOK_ARTIFACTS_DIR o --artifacts-dir)",
+        "confirm_cost_one": "Costo estimado: 1 crédito.",
+        "unknown_outcome_stopped": "De acuerdo, me detuve y no envié nada más. La solicitud anterior puede que ya se haya cobrado: revisa tus tareas recientes en https://www.creatok.ai.",
+        "maybe_charged": "Puede que CreatOK haya aceptado la solicitud sin confirmarlo, así que puede que ya se haya cobrado. Revisa tus tareas recientes en https://www.creatok.ai antes de volver a intentarlo.",
         "invalid_prompt_empty": "la descripción está vacía; di qué debe mostrar la imagen",
         "invalid_model_unknown": "no existe un modelo llamado {value}; elige uno de estos: {allowed}",
         "invalid_resolution_unknown": "{model} no ofrece la resolución {value}; elige {allowed}",
@@ -401,7 +421,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "refinement_suffix": ", riqueza de detalhes, iluminação natural, foco nítido, composição "
         "equilibrada",
         # confirm
-        "confirm_title": "Tudo pronto para gerar {n_images} com {model} em resolução {resolution}",
+        "confirm_title": "Tudo pronto para gerar {n_images} com {model} em resolução {resolution}.",
         "n_images_one": "1 imagem",
         "n_images_many": "{n} imagens",
         "confirm_aspect": "Proporção: {aspect_ratio}.",
@@ -450,6 +470,10 @@ TEXTS: dict[str, dict[str, str]] = {
         "https://www.creatok.ai antes de tentar de novo. Responda “repetir” para enviar de novo "
         "(isso pode gerar uma segunda cobrança) ou “parar” para encerrar por aqui.",
         "details": "Detalhes: {details}",
+        "invalid_artifacts_dir": "não é possível salvar os resultados em {value}; escolha outra pasta de resultados (CREATOK_ARTIFACTS_DIR ou --artifacts-dir)",
+        "confirm_cost_one": "Custo estimado: 1 crédito.",
+        "unknown_outcome_stopped": "Certo, parei e não enviei mais nada. O pedido anterior pode já ter sido cobrado: confira suas tarefas recentes em https://www.creatok.ai.",
+        "maybe_charged": "A CreatOK pode ter aceitado o pedido sem confirmar, então ele pode já ter sido cobrado. Confira suas tarefas recentes em https://www.creatok.ai antes de tentar de novo.",
         "invalid_prompt_empty": "a descrição está vazia; diga o que a imagem deve mostrar",
         "invalid_model_unknown": "não existe um modelo chamado {value}; escolha um destes: {allowed}",
         "invalid_resolution_unknown": "{model} não oferece a resolução {value}; escolha {allowed}",

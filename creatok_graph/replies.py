@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .errors import API_KEYS_URL, CreatokError, InvalidRequestError
+from .errors import API_KEYS_URL, CreatokError
 from .prompts import text
 
 ERROR_TEXT_KEYS = {
@@ -35,6 +35,8 @@ def error_record(exc: CreatokError) -> dict[str, Any]:
 
 def describe_invalid(lang: str, error: dict[str, Any]) -> str:
     """A localised reason for a refused request (English fallback)."""
+    if lang == "en" and error.get("message"):
+        return str(error["message"])  # the canonical wording, allowed values included
     reason = error.get("reason")
     params = dict(error.get("params") or {})
     if "allowed" in params and isinstance(params["allowed"], list):
@@ -78,11 +80,15 @@ def final_message(lang: str, result: dict[str, Any], *, outdated_hint: bool = Fa
     elif status == "failed":
         reason = (result.get("error") or {}).get("message") or text(lang, "failed_no_reason")
         parts = [text(lang, "failed", reason=reason)]
+    elif status == "cancelled" and (result.get("error") or {}).get("kind") == "unknown_outcome":
+        parts = [text(lang, "unknown_outcome_stopped")]
     elif status == "cancelled":
         reason = (result.get("error") or {}).get("message")
         parts = [
             text(lang, "cancelled_reason", reason=reason) if reason else text(lang, "cancelled")
         ]
+    elif maybe_charged(result.get("error")):
+        parts = [text(lang, "maybe_charged")]
     else:
         parts = [error_message(lang, result.get("error") or {"kind": status or "error"})]
         if task_id:
@@ -92,5 +98,6 @@ def final_message(lang: str, result: dict[str, Any], *, outdated_hint: bool = Fa
     return "\n".join(parts)
 
 
-def invalid_request_record(exc: InvalidRequestError) -> dict[str, Any]:
-    return error_record(exc)
+def maybe_charged(error: dict[str, Any] | None) -> bool:
+    """An error after which the paid request may have gone through (no task id came back)."""
+    return bool(error) and error.get("field") == "data.task_id"  # type: ignore[union-attr]

@@ -28,6 +28,8 @@ class InputState(TypedDict, total=False):
     wait: bool | None
     run_id: str | None
     language: str | None
+    refine: bool | None
+    """False: never offer to refine a short prompt (callers that wrote it themselves)."""
 
 
 class OutputState(TypedDict, total=False):

@@ -87,6 +87,11 @@ def summarize(result: dict[str, Any]) -> str:
         lines.append(f"Image generation succeeded. task_id: {task_id}")
         lines.append(f"{len(images)} image(s); give these URLs to the person exactly as written:")
         lines += [f"{i}. {img.get('url')}" for i, img in enumerate(images, 1)]
+    elif status == "cancelled" and (result.get("error") or {}).get("kind") == "unknown_outcome":
+        lines.append(
+            "Stopped: an earlier attempt may already have been charged; the person chose not to "
+            "send it again and should check their recent CreatOK tasks."
+        )
     elif status == "cancelled":
         reason = (result.get("error") or {}).get("message")
         lines.append(
@@ -135,6 +140,7 @@ def _inputs(args: dict[str, Any], config: RunnableConfig, tool_call_id: str) -> 
     thread_id = (config.get("configurable") or {}).get("thread_id")
     payload = {k: v for k, v in args.items() if v is not None}
     payload["run_id"] = tool_run_id(thread_id, tool_call_id)
+    payload["refine"] = False  # the model wrote the prompt; only the paid call needs a person
     return payload
 
 

@@ -39,7 +39,7 @@ async def test_approve_runs_the_whole_request_once(h4: Harness) -> None:
     }
     description = action["description"]
     for fact in (
-        "Nano Banana 2", "2K", text("en", "n_images_one"), text("en", "confirm_cost", credits=1),
+        "Nano Banana 2", "2K", text("en", "n_images_one"), text("en", "confirm_cost_one"),
         PROMPT,
     ):
         assert fact in description
