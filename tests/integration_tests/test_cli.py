@@ -388,11 +388,11 @@ def scenario_yes_and_json_shape(tmp: Path) -> None:
 
 BAD_INPUTS: dict[str, tuple[list[str], tuple[str, ...]]] = {
     "n": (["--n", "9"], ("1", "4")),
-    "resolution": (["--resolution", "8K"], ("8K", "1K, 2K, 4K")),
+    "resolution": (["--resolution", "8K"], ("8K", "1K, 2K or 4K")),
     "model": (["--model", "no-such-model"], ("no-such-model", "nano-banana-2")),
-    "aspect_ratio": (["--aspect-ratio", "5:4"], ("5:4", "1:1, 16:9, 9:16")),
+    "aspect_ratio": (["--aspect-ratio", "5:4"], ("5:4", "1:1, 16:9 or 9:16")),
     "non_image_file": (["--reference-image", "{tmp}/notes.txt"], ("notes.txt", ".png")),
-    "missing_file": (["--reference-image", "{tmp}/missing.png"], ("missing.png", "not found")),
+    "missing_file": (["--reference-image", "{tmp}/missing.png"], ("missing.png", "does not exist")),
     "too_many_references": (["--reference-image", "{tmp}/ref.png"] * 6, ("5", "6")),
     "timeout": (["--timeout", "-1"], ("--timeout", "greater than 0")),
 }
@@ -412,6 +412,8 @@ def _bad_input(kind: str) -> Callable[[Path], None]:
                 assert text in run.output, str(run)
             assert "Traceback" not in run.output
             assert_nothing_paid(emu.stats())
+            if kind in ("non_image_file", "missing_file"):  # refused before any call at all
+                assert emu.stats()["capabilities"] == 0, emu.stats()
 
     check.__name__ = f"scenario_bad_input_{kind}"
     return check
