@@ -149,6 +149,12 @@ class Run:
                 f"--- stdout ---\n{self.stdout}--- stderr ---\n{self.stderr}")
 
 
+def _default_sigint() -> None:
+    """Ctrl-C as a terminal delivers it: a runner started in the background (``cmd &``)
+    passes SIGINT on as ignored, and Python programs rightly keep ignoring it then."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 @dataclass
 class World:
     """One scenario's surroundings: an emulator, an artifacts dir and the environment."""
@@ -192,7 +198,8 @@ class World:
     def start(self, *args: str) -> Started:
         proc = subprocess.Popen([str(CLI), *args], stdin=subprocess.DEVNULL,
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                                encoding="utf-8", env=self.env())
+                                encoding="utf-8", env=self.env(),
+                                preexec_fn=_default_sigint)
         return Started(list(args), proc)
 
     def result_json(self, run_id: str) -> dict[str, Any]:
