@@ -22,7 +22,7 @@ import sys
 import threading
 import time
 import traceback
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager, suppress
 from types import FrameType
 from typing import IO, TYPE_CHECKING, Any, NoReturn
@@ -30,7 +30,7 @@ from typing import IO, TYPE_CHECKING, Any, NoReturn
 from .artifacts import check_run_id
 from .errors import API_KEYS_URL, CreatokError, InvalidRequestError
 from .language import detect_language
-from .prompts import is_retry, is_yes, text
+from .prompts import DEFAULT_LANGUAGE, is_retry, is_yes, text
 from .replies import describe_invalid, error_record
 
 if TYPE_CHECKING:
@@ -45,35 +45,6 @@ FINAL_STATUSES = frozenset({"succeeded", "failed", "cancelled"})
 """A run that ended with one of these is only reprinted when its run id is used again."""
 USAGE_STATUSES = frozenset({"cancelled", "invalid_request"})
 SANDBOX_TASK_SECONDS = 2.0
-
-# Sentences only the terminal front end says that ``prompts`` does not have yet (the
-# localised ones are its ``cli_*`` keys). English for now; kept together to move there.
-CLI_TEXTS: dict[str, str] = {
-    "submitted": "submitted: task {task_id}",
-    "status": "status: {status} ({elapsed:.1f}s)",
-    "upload": "uploading reference image {index}/{total}",
-    "continuing": "Continuing run {run_id}.",
-    "continuing_task": "Continuing run {run_id} (task {task_id}).",
-    "finished_earlier": "Run {run_id} finished earlier; here is its result again. Leave out "
-    "--run-id (or choose a new one) to make new images.",
-    "check_again": "Check again with `creatok-image --task-id {task_id}`, or wait for it with "
-    "`creatok-image --task-id {task_id} --wait`.",
-    "interrupted_sending": "Interrupted while the request was being sent, so it may have been "
-    "charged. Run `creatok-image --run-id {run_id}` to check: it never sends a request twice "
-    "without asking.",
-    "finishing_submit": "Waiting for CreatOK to confirm the request so that its task id is "
-    "saved (press Ctrl-C again to quit at once)...",
-    "bad_store": "The results folder {path} cannot be used ({reason}). Choose another one with "
-    "--artifacts-dir or CREATOK_ARTIFACTS_DIR.",
-    "unexpected": "Something went wrong ({error}). Run again with -v for details.",
-    "positive_seconds": "must be a number of seconds greater than 0, e.g. 30",
-}
-
-
-def cli_text(key: str, **params: Any) -> str:
-    template = CLI_TEXTS[key]
-    return template.format(**params) if params else template
-
 
 def _isatty(stream: Any) -> bool:
     try:
@@ -100,13 +71,28 @@ def _raw_write(stream: IO[str], message: str) -> None:
 # -- arguments -------------------------------------------------------------------------------
 
 
-def _positive_seconds(value: str) -> float:
-    try:
-        seconds = float(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(cli_text("positive_seconds")) from None
-    if not (seconds > 0) or seconds == float("inf"):
-        raise argparse.ArgumentTypeError(cli_text("positive_seconds"))
+def _argv_language(argv: list[str]) -> str:
+    """The language of ``--prompt`` in ``argv``, for what is said before argparse is done."""
+    for i, arg in enumerate(argv):
+        if arg == "--prompt" and i + 1 < len(argv):
+            return detect_language(argv[i + 1])
+        if arg.startswith("--prompt="):
+            return detect_language(arg.partition("=")[2])
+    return DEFAULT_LANGUAGE
+
+
+def _positive_seconds(lang: str) -> Callable[[str], float]:
+    """An argparse ``type`` for a duration, complaining in ``lang``."""
+
+    def seconds(value: str) -> float:
+        try:
+            parsed = float(value)
+        except ValueError:
+            raise argparse.ArgumentTypeError(text(lang, "cli_positive_seconds")) from None
+        if not (parsed > 0) or parsed == float("inf"):
+            raise argparse.ArgumentTypeError(text(lang, "cli_positive_seconds"))
+        return parsed
+
     return seconds
 
 
@@ -128,7 +114,7 @@ class _Parser(argparse.ArgumentParser):
         sys.exit(EXIT_USAGE)
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(lang: str = DEFAULT_LANGUAGE) -> argparse.ArgumentParser:
     p = _Parser(
         prog=PROG,
         description="Generate images with CreatOK, after you approve the cost.",
@@ -150,9 +136,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--yes", action="store_true", help="approve the cost without asking")
     p.add_argument("--task-id", metavar="ID", help="check an existing task instead of creating one")
     p.add_argument("--wait", action="store_true", help="with --task-id: wait until it finishes")
-    p.add_argument("--timeout", type=_positive_seconds, metavar="SECONDS",
+    p.add_argument("--timeout", type=_positive_seconds(lang), metavar="SECONDS",
                    help="how long to wait for the task (default 600)")
-    p.add_argument("--poll-interval", type=_positive_seconds, metavar="SECONDS",
+    p.add_argument("--poll-interval", type=_positive_seconds(lang), metavar="SECONDS",
                    help="fixed pause between status checks (default: adaptive)")
     p.add_argument("--artifacts-dir", metavar="DIR",
                    help="where results and the run database go (default $CREATOK_ARTIFACTS_DIR "
@@ -175,6 +161,7 @@ class Progress:
 
     def __init__(self, stream: IO[str]) -> None:
         self.stream = stream
+        self.lang = DEFAULT_LANGUAGE  # the session sets its own before each stream
         self.live = _isatty(stream)
         self.status: str | None = None
         self._elapsed_at = (0.0, time.monotonic())  # (elapsed the graph reported, when)
@@ -191,13 +178,14 @@ class Progress:
             if status != self.status:
                 self.status = status
                 if not self.live:
-                    self.line(cli_text("status", status=status, elapsed=elapsed))
+                    self.line(text(self.lang, "cli_status", status=status, elapsed=elapsed))
             self._ensure_spinner()
         elif kind == "submitted":
             self._elapsed_at = (0.0, time.monotonic())
-            self.line(cli_text("submitted", task_id=event.get("task_id")))
+            self.line(text(self.lang, "cli_submitted", task_id=event.get("task_id")))
         elif kind == "upload":
-            self.line(cli_text("upload", index=event.get("index"), total=event.get("total")))
+            self.line(text(self.lang, "cli_upload", index=event.get("index"),
+                           total=event.get("total")))
 
     def line(self, message: str) -> None:
         with self._lock:
@@ -369,14 +357,15 @@ class Session:
             wait = bool(self.args.wait) or not self.args.task_id
             return self.run(graph, config, ctx,
                             payload={"task_id": task_id, "wait": wait, "run_id": self.run_id})
-        self.note(cli_text("finished_earlier", run_id=self.run_id))
+        self.note(text(self.lang, "cli_finished_earlier", run_id=self.run_id))
         return self.report(values)
 
     def _note_continuing(self) -> None:
         if self.task_id:
-            self.note(cli_text("continuing_task", run_id=self.run_id, task_id=self.task_id))
+            self.note(text(self.lang, "cli_continuing_task", run_id=self.run_id,
+                           task_id=self.task_id))
         else:
-            self.note(cli_text("continuing", run_id=self.run_id))
+            self.note(text(self.lang, "cli_continuing", run_id=self.run_id))
 
     def run(self, graph: Any, config: dict[str, Any], ctx: CreatokContext, *,
             payload: Any = None, pending: Any = None) -> int:
@@ -385,8 +374,11 @@ class Session:
         while True:
             if pending is None:
                 pending = self._stream(graph, payload, config, ctx)
+                values = graph.get_state(config).values
+                # The graph may have learnt the language since (e.g. from an asked-for prompt).
+                self.lang = values.get("language") or self.lang
                 if pending is None:
-                    return self.report(graph.get_state(config).values)
+                    return self.report(values)
             value = pending.value
             try:
                 payload = Command(resume=self.answer(value))
@@ -405,6 +397,7 @@ class Session:
         """Run until the graph ends (None) or asks something (the interrupt)."""
         interrupts: list[Any] = []
         self.sending = False
+        self.progress.lang = self.lang
         try:
             with self._ctrl_c():
                 for mode, chunk in graph.stream(payload, config, context=ctx,
@@ -453,7 +446,7 @@ class Session:
         def on_sigint(signum: int, frame: FrameType | None) -> None:
             if self.sending and not self._interrupt_pending:
                 self._interrupt_pending = True
-                _raw_write(self.err, "\n" + cli_text("finishing_submit") + "\n")
+                _raw_write(self.err, "\n" + text(self.lang, "cli_finishing_submit") + "\n")
                 return
             self._exit_interrupted()
 
@@ -469,7 +462,7 @@ class Session:
             return text(self.lang, "cli_interrupted_task", task_id=self.task_id, command=command,
                         recover=f"{PROG} --task-id {self.task_id} --wait")
         if self.sending:
-            return cli_text("interrupted_sending", run_id=self.run_id)
+            return text(self.lang, "cli_interrupted_sending", run_id=self.run_id)
         return text(self.lang, "cli_interrupted", command=command)
 
     def _interrupted_record(self) -> dict[str, Any]:
@@ -518,7 +511,7 @@ class Session:
             self.note(text(self.lang, "cli_results", path=path))
         task_id = values.get("task_id") or self.task_id
         if code == EXIT_PENDING and task_id:
-            self.note(cli_text("check_again", task_id=task_id))
+            self.note(text(self.lang, "cli_check_again", task_id=task_id))
         self.emit_json(values, ok=status == "succeeded", status=status)
         return code
 
@@ -578,8 +571,8 @@ def _tolerant_stdio() -> None:
 
 def main(argv: list[str] | None = None) -> int:
     _tolerant_stdio()
-    parser = build_parser()
     raw_args = sys.argv[1:] if argv is None else argv
+    parser = build_parser(_argv_language(raw_args))
     if isinstance(parser, _Parser):
         parser.json_requested = "--json" in raw_args
     args = parser.parse_args(argv)
@@ -617,7 +610,8 @@ def main(argv: list[str] | None = None) -> int:
                 )
             except (OSError, sqlite3.Error) as exc:
                 reason = getattr(exc, "strerror", None) or str(exc)
-                return session.fail(cli_text("bad_store", path=ctx.artifacts_dir, reason=reason),
+                return session.fail(text(session.lang, "cli_bad_store",
+                                         path=ctx.artifacts_dir, reason=reason),
                                     EXIT_ERROR, status="configuration_error")
             graph = build_graph(persistence.checkpointer, persistence.store)
             return session.start(graph, {"configurable": {"thread_id": run_id}}, ctx)
@@ -630,8 +624,8 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:  # one plain sentence; details with -v
         if args.verbose:
             traceback.print_exc()
-        return session.fail(cli_text("unexpected", error=f"{type(exc).__name__}: {exc}"),
-                            EXIT_ERROR)
+        return session.fail(text(session.lang, "cli_unexpected",
+                                 error=f"{type(exc).__name__}: {exc}"), EXIT_ERROR)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -591,6 +591,8 @@ def scenario_chinese(tmp: Path) -> None:
         assert run.returncode == 0, str(run)
         assert "积分" in run.stdout, str(run)  # the summary, in Chinese
         assert "完成" in run.stdout, str(run)  # the final message, in Chinese
+        assert "已提交：任务 task_" in run.stderr, str(run)  # progress lines too
+        assert "submitted: " not in run.stderr, str(run)
         assert len(run.urls) == 1
         assert emu.stats()["submits"] == 1
 
@@ -602,6 +604,8 @@ def scenario_spanish(tmp: Path) -> None:
         assert run.returncode == 0, str(run)
         assert "créditos" in run.stdout, str(run)
         assert "Listo" in run.stdout, str(run)
+        assert "enviada: tarea task_" in run.stderr, str(run)  # progress lines too
+        assert re.search(r"^estado: succeeded \(\d+\.\d s\)$", run.stderr, re.M), str(run)
         assert len(run.urls) == 1
         assert emu.stats()["submits"] == 1
 

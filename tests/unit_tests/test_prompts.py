@@ -36,8 +36,25 @@ WORD_LISTS = {
 _norm = prompts._normalise
 
 
+def placeholders(template: str) -> set[tuple[str, str, str | None]]:
+    """Each blank as (name, format spec, conversion): "{elapsed:.1f}" gives ".1f"."""
+    return {(name, spec or "", conversion)
+            for _, name, spec, conversion in string.Formatter().parse(template)
+            if name is not None}
+
+
 def fields(template: str) -> set[str]:
-    return {name for _, name, _, _ in string.Formatter().parse(template) if name is not None}
+    return {name for name, _, _ in placeholders(template)}
+
+
+def sample_params(template: str) -> dict[str, object]:
+    """A value for every blank: a number where a format spec asks for one, else "<name>"."""
+    return {name: 1.5 if spec else f"<{name}>" for name, spec, _ in placeholders(template)}
+
+
+# Kept character for character in every language: commands in backticks, command-line flags,
+# environment variables and our address.
+VERBATIM = re.compile(r"`[^`]+`|(?<![\w-])--?[a-z][a-z-]*|CREATOK_[A-Z_]+|https://www\.creatok\.ai")
 
 
 def quoted(template: str) -> list[str]:
@@ -60,7 +77,7 @@ def test_translation_has_every_english_key(lang: str) -> None:
 @pytest.mark.parametrize("lang", OTHERS)
 def test_translation_keeps_the_placeholders(lang: str) -> None:
     for key, english in TEXTS["en"].items():
-        assert fields(TEXTS[lang][key]) == fields(english), (lang, key)
+        assert placeholders(TEXTS[lang][key]) == placeholders(english), (lang, key)
 
 
 @pytest.mark.parametrize("lang", OTHERS)
@@ -75,7 +92,7 @@ def test_translation_is_really_translated(lang: str) -> None:
 @pytest.mark.parametrize("lang", SUPPORTED_LANGUAGES)
 def test_every_sentence_fills_in(lang: str) -> None:
     for key, template in TEXTS[lang].items():
-        filled = text(lang, key, **{name: f"<{name}>" for name in fields(template)})
+        filled = text(lang, key, **sample_params(template))
         assert "{" not in filled and "}" not in filled, (lang, key)
 
 
@@ -84,6 +101,17 @@ def test_untranslatable_parts_are_kept(lang: str) -> None:
     assert "CREATOK_API_KEY" in TEXTS[lang]["auth_error"]
     assert "https://www.creatok.ai" in TEXTS[lang]["unknown_outcome"]
     assert "CreatOK" in TEXTS[lang]["confirm_question"]
+    for key, english in TEXTS["en"].items():
+        assert sorted(VERBATIM.findall(TEXTS[lang][key])) == sorted(VERBATIM.findall(english)), (
+            lang, key)
+
+
+def test_placeholder_helper_reads_format_specs() -> None:
+    assert placeholders("status: {status} ({elapsed:.1f}s)") == {
+        ("status", "", None), ("elapsed", ".1f", None)}
+    assert placeholders("{elapsed:.1f}") != placeholders("{elapsed}")
+    assert VERBATIM.findall(TEXTS["en"]["cli_check_again"]) == [
+        "`creatok-image --task-id {task_id}`", "`creatok-image --task-id {task_id} --wait`"]
 
 
 def test_japanese_uses_corner_brackets() -> None:
