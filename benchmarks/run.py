@@ -13,9 +13,12 @@ Scenarios (all against ``python -m creatok_graph.emulator`` in its own process):
   knee         the concurrency run at growing N (full run only by default)
   storage      checkpoint/store bytes each finished run leaves behind, per task duration
 
-It prints figures and asserts nothing about timing. ``--quick`` takes under two minutes;
-the full run (the 60 s task series, the 1000-run knee) takes ~15 minutes. The machine's
-load average is printed: on a shared 2-core machine, other processes move wall times.
+It prints figures and asserts nothing about timing. ``--quick`` takes about one minute;
+the full run (the 60 s task series, the 1000-run knee) about 17 minutes, most of it the
+1000-run knee of the current HTTP pool. ``--what-if`` measures proposed changes to other
+modules without editing them (see ``worker.py``). The load average is printed: on a
+shared 2-core machine, other processes move wall times; CPU figures move much less.
+Results and their reading: ``docs/performance.md``.
 """
 
 from __future__ import annotations
@@ -157,8 +160,8 @@ class Bench:
         cpu0 = self.emu.cpu_seconds()
         cmd = [sys.executable, str(HERE / "worker.py"), kind, "--n", str(n),
                "--base-url", self.emu.base_url, "--api-key", self.emu.api_key, "--tag", tag]
-        if workdir:
-            cmd += ["--workdir", workdir]
+        workdir = workdir or tempfile.mkdtemp(prefix=f"{kind}-{n}-", dir=self.root)
+        cmd += ["--workdir", workdir]  # removed with the root at the end (unless --keep)
         if profile:
             cmd.append("--profile")
         for item in self.plan.what_if:

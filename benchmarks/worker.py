@@ -13,12 +13,14 @@ KIND:
              the graph with in-memory persistence, the graph with SQLite persistence, and
              that graph under each ``--what-if`` (side by side, same process, same runs).
 
-``--what-if`` patches proposed changes in (this process only) to measure them before anyone
-edits the package: ``pool=N`` (N pooled connections, at most N requests in flight),
-``nofsync`` (artifact files written without fsync), ``store-immediate`` (the SQLite store
-takes its write lock when its transaction begins: ``BEGIN IMMEDIATE``), ``native-nodes``
-(nodes wrapped in LangGraph's own ``RunnableCallable(trace=False)`` instead of
-``RunnableLambda``), ``durability=exit`` (``ainvoke(..., durability="exit")``).
+``--what-if`` patches proposed changes to other modules in (this process only) to measure
+them before anyone edits the package:
+  pool=N           N pooled connections and at most N requests in flight (BoundedTransport)
+  store-immediate  the SQLite store takes its write lock when its transaction begins
+  threaded-saver   the sync SqliteSaver, one hop per operation to one dedicated thread
+  native-nodes     nodes wrapped in LangGraph's RunnableCallable(trace=False), not RunnableLambda
+  durability=MODE  ainvoke(..., durability=MODE); "exit-first": only the approval phase
+  nofsync          result and ledger files written without fsync
 """
 
 from __future__ import annotations
@@ -108,7 +110,9 @@ def _patch_pool(value: str) -> Undo:
 
     def bounded_client(*args: Any, **kwargs: Any) -> httpx.AsyncClient:
         kwargs.pop("limits", None)
-        inner = kwargs.pop("transport", None) or httpx.AsyncHTTPTransport(limits=limits)
+        verify = kwargs.pop("verify", True)
+        inner = kwargs.pop("transport", None) or httpx.AsyncHTTPTransport(limits=limits,
+                                                                          verify=verify)
         return httpx.AsyncClient(*args, transport=BoundedTransport(inner, size), **kwargs)
 
     class _Httpx:  # graph.py and client.py call httpx.AsyncClient(limits=..., timeout=...)

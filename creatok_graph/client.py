@@ -9,6 +9,7 @@ example ``httpx.MockTransport``) to test without a server.
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import math
 import os
@@ -47,7 +48,15 @@ from .references import UPLOAD_PREFIX, inspect_reference, read_bytes
 DEFAULT_BASE_URL = "https://www.creatok.ai"
 DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
 UPLOAD_TIMEOUT = httpx.Timeout(120.0, connect=10.0)
-DEFAULT_LIMITS = httpx.Limits(max_connections=200, max_keepalive_connections=100)
+DEFAULT_LIMITS = httpx.Limits(max_connections=64, max_keepalive_connections=32)
+MAX_IN_FLIGHT = 16
+"""Async requests allowed inside the connection pool at once; the rest queue on a semaphore.
+
+httpcore's pool does work proportional to connections x queued requests on every request
+event, so hundreds of concurrent runs sharing one big pool slow to a crawl (measured: 1000
+concurrent ``AsyncCreatok`` waits all hit pool timeouts; with this bound all succeed in ~16 s,
+see docs/performance.md). A semaphore queue costs O(1).
+"""
 USER_AGENT = "creatok-graph/0.1"
 
 CAPABILITIES_PATH = "/api/open/skills/capabilities"
@@ -65,6 +74,48 @@ _KEY_CHARS = re.compile(r"[\x21-\x7e]+")
 def shared_ssl_context() -> ssl.SSLContext:
     """One TLS context per process: building it costs ~0.1 s, too much for every client."""
     return httpx.create_ssl_context()
+
+
+class BoundedAsyncTransport(httpx.AsyncBaseTransport):
+    """At most ``limit`` requests inside the wrapped pool at once (see ``MAX_IN_FLIGHT``)."""
+
+    def __init__(self, inner: httpx.AsyncBaseTransport, limit: int = MAX_IN_FLIGHT) -> None:
+        self.inner = inner
+        self.limit = limit
+        self._semaphore: asyncio.Semaphore | None = None
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if self._semaphore is None:
+            self._semaphore = asyncio.Semaphore(self.limit)
+        async with self._semaphore:
+            response = await self.inner.handle_async_request(request)
+            try:
+                await response.aread()  # free the connection before the slot
+            finally:
+                await response.aclose()
+            return response
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
+
+
+def new_async_http(
+    transport: httpx.AsyncBaseTransport | None = None,
+    timeout: httpx.Timeout = DEFAULT_TIMEOUT,
+) -> httpx.AsyncClient:
+    """The async pool every caller shares the settings of: bounded, one TLS context."""
+    inner = transport or httpx.AsyncHTTPTransport(
+        limits=DEFAULT_LIMITS, verify=shared_ssl_context()
+    )
+    return httpx.AsyncClient(transport=BoundedAsyncTransport(inner), timeout=timeout)
+
+
+def new_sync_http(
+    transport: httpx.BaseTransport | None = None,
+    timeout: httpx.Timeout = DEFAULT_TIMEOUT,
+) -> httpx.Client:
+    inner = transport or httpx.HTTPTransport(limits=DEFAULT_LIMITS, verify=shared_ssl_context())
+    return httpx.Client(transport=inner, timeout=timeout)
 
 
 def resolve_base_url(base_url: str | None = None) -> str:
@@ -487,12 +538,7 @@ class AsyncCreatok(_ClientBase):
             api_key=api_key, base_url=base_url, max_retries=max_retries, timeout=timeout
         )
         self._owns_http = http_client is None
-        self.http = http_client or httpx.AsyncClient(
-            transport=transport,
-            limits=DEFAULT_LIMITS,
-            timeout=self.api.timeout,
-            verify=shared_ssl_context(),
-        )
+        self.http = http_client or new_async_http(transport, self.api.timeout)
 
     async def _run(self, flow: Flow[Any]) -> Any:
         return await run_async(flow, self.http)
@@ -563,12 +609,7 @@ class Creatok(_ClientBase):
             api_key=api_key, base_url=base_url, max_retries=max_retries, timeout=timeout
         )
         self._owns_http = http_client is None
-        self.http = http_client or httpx.Client(
-            transport=transport,
-            limits=DEFAULT_LIMITS,
-            timeout=self.api.timeout,
-            verify=shared_ssl_context(),
-        )
+        self.http = http_client or new_sync_http(transport, self.api.timeout)
 
     def _run(self, flow: Flow[Any]) -> Any:
         return run_sync(flow, self.http)

@@ -27,7 +27,7 @@ from langgraph.types import RetryPolicy
 
 from . import nodes
 from ._flow import run_async, run_sync
-from .client import DEFAULT_LIMITS, DEFAULT_TIMEOUT, shared_ssl_context
+from .client import new_async_http, new_sync_http
 from .context import CreatokContext
 from .nodes import NodeEnv, NodeFlow
 from .state import InputState, OutputState, State
@@ -59,18 +59,14 @@ class _HttpPools:
         if self._sync is None:
             with self._lock:
                 if self._sync is None:
-                    self._sync = httpx.Client(
-                        limits=DEFAULT_LIMITS, timeout=DEFAULT_TIMEOUT, verify=shared_ssl_context()
-                    )
+                    self._sync = new_sync_http()
         return self._sync
 
     def for_loop(self) -> httpx.AsyncClient:
         loop = asyncio.get_running_loop()
         client = self._async.get(loop)
         if client is None:
-            client = httpx.AsyncClient(
-                limits=DEFAULT_LIMITS, timeout=DEFAULT_TIMEOUT, verify=shared_ssl_context()
-            )
+            client = new_async_http()
             self._async[loop] = client
         return client
 
@@ -112,7 +108,7 @@ def build_builder(chat_model: BaseChatModel | None = None) -> StateGraph[Any, An
         ("clarify", nodes.clarify, ("clarify", "load_capabilities", "persist"), NO_RETRY),
         ("load_capabilities", nodes.load_capabilities, ("validate", "persist"), NO_RETRY),
         ("validate", nodes.validate, ("confirm", "persist"), NO_RETRY),
-        ("confirm", nodes.confirm, ("confirm", "upload_refs", "persist"), NO_RETRY),
+        ("confirm", nodes.confirm, ("confirm", "upload_refs", "submit", "persist"), NO_RETRY),
         ("upload_refs", nodes.upload_refs, ("submit", "persist"), NO_RETRY),
         ("submit", nodes.submit, ("submit", "poll", "persist"), NO_RETRY),
         ("poll", nodes.poll, ("persist",), STATUS_RETRY),

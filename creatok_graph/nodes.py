@@ -604,7 +604,9 @@ def confirm(state: State, env: NodeEnv) -> Flow[Command[Any]]:
     )
     decision = _decision(answer)
     if decision["type"] == "approve":
-        return Command(update={"edit_error": None, "status": "approved"}, goto="upload_refs")
+        # No reference images: straight to the paid call, one graph step (and checkpoint) less.
+        goto = "upload_refs" if request.get("reference_images") else "submit"
+        return Command(update={"edit_error": None, "status": "approved"}, goto=goto)
     if decision["type"] == "edit":
         args = {**_request_args(state), **{
             k: v for k, v in decision["args"].items()

@@ -44,7 +44,8 @@ async def test_progress_is_streamed_once_per_status_change(h2: Harness) -> None:
     assert h2.stats()["status"] >= len(progress)
     updates = [c for mode, c in chunks if mode == "updates"]
     steps = [next(iter(u)) for u in updates]
-    assert steps == ["confirm", "upload_refs", "submit", "poll", "persist"]
+    # No reference images: the approval goes straight to the paid call.
+    assert steps == ["confirm", "submit", "poll", "persist"]
 
 
 async def test_checkpoints_do_not_grow_with_waiting(h1_sqlite: Harness) -> None:
@@ -57,9 +58,9 @@ async def test_checkpoints_do_not_grow_with_waiting(h1_sqlite: Harness) -> None:
 
     h.emulator.task_seconds = 2.0
     await h.invoke({"prompt": PROMPT}, "long")
-    # Five steps remain after approval (confirm, upload_refs, submit, poll, persist): a limit
-    # this tight fails if waiting took steps, as an hour-long task would.
-    done = await h.resume(APPROVE, "long", recursion_limit=6)
+    # Four steps remain after approval (confirm, submit, poll, persist): a limit this
+    # tight fails if waiting took steps, as an hour-long task would.
+    done = await h.resume(APPROVE, "long", recursion_limit=5)
     assert done["status"] == "succeeded"
     long_checks = h.stats()["status"] - short_checks
     assert long_checks >= 4
