@@ -41,6 +41,8 @@ from typing import Any
 import bench_lib as lib
 import httpx
 
+from creatok_graph.client import BoundedAsyncTransport
+
 REFERENCE_POOL = 0
 """Connections of the reference client's pool (0: ``REFERENCE_CONNECTIONS``)."""
 REFERENCE_CONNECTIONS = 32
@@ -49,31 +51,8 @@ REFERENCE_CONNECTIONS = 32
 # -- what-if patches ------------------------------------------------------------------------------
 
 
-class BoundedTransport(httpx.AsyncBaseTransport):
-    """At most ``limit`` requests inside the wrapped pool; the rest wait on a semaphore.
-
-    httpcore's pool does O(connections x queued requests) work on every request event,
-    so a pool should stay small and its queue short; a semaphore queue costs O(1).
-    """
-
-    def __init__(self, inner: httpx.AsyncBaseTransport, limit: int) -> None:
-        self.inner = inner
-        self.limit = limit
-        self._semaphore: asyncio.Semaphore | None = None
-
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        if self._semaphore is None:
-            self._semaphore = asyncio.Semaphore(self.limit)
-        async with self._semaphore:
-            response = await self.inner.handle_async_request(request)
-            try:
-                await response.aread()  # release the connection before the slot
-            finally:
-                await response.aclose()
-            return response
-
-    async def aclose(self) -> None:
-        await self.inner.aclose()
+# The bounded transport now ships in the package (P1 applied); ``pool=N`` resizes it.
+BoundedTransport = BoundedAsyncTransport
 
 
 Undo = Any
@@ -148,25 +127,11 @@ def _patch_store_immediate(value: str = "") -> Undo:
     """AsyncSqliteStore.abatch runs ``BEGIN`` (deferred), the ledger's get, then its put: a
     read snapshot upgraded to a write fails at once with SQLITE_BUSY when the saver's
     connection committed a checkpoint in between (no busy timeout applies)."""
-    from contextlib import asynccontextmanager
-
     import langgraph.store.sqlite.aio as store_aio
 
-    class ImmediateAsyncSqliteStore(store_aio.AsyncSqliteStore):
-        @asynccontextmanager
-        async def _cursor(self, *, transaction: bool = True) -> Any:
-            if not self.is_setup:
-                await self.setup()
-            async with self.lock:
-                if transaction:
-                    await self.conn.execute("BEGIN IMMEDIATE")
-                async with self.conn.cursor() as cur:
-                    try:
-                        yield cur
-                    finally:
-                        if transaction:
-                            await self.conn.execute("COMMIT")
+    from creatok_graph.checkpointing import _immediate_async_sqlite_store
 
+    ImmediateAsyncSqliteStore = _immediate_async_sqlite_store()  # applied in the package (P2)
     return _swap(store_aio, "AsyncSqliteStore", ImmediateAsyncSqliteStore)
 
 
