@@ -80,6 +80,12 @@ def _is_han(o: int) -> bool:
     )
 
 
+def uses_cjk_script(text: str) -> bool:
+    """Whether ``text`` is written (at least partly) in Chinese, Japanese or Korean script,
+    where length is counted in characters rather than words."""
+    return any(_is_han(o) or _is_kana(o) or _is_hangul(o) for o in map(ord, text))
+
+
 def _is_technical(token: str) -> bool:
     """Model ids, sizes, ratios, file names, acronyms and brand casing say nothing of language."""
     if any(c in _TECHNICAL_MARKS for c in token):

@@ -40,7 +40,7 @@ from .errors import (
     InvalidResponseError,
     TaskTimeoutError,
 )
-from .language import detect_language
+from .language import detect_language, uses_cjk_script
 from .ledger import CONFLICT, REUSE, UNKNOWN, Ledger, approved_params, params_hash
 from .prompts import DEFAULT_LANGUAGE, is_keep, is_no, is_retry, is_use, is_yes, text
 from .references import inspect_references
@@ -212,11 +212,9 @@ def _request_language(state: State, sample: str) -> dict[str, Any]:
 
 def _is_vague(prompt: str) -> bool:
     """A few words with no detail: Latin words, or characters for CJK scripts."""
-    words = prompt.split()
-    if any("\u3040" <= ch <= "\u30ff" or "\u4e00" <= ch <= "\u9fff" or "\uac00" <= ch <= "\ud7af"
-           for ch in prompt):
+    if uses_cjk_script(prompt):
         return len(prompt.replace(" ", "")) < 6
-    return len(words) < 4
+    return len(prompt.split()) < 4
 
 
 def _end(
@@ -269,16 +267,10 @@ def _request_record(resolved: ResolvedRequest, refs: list[str]) -> dict[str, Any
 
 
 def _request_update(resolved: ResolvedRequest, refs: list[str]) -> dict[str, Any]:
-    return {
-        "request": _request_record(resolved, refs),
-        "prompt": resolved.prompt,
-        "model": resolved.model,
-        "resolution": resolved.resolution,
-        "n": resolved.n,
-        "aspect_ratio": resolved.aspect_ratio,
-        "reference_images": refs,
-        "estimated_credits": resolved.estimated_credits,
-    }
+    """The resolved request, and its values copied to the top-level state keys."""
+    record = _request_record(resolved, refs)
+    top = {k: v for k, v in record.items() if k != "model_label"}
+    return {"request": record, **top}
 
 
 # -- routing ---------------------------------------------------------------------------
