@@ -8,15 +8,17 @@ Scenarios (all against ``python -m creatok_graph.emulator`` in its own process):
                baseline), our client's ``wait`` and the whole graph, side by side
   overhead     zero task time, one run at a time: bare HTTP calls vs the graph with
                in-memory and with SQLite persistence; where the time goes (``--profile``)
-  concurrency  N generations at once in one process (graph.ainvoke, AsyncSqliteSaver +
-               store, one HTTP pool): wall time, successes, charges, requests, CPU, RSS
+  concurrency  N generations at once in one process (graph.ainvoke, the SQLite saver and
+               store of aopen_persistence, one HTTP pool): wall time, successes, charges,
+               requests, CPU, RSS
   knee         the concurrency run at growing N (full run only by default)
   storage      checkpoint/store bytes each finished run leaves behind, per task duration
 
 It prints figures and asserts nothing about timing. ``--quick`` takes about one minute;
 the full run (the 60 s task series, the 1000-run knee) about 17 minutes, most of it the
-1000-run knee of the current HTTP pool. ``--what-if`` measures proposed changes to other
-modules without editing them (see ``worker.py``). The load average is printed: on a
+1000-run knee of the current HTTP pool. ``--what-if`` measures proposed changes (or a
+caller's choices, e.g. LangGraph's own AsyncSqliteSaver) without editing the package
+(see ``worker.py``). The load average is printed: on a
 shared 2-core machine, other processes move wall times; CPU figures move much less.
 Results and their reading: ``docs/performance.md``.
 """
@@ -239,7 +241,7 @@ class Bench:
         bare_c = lib.Summary.of(cpu["bare"]).median
         labels = {"bare": "bare HTTP: submit + 1 status (AsyncCreatok)",
                   "graph_memory": "graph, InMemorySaver + InMemoryStore",
-                  "graph_sqlite": "graph, AsyncSqliteSaver + AsyncSqliteStore"}
+                  "graph_sqlite": "graph, ThreadedSqliteSaver + AsyncSqliteStore"}
         for name in wall:
             if "+" in name:
                 labels[name] = "graph, SQLite, what-if: " + name.split("+", 1)[1]

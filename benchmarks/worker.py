@@ -5,20 +5,20 @@ cache, an empty connection pool and its own resident memory, and prints one JSON
 
 KIND:
   graph      N whole graph runs at once: ``ainvoke`` to the approval question, then
-             ``ainvoke(Command(resume="yes"))``; one AsyncSqliteSaver + AsyncSqliteStore;
-             the process-wide HTTP pool of ``creatok_graph.graph``.
+             ``ainvoke(Command(resume="yes"))``; ``aopen_persistence`` (ThreadedSqliteSaver +
+             AsyncSqliteStore); the process-wide HTTP pool of ``creatok_graph.graph``.
   client     N ``AsyncCreatok.submit`` + ``wait`` at once (the adaptive schedule, no graph).
   reference  N copies of CreatOK's own loop at once (check at once, then every 3 s).
   overhead   N runs one after the other at zero task time, interleaved: bare HTTP calls,
              the graph with in-memory persistence, the graph with SQLite persistence, and
              that graph under each ``--what-if`` (side by side, same process, same runs).
 
-``--what-if`` patches proposed changes to other modules in (this process only) to measure
-them before anyone edits the package:
+``--what-if`` patches a change in (this process only) to measure it before anyone edits
+the package, or to measure a setting a caller may choose:
   pool=N           N pooled connections and at most N requests in flight (BoundedTransport)
   store-immediate  the SQLite store takes its write lock when its transaction begins
-  threaded-saver   the sync SqliteSaver, one hop per operation to one dedicated thread
-  native-nodes     nodes wrapped in LangGraph's RunnableCallable(trace=False), not RunnableLambda
+  library-saver    LangGraph's AsyncSqliteSaver instead of ThreadedSqliteSaver (what a
+                   caller who brings that checkpointer gets)
   durability=MODE  ainvoke(..., durability=MODE); "exit-first": only the approval phase
   nofsync          result and ledger files written without fsync
 """
@@ -63,8 +63,8 @@ RUN_TIME = ("nofsync", "durability")
 
 def apply_what_if(items: list[str]) -> list[Undo]:
     patches = {"pool": _patch_pool, "nofsync": _patch_nofsync,
-               "store-immediate": _patch_store_immediate, "native-nodes": _patch_native_nodes,
-               "durability": _patch_durability, "threaded-saver": _patch_threaded_saver}
+               "store-immediate": _patch_store_immediate, "durability": _patch_durability,
+               "library-saver": _patch_library_saver}
     undo = []
     for item in items:
         name, _, value = item.partition("=")
@@ -142,93 +142,53 @@ def _patch_durability(value: str) -> Undo:
     return _swap(lib, "DURABILITY", value or "exit")
 
 
-THREADED_SAVER = False
+LIBRARY_SAVER = False
 
 
-def _patch_threaded_saver(value: str = "") -> Undo:
-    """AsyncSqliteSaver holds one asyncio.Lock across ~3 thread hops per operation, and each
-    hop waits for a turn of the (busy) event loop: ~2 ms of lock per operation, ~46
-    operations per run, all runs in a row. Instead: the sync SqliteSaver, each operation one
-    hop to a single dedicated thread (FIFO, so a run's writes keep their order)."""
-    global THREADED_SAVER
-    THREADED_SAVER = True
+def _patch_library_saver(value: str = "") -> Undo:
+    """``aopen_persistence`` gives ``ThreadedSqliteSaver`` (P3 applied): one hop per
+    operation to one dedicated thread. LangGraph's ``AsyncSqliteSaver`` holds one
+    asyncio.Lock across ~3 thread hops per operation, each waiting for a turn of the busy
+    event loop. This measures the graph on the library saver, as a caller who brings
+    their own checkpointer runs it."""
+    global LIBRARY_SAVER
+    LIBRARY_SAVER = True
 
     def undo() -> None:
-        global THREADED_SAVER
-        THREADED_SAVER = False
+        global LIBRARY_SAVER
+        LIBRARY_SAVER = False
 
     return undo
 
 
-def threaded_sqlite_saver(path: str) -> Any:
-    import concurrent.futures
-
-    from langgraph.checkpoint.sqlite import SqliteSaver
-
-    from creatok_graph.checkpointing import _sqlite_connect
-
-    executor = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="checkpoints")
-
-    class ThreadedSqliteSaver(SqliteSaver):
-        async def _hop(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
-            loop = asyncio.get_running_loop()
-            return await loop.run_in_executor(executor, lambda: fn(*args, **kwargs))
-
-        async def aget_tuple(self, config: Any) -> Any:
-            return await self._hop(self.get_tuple, config)
-
-        async def alist(self, config: Any, **kwargs: Any) -> Any:  # type: ignore[override]
-            for item in await self._hop(lambda: list(self.list(config, **kwargs))):
-                yield item
-
-        async def aput(self, config: Any, checkpoint: Any, metadata: Any,
-                       new_versions: Any) -> Any:
-            return await self._hop(self.put, config, checkpoint, metadata, new_versions)
-
-        async def aput_writes(self, config: Any, writes: Any, task_id: str,
-                              task_path: str = "") -> None:
-            await self._hop(self.put_writes, config, writes, task_id, task_path)
-
-        async def adelete_thread(self, thread_id: str) -> None:
-            await self._hop(self.delete_thread, thread_id)
-
-        async def aget_delta_channel_history(self, *args: Any, **kwargs: Any) -> Any:
-            return await self._hop(self.get_delta_channel_history, *args, **kwargs)
-
-    saver = ThreadedSqliteSaver(_sqlite_connect(path, autocommit=False))
-    saver.setup()
-    return saver
-
-
 @contextlib.asynccontextmanager
 async def open_persistence(url: str) -> Any:
-    """``aopen_persistence``, or (what-if ``threaded-saver``) that store with the saver above."""
-    from creatok_graph.checkpointing import Persistence, aopen_persistence
+    """``aopen_persistence``, or (what-if ``library-saver``) that store with LangGraph's
+    AsyncSqliteSaver on the same file."""
+    import aiosqlite
+    from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
+
+    from creatok_graph.checkpointing import (
+        BUSY_TIMEOUT_MS,
+        SQLITE_PRAGMAS,
+        Persistence,
+        aopen_persistence,
+    )
 
     async with aopen_persistence(url) as persistence:
-        if not THREADED_SAVER:
+        if not LIBRARY_SAVER:
             yield persistence
             return
-        saver = threaded_sqlite_saver(url.removeprefix("sqlite:///"))
+        conn = await aiosqlite.connect(url.removeprefix("sqlite:///"),
+                                       timeout=BUSY_TIMEOUT_MS / 1000)
         try:
+            for pragma in SQLITE_PRAGMAS:
+                await conn.execute(pragma)
+            saver = AsyncSqliteSaver(conn)
+            await saver.setup()
             yield Persistence(saver, persistence.store)
         finally:
-            saver.conn.close()
-
-
-def _patch_native_nodes(value: str = "") -> Undo:
-    """graph._node returns ``RunnableLambda(sync_node, afunc=async_node)``: every node call
-    inspects both signatures and opens a nested callback run. LangGraph's own wrapper (what
-    ``add_node`` makes of a plain function) analyses the signature once and, with
-    ``trace=False``, leaves tracing to the Pregel task that already traces the node."""
-    from langgraph._internal._runnable import RunnableCallable
-
-    import creatok_graph.graph as graph_mod
-
-    def native(func: Any, afunc: Any = None, name: str | None = None) -> Any:
-        return RunnableCallable(func, afunc, name=name, trace=False)
-
-    return _swap(graph_mod, "RunnableLambda", native)
+            await conn.close()
 
 
 # -- batches --------------------------------------------------------------------------------------
@@ -356,6 +316,7 @@ async def _breakdown(run: Any, n: int) -> dict[str, dict[str, float]]:
     from langgraph.store.sqlite.aio import AsyncSqliteStore
 
     from creatok_graph import _flow
+    from creatok_graph.checkpointing import ThreadedSqliteSaver
 
     spent: Counter[str] = Counter()
     calls: Counter[str] = Counter()
@@ -378,9 +339,10 @@ async def _breakdown(run: Any, n: int) -> dict[str, dict[str, float]]:
 
     wrap(_flow.Send, "run_async", "HTTP request (Send)")
     wrap(_flow.Blocking, "run_async", lambda e: f"file I/O thread: {e.fn.__name__}")
-    wrap(AsyncSqliteSaver, "aput", "checkpointer.aput")
-    wrap(AsyncSqliteSaver, "aput_writes", "checkpointer.aput_writes")
-    wrap(AsyncSqliteSaver, "aget_tuple", "checkpointer.aget_tuple")
+    for saver in (ThreadedSqliteSaver, AsyncSqliteSaver):
+        wrap(saver, "aput", "checkpointer.aput")
+        wrap(saver, "aput_writes", "checkpointer.aput_writes")
+        wrap(saver, "aget_tuple", "checkpointer.aget_tuple")
     wrap(AsyncSqliteStore, "abatch", "store.abatch (ledger get/put)")
     try:
         runs = max(5, min(n, 30))

@@ -3,23 +3,32 @@
 ``sqlite:///path`` (the default, in the artifacts dir) or ``postgresql://...`` (the
 ``postgres`` extra) via ``CREATOK_CHECKPOINT_URL``. SQLite is opened in WAL mode
 with a busy timeout so several processes can share one file; async runs get
-the async saver. The LangGraph server brings its own and needs none of this.
+:class:`ThreadedSqliteSaver`. The LangGraph server brings its own and needs none of this.
 """
 
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import functools
 import os
 import sqlite3
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from langgraph.checkpoint.base import BaseCheckpointSaver
+from langchain_core.runnables import RunnableConfig
+from langgraph.checkpoint.base import (
+    BaseCheckpointSaver,
+    ChannelVersions,
+    Checkpoint,
+    CheckpointMetadata,
+    CheckpointTuple,
+)
+from langgraph.checkpoint.sqlite import SqliteSaver
 from langgraph.store.base import BaseStore
 
 from .errors import ConfigurationError
@@ -174,11 +183,80 @@ def _immediate_async_sqlite_store() -> type[AsyncSqliteStore]:
     return ImmediateAsyncSqliteStore
 
 
+class ThreadedSqliteSaver(SqliteSaver):
+    """``SqliteSaver`` for ``ainvoke``: each operation is one hop to a dedicated thread.
+
+    Why not ``AsyncSqliteSaver``: it holds one ``asyncio.Lock`` across three aiosqlite
+    hops per operation, and each hop waits for a turn of the event loop. With hundreds
+    of runs in one loop that lock, ~2 ms per operation and ~20 operations per run, became
+    the ceiling (``docs/performance.md``, P3). Here the loop only waits for a future; the
+    single thread runs operations in the order they were asked for, so a run's writes
+    keep their order, and the sync methods keep working from any thread.
+    """
+
+    def __init__(self, conn: sqlite3.Connection, **kwargs: Any) -> None:
+        super().__init__(conn, **kwargs)
+        self._executor = concurrent.futures.ThreadPoolExecutor(
+            max_workers=1, thread_name_prefix="creatok-checkpoints"
+        )
+
+    async def _hop(self, fn: Callable[..., Any], *args: Any) -> Any:
+        return await asyncio.get_running_loop().run_in_executor(self._executor, fn, *args)
+
+    async def aget_tuple(self, config: RunnableConfig) -> CheckpointTuple | None:
+        found: CheckpointTuple | None = await self._hop(self.get_tuple, config)
+        return found
+
+    async def alist(  # type: ignore[override]  # an async generator, as in the base class
+        self,
+        config: RunnableConfig | None,
+        *,
+        filter: dict[str, Any] | None = None,
+        before: RunnableConfig | None = None,
+        limit: int | None = None,
+    ) -> AsyncIterator[CheckpointTuple]:
+        def fetch() -> list[CheckpointTuple]:
+            return list(self.list(config, filter=filter, before=before, limit=limit))
+
+        for item in await self._hop(fetch):
+            yield item
+
+    async def aput(
+        self,
+        config: RunnableConfig,
+        checkpoint: Checkpoint,
+        metadata: CheckpointMetadata,
+        new_versions: ChannelVersions,
+    ) -> RunnableConfig:
+        saved: RunnableConfig = await self._hop(
+            self.put, config, checkpoint, metadata, new_versions
+        )
+        return saved
+
+    async def aput_writes(
+        self,
+        config: RunnableConfig,
+        writes: Sequence[tuple[str, Any]],
+        task_id: str,
+        task_path: str = "",
+    ) -> None:
+        await self._hop(self.put_writes, config, writes, task_id, task_path)
+
+    async def adelete_thread(self, thread_id: str) -> None:
+        await self._hop(self.delete_thread, thread_id)
+
+    async def aget_delta_channel_history(self, *args: Any, **kwargs: Any) -> Any:
+        return await self._hop(functools.partial(self.get_delta_channel_history, *args, **kwargs))
+
+    async def aclose(self) -> None:
+        """Finish the operations already asked for, then stop the thread."""
+        await asyncio.get_running_loop().run_in_executor(None, self._executor.shutdown)
+
+
 @contextmanager
 def open_persistence(url: str) -> Iterator[Persistence]:
     """Blocking checkpointer + store for ``graph.invoke``."""
     if _kind(url) == "sqlite":
-        from langgraph.checkpoint.sqlite import SqliteSaver
         from langgraph.store.sqlite import SqliteStore
 
         path = _sqlite_path(url)
@@ -218,23 +296,29 @@ async def aopen_persistence(url: str) -> AsyncIterator[Persistence]:
     """Async checkpointer + store for ``graph.ainvoke``."""
     if _kind(url) == "sqlite":
         import aiosqlite
-        from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 
         path = await asyncio.to_thread(_sqlite_path, url)
-        saver_conn = await aiosqlite.connect(path, timeout=BUSY_TIMEOUT_MS / 1000)
-        store_conn = await aiosqlite.connect(
-            path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None
+        saver = ThreadedSqliteSaver(
+            await asyncio.to_thread(_sqlite_connect, path, autocommit=False)
         )
         try:
-            for conn in (saver_conn, store_conn):
-                for pragma in SQLITE_PRAGMAS:
-                    await conn.execute(pragma)
-            saver = AsyncSqliteSaver(saver_conn)
+            store_conn = await aiosqlite.connect(
+                path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None
+            )
+        except BaseException:
+            await saver.aclose()
+            saver.conn.close()
+            raise
+        try:
+            for pragma in SQLITE_PRAGMAS:
+                await store_conn.execute(pragma)
             store = _immediate_async_sqlite_store()(store_conn)
-            await _asqlite_setup(saver.setup, store.setup)
+            await saver._hop(_sqlite_setup, saver.setup)
+            await _asqlite_setup(store.setup)
             yield Persistence(saver, store)
         finally:
-            await saver_conn.close()
+            await saver.aclose()
+            saver.conn.close()
             await store_conn.close()
         return
     try:

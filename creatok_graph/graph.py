@@ -17,7 +17,7 @@ from typing import Any
 
 import httpx
 from langchain_core.language_models import BaseChatModel
-from langchain_core.runnables import RunnableConfig, RunnableLambda
+from langchain_core.runnables import Runnable, RunnableConfig, ensure_config
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.graph import END, START, StateGraph
 from langgraph.graph.state import CompiledStateGraph
@@ -85,16 +85,29 @@ def _env(config: RunnableConfig, chat_model: BaseChatModel | None) -> NodeEnv:
     )
 
 
-def _node(name: str, flow: NodeFlow, chat_model: BaseChatModel | None) -> RunnableLambda[Any, Any]:
-    """Wrap one flow as a node with a sync and an async implementation."""
+class FlowNode(Runnable[State, Any]):
+    """One flow as a node, with a sync and an async implementation.
 
-    def sync_node(state: State, config: RunnableConfig) -> Any:
-        return run_sync(flow(state, _env(config, chat_model)), HTTP_POOLS.sync())
+    A plain ``Runnable`` rather than ``RunnableLambda``: LangGraph's task already opens
+    the node's trace run and sets the config context (``get_runtime`` and the stream
+    writer work), while ``RunnableLambda`` would inspect both signatures on every call
+    and nest a second run per node (measured: ~6 ms of CPU per graph run).
+    """
 
-    async def async_node(state: State, config: RunnableConfig) -> Any:
-        return await run_async(flow(state, _env(config, chat_model)), HTTP_POOLS.for_loop())
+    def __init__(self, name: str, flow: NodeFlow, chat_model: BaseChatModel | None) -> None:
+        self.name = name
+        self.flow = flow
+        self.chat_model = chat_model
 
-    return RunnableLambda(sync_node, afunc=async_node, name=name)
+    def invoke(self, input: State, config: RunnableConfig | None = None, **kwargs: Any) -> Any:
+        env = _env(ensure_config(config), self.chat_model)
+        return run_sync(self.flow(input, env), HTTP_POOLS.sync())
+
+    async def ainvoke(
+        self, input: State, config: RunnableConfig | None = None, **kwargs: Any
+    ) -> Any:
+        env = _env(ensure_config(config), self.chat_model)
+        return await run_async(self.flow(input, env), HTTP_POOLS.for_loop())
 
 
 def build_builder(chat_model: BaseChatModel | None = None) -> StateGraph[Any, Any, Any, Any]:
@@ -115,9 +128,11 @@ def build_builder(chat_model: BaseChatModel | None = None) -> StateGraph[Any, An
     ]
     for name, flow, destinations, retry in graph_nodes:
         builder.add_node(
-            name, _node(name, flow, chat_model), destinations=destinations, retry_policy=retry
+            name, FlowNode(name, flow, chat_model), destinations=destinations, retry_policy=retry
         )
-    builder.add_node("persist", _node("persist", nodes.persist, chat_model), retry_policy=NO_RETRY)
+    builder.add_node(
+        "persist", FlowNode("persist", nodes.persist, chat_model), retry_policy=NO_RETRY
+    )
     builder.add_conditional_edges(START, nodes.route_start, ["clarify", "poll"])
     builder.add_edge("persist", END)
     return builder

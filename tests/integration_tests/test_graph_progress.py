@@ -226,3 +226,32 @@ async def test_many_runs_at_once(h1: Harness) -> None:
     assert len({d["task_id"] for d in dones}) == len(threads)
     stats = h1.stats()
     assert (stats["capabilities"], stats["submits"]) == (1, len(threads))
+
+
+async def test_tracers_see_each_node_once(h2: Harness) -> None:
+    """LangSmith (any callback handler) sees every node as one run under the graph's run,
+    named after the node: no anonymous wrapper level between the graph and a node."""
+    from langchain_core.callbacks import BaseCallbackHandler
+
+    class Runs(BaseCallbackHandler):
+        def __init__(self) -> None:
+            self.parents: dict[Any, Any] = {}
+            self.names: dict[Any, str] = {}
+
+        def on_chain_start(self, serialized: Any, inputs: Any, *, run_id: Any,
+                           parent_run_id: Any = None, **kwargs: Any) -> None:
+            self.names[run_id] = kwargs.get("name") or ""
+            self.parents[run_id] = parent_run_id
+
+    runs = Runs()
+    await h2.invoke({"prompt": PROMPT}, callbacks=[runs])
+    await h2.resume(APPROVE, callbacks=[runs])
+    roots = {r for r, parent in runs.parents.items() if parent is None}
+    assert {runs.names[r] for r in roots} == {"generate_image"}
+    children = [runs.names[r] for r, parent in runs.parents.items() if parent in roots]
+    nodes = ["clarify", "load_capabilities", "validate", "confirm", "submit", "poll", "persist"]
+    assert sorted(set(children) & set(nodes)) == sorted(nodes)
+    # A node's own run has no second run of the same name inside it.
+    for run_id, parent in runs.parents.items():
+        if parent in runs.names and runs.names[parent] in nodes:
+            assert runs.names[run_id] != runs.names[parent], runs.names[run_id]
