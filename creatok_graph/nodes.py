@@ -791,8 +791,10 @@ def _submitted(
                        (env.artifacts_root, str(state.get("run_id")), record, None))
     _emit({"type": "submitted", "task_id": task_id})
     return Command(
+        # The capabilities snapshot has done its job (validation, price): later
+        # checkpoints of the run need not carry it.
         update={"task_id": task_id, "status": "submitted", "submitted_at": submitted_at,
-                "raw": raw, "error": None},
+                "raw": raw, "error": None, "capabilities": None},
         goto="poll",
     )
 
