@@ -15,11 +15,11 @@ Scenarios (all against ``python -m creatok_graph.emulator`` in its own process):
   storage      checkpoint/store bytes each finished run leaves behind, per task duration
 
 It prints figures and asserts nothing about timing. ``--quick`` takes about one minute;
-the full run (the 60 s task series, the 1000-run knee) about 17 minutes, most of it the
-1000-run knee of the current HTTP pool. ``--what-if`` measures proposed changes (or a
-caller's choices, e.g. LangGraph's own AsyncSqliteSaver) without editing the package
-(see ``worker.py``). The load average is printed: on a
-shared 2-core machine, other processes move wall times; CPU figures move much less.
+the full run (the 60 s task series, the 500- and 1000-run knee) about 8 minutes.
+``--what-if`` measures proposed changes (or a caller's choices, e.g. LangGraph's own
+AsyncSqliteSaver) without editing the package (see ``worker.py``). The load average is
+printed: on a shared 2-core machine, other processes move wall times; CPU figures move
+much less.
 Results and their reading: ``docs/performance.md``.
 """
 
