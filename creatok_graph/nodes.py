@@ -313,7 +313,7 @@ def _new_request_reset(state: State) -> dict[str, Any]:
     reset: dict[str, Any] = {
         "task_id": None, "status": None, "images": [], "error": None, "raw": None,
         "request": None, "estimated_credits": None, "object_keys": None, "submitted_at": None,
-        "suggestion": None, "refinement_offered": False, "edit_error": None,
+        "suggestion": None, "refinement_offered": False, "approval_note": None,
         "finished_task_id": None, "finished_request": None, "capabilities": None,
         "chat_derived": None,
         "generation": int(state.get("generation") or 0) + 1,
@@ -330,7 +330,7 @@ def _restart(state: State, derived: dict[str, Any]) -> dict[str, Any]:
     """Forget what was read from the previous message: a newer one replaces it."""
     reset: dict[str, Any] = {
         "prompt": None, "chat_derived": None, "refinement_offered": False, "suggestion": None,
-        "edit_error": None, "request": None, "estimated_credits": None,
+        "approval_note": None, "request": None, "estimated_credits": None,
     }
     for key in ("n", "aspect_ratio"):
         if key in derived and state.get(key) == derived[key]:  # type: ignore[misc]
@@ -510,12 +510,13 @@ def validate(state: State, env: NodeEnv) -> Flow[Command[Any]]:
 # -- confirm ---------------------------------------------------------------------------
 
 
-def approval_description(lang: str, request: dict[str, Any], edit_error: str | None) -> str:
+def approval_description(lang: str, request: dict[str, Any], note: str | None) -> str:
+    """The approval question; ``note`` (why we ask again) comes first."""
     n = int(request["n"])
     n_images = text(lang, "n_images_one") if n == 1 else text(lang, "n_images_many", n=n)
     lines = []
-    if edit_error:
-        lines.append(text(lang, "edit_invalid", reason=edit_error))
+    if note:
+        lines.append(note)
     lines.append(
         text(lang, "confirm_title", n_images=n_images, model=request["model_label"],
              resolution=request["resolution"])
@@ -538,7 +539,7 @@ def approval_description(lang: str, request: dict[str, Any], edit_error: str | N
     return "\n".join(lines)
 
 
-def approval_request(lang: str, request: dict[str, Any], edit_error: str | None) -> dict[str, Any]:
+def approval_request(lang: str, request: dict[str, Any], note: str | None) -> dict[str, Any]:
     """LangChain's HITL request shape, understood by Studio, Agent Inbox and agents."""
     args = {k: request.get(k) for k in
             ("prompt", "model", "resolution", "n", "aspect_ratio", "reference_images")}
@@ -547,7 +548,7 @@ def approval_request(lang: str, request: dict[str, Any], edit_error: str | None)
             {
                 "name": ACTION_NAME,
                 "args": args,
-                "description": approval_description(lang, request, edit_error),
+                "description": approval_description(lang, request, note),
             }
         ],
         "review_configs": [
@@ -567,7 +568,7 @@ def _decision(answer: Any) -> dict[str, Any]:
             return {"type": "approve"}
         if is_no(answer):
             return {"type": "reject"}
-        return {"type": "reject", "message": None, "unclear": answer}
+        return {"type": "unclear", "answer": answer}
     if isinstance(answer, list) and answer:
         return _decision(answer[0])
     if isinstance(answer, dict):
@@ -586,19 +587,33 @@ def _decision(answer: Any) -> dict[str, Any]:
     return {"type": "reject", "message": None}
 
 
+UNCLEAR_ECHO_CHARS = 60
+"""How much of an answer we did not understand is quoted back."""
+
+
+def _shorten(answer: str) -> str:
+    said = " ".join(answer.split())
+    return said if len(said) <= UNCLEAR_ECHO_CHARS else said[: UNCLEAR_ECHO_CHARS - 1] + "…"
+
+
 def confirm(state: State, env: NodeEnv) -> Flow[Command[Any]]:
     """Ask for a yes. No side effects: LangGraph re-runs this node on resume."""
     lang = _lang(state)
     request = state.get("request") or {}
     answer = interrupt(
-        approval_request(lang, request, state.get("edit_error")),
+        approval_request(lang, request, state.get("approval_note")),
         response_schema=APPROVAL_RESPONSE_SCHEMA,
     )
     decision = _decision(answer)
     if decision["type"] == "approve":
         # No reference images: straight to the paid call, one graph step (and checkpoint) less.
         goto = "upload_refs" if request.get("reference_images") else "submit"
-        return Command(update={"edit_error": None, "status": "approved"}, goto=goto)
+        return Command(update={"approval_note": None, "status": "approved"}, goto=goto)
+    if decision["type"] == "unclear":
+        # Neither yes nor no ("hmm", a question): nothing is charged, so ask again.
+        said = _shorten(decision["answer"])
+        note = text(lang, "confirm_unclear", answer=said) if said else None
+        return Command(update={"approval_note": note}, goto="confirm")
     if decision["type"] == "edit":
         args = {**_request_args(state), **{
             k: v for k, v in decision["args"].items()
@@ -609,10 +624,10 @@ def confirm(state: State, env: NodeEnv) -> Flow[Command[Any]]:
         try:
             resolved = yield from _resolve(state, args)
         except InvalidRequestError as exc:
-            reason = describe_invalid(lang, error_record(exc))
-            return Command(update={"edit_error": reason}, goto="confirm")
+            note = text(lang, "edit_invalid", reason=describe_invalid(lang, error_record(exc)))
+            return Command(update={"approval_note": note}, goto="confirm")
         update = _request_update(resolved, list(args["reference_images"]))
-        return Command(update={**update, "edit_error": None}, goto="confirm")
+        return Command(update={**update, "approval_note": None}, goto="confirm")
     message = decision.get("message")
     return _end("cancelled", {"kind": "cancelled", "message": message} if message else None)
 

@@ -34,6 +34,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "confirm_prompt": "Prompt: “{prompt}”",
         "confirm_question": "Shall I go ahead? This uses your CreatOK credits. (yes/no)",
         "edit_invalid": "That change can't be used: {reason}",
+        "confirm_unclear": "I didn't understand “{answer}”. Nothing has been generated or "
+        "charged yet.",
         # outcome
         "succeeded": "Done! Here are your images:",
         "succeeded_one": "Done! Here is your image:",
@@ -124,6 +126,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "confirm_prompt": "描述：“{prompt}”",
         "confirm_question": "要开始生成吗？这会消耗你的 CreatOK 积分。（是/否）",
         "edit_invalid": "这个修改没法使用：{reason}",
+        "confirm_unclear": "我没看懂“{answer}”。目前还没有生成图片，也没有扣费。",
         # outcome
         "succeeded": "完成啦！这是你的图片：",
         "succeeded_one": "完成啦！这是你的图片：",
@@ -211,6 +214,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "confirm_question": "このまま進めてもよろしいですか？CreatOKのクレジットを使用します。"
         "（はい／いいえ）",
         "edit_invalid": "その変更は使えません：{reason}",
+        "confirm_unclear": "「{answer}」というお返事がよくわかりませんでした。まだ何も生成しておらず、"
+        "料金もかかっていません。",
         # outcome
         "succeeded": "できました！画像はこちらです：",
         "succeeded_one": "できました！画像はこちらです：",
@@ -306,6 +311,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "confirm_prompt": "이미지 설명: “{prompt}”",
         "confirm_question": "진행할까요? CreatOK 크레딧이 사용돼요. (네/아니요)",
         "edit_invalid": "그 변경 사항은 적용할 수 없어요: {reason}",
+        "confirm_unclear": "“{answer}”라는 답을 이해하지 못했어요. 아직 아무것도 만들지 않았고 "
+        "요금도 청구되지 않았어요.",
         # outcome
         "succeeded": "완성됐어요! 이미지를 확인해 보세요:",
         "succeeded_one": "완성됐어요! 이미지를 확인해 보세요:",
@@ -397,6 +404,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "confirm_prompt": "Descripción: «{prompt}»",
         "confirm_question": "¿Sigo adelante? Esto usa tus créditos de CreatOK. (sí/no)",
         "edit_invalid": "Ese cambio no se puede usar: {reason}",
+        "confirm_unclear": "No entendí «{answer}». Todavía no se ha generado ni cobrado nada.",
         # outcome
         "succeeded": "¡Listo! Aquí tienes tus imágenes:",
         "succeeded_one": "¡Listo! Aquí tienes tu imagen:",
@@ -491,6 +499,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "confirm_prompt": "Descrição: “{prompt}”",
         "confirm_question": "Posso continuar? Isso usa seus créditos da CreatOK. (sim/não)",
         "edit_invalid": "Essa alteração não pode ser usada: {reason}",
+        "confirm_unclear": "Não entendi “{answer}”. Nada foi gerado nem cobrado ainda.",
         # outcome
         "succeeded": "Pronto! Aqui estão suas imagens:",
         "succeeded_one": "Pronto! Aqui está sua imagem:",

@@ -61,7 +61,8 @@ class State(InputState, OutputState, total=False):
     request; a newer message replaces it."""
     detected_language: str | None
     """The language we detected (``language`` differing from it was chosen by the caller)."""
-    edit_error: str | None
+    approval_note: str | None
+    """Why the approval question is asked again (an edit we cannot use, an unclear answer)."""
     object_keys: list[str] | None
     submitted_at: float | None
     raw: dict[str, Any] | None

@@ -113,11 +113,33 @@ async def test_reject_with_message(h2: Harness) -> None:
     assert record["status"] == "cancelled" and record["task_id"] is None
 
 
-async def test_unclear_answer_does_not_charge(h1: Harness) -> None:
+async def test_an_unclear_answer_asks_again_and_charges_nothing(h2: Harness) -> None:
+    first = await h2.invoke({"prompt": PROMPT})
+    again = await h2.resume("hmm, let me think")
+    description = action_of(again)["description"]
+    lines = description.splitlines()
+    assert lines[0] == text("en", "confirm_unclear", answer="hmm, let me think")
+    # The rest is the same question as before: the same request, the same price.
+    assert lines[1:] == action_of(first)["description"].splitlines()
+    assert h2.stats()["submit_requests"] == 0
+    assert again.get("status") not in ("cancelled", "succeeded")
+
+    blank = await h2.resume("   ")  # an empty answer: the question again, as it was
+    assert action_of(blank)["description"] == action_of(first)["description"]
+    assert h2.stats()["submit_requests"] == 0
+
+    done = await h2.resume("yes")
+    assert done["status"] == "succeeded"
+    assert h2.stats()["submit_requests"] == 1
+
+
+async def test_a_long_unclear_answer_is_quoted_short(h1: Harness) -> None:
     await h1.invoke({"prompt": PROMPT})
-    done = await h1.resume("hmm, let me think")
-    assert done["status"] == "cancelled"
-    assert h1.stats()["submit_requests"] == 0
+    again = await h1.resume("could you maybe " * 20)
+    first_line = action_of(again)["description"].splitlines()[0]
+    quoted = first_line.split("“")[1].split("”")[0]
+    assert quoted.startswith("could you maybe could you") and quoted.endswith("…")
+    assert len(quoted) <= 60
 
 
 async def test_edit_is_repriced_and_asked_again(h2: Harness) -> None:

@@ -71,6 +71,15 @@ async def test_invalid_edit_reason_is_localized(h1: Harness) -> None:
     assert "n must be" not in first_line
 
 
+async def test_an_unclear_answer_is_asked_about_in_the_persons_language(h1: Harness) -> None:
+    await h1.invoke({"prompt": "一只橘猫坐在窗台上，窗外下着雪，水彩风格"})
+    again = await h1.resume("嗯……让我想想")
+    first_line = action_of(again)["description"].splitlines()[0]
+    assert first_line == text("zh", "confirm_unclear", answer="嗯……让我想想")
+    done = await h1.resume("好")
+    assert done["status"] == "succeeded"
+
+
 async def test_errors_are_localized(h1: Harness) -> None:
     h1.emulator.set_scenarios(["broken-capabilities"])
     done = await h1.invoke({"prompt": "uma raposa vermelha sentada numa floresta com neve"})
