@@ -11,6 +11,7 @@ import contextlib
 import json
 import os
 import re
+import secrets
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -63,15 +64,41 @@ def ensure_writable(root: str) -> None:
         ) from None
 
 
-def atomic_write_text(path: Path, content: str) -> None:
-    """Write to a temp file in the same folder, fsync, then rename over ``path``."""
+TEMP_ATTEMPTS = 100
+
+
+def write_temp(path: Path, content: str) -> Path:
+    """``content``, fsynced, in a new hidden temp file beside ``path``; its path.
+
+    Created with mode 0666 so the umask applies, as for any file the user makes
+    (``tempfile.mkstemp`` would leave results readable by their owner only).
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    for _ in range(TEMP_ATTEMPTS):
+        tmp = path.parent / f".{path.name}.{secrets.token_hex(6)}.tmp"
+        try:
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+        except FileExistsError:
+            continue
+        break
+    else:  # pragma: no cover - 100 collisions of 48 random bits
+        raise FileExistsError(f"no free temp file name beside {path}")
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(content)
             fh.flush()
             os.fsync(fh.fileno())
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    return tmp
+
+
+def atomic_write_text(path: Path, content: str) -> None:
+    """Write to a temp file in the same folder, fsync, then rename over ``path``."""
+    tmp = write_temp(path, content)
+    try:
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(OSError):
@@ -79,8 +106,13 @@ def atomic_write_text(path: Path, content: str) -> None:
         raise
 
 
+def json_text(data: Any) -> str:
+    """How every JSON file of a run is laid out (readable, UTF-8 as is)."""
+    return json.dumps(data, ensure_ascii=False, indent=2) + "\n"
+
+
 def atomic_write_json(path: Path, data: Any) -> None:
-    atomic_write_text(path, json.dumps(data, ensure_ascii=False, indent=2) + "\n")
+    atomic_write_text(path, json_text(data))
 
 
 def read_json(path: Path) -> Any:

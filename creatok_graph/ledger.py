@@ -34,7 +34,6 @@ import hashlib
 import json
 import logging
 import os
-import tempfile
 import time
 import uuid
 from dataclasses import asdict, dataclass, replace
@@ -44,7 +43,7 @@ from typing import Any
 from langgraph.store.base import BaseStore
 
 from ._flow import Blocking, Dual, Flow
-from .artifacts import atomic_write_json, read_json, run_dir
+from .artifacts import atomic_write_json, json_text, read_json, run_dir, write_temp
 
 log = logging.getLogger(__name__)
 
@@ -204,25 +203,19 @@ def _claim_file(root: str, entry: LedgerEntry, exclusive: bool) -> bool:
     if not exclusive:
         atomic_write_json(path, entry.to_dict())
         return True
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    tmp = write_temp(path, json_text(entry.to_dict()))
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(json.dumps(entry.to_dict(), ensure_ascii=False, indent=2) + "\n")
-            fh.flush()
-            os.fsync(fh.fileno())
-        try:
-            os.link(tmp, path)
-        except FileExistsError:
+        os.link(tmp, path)
+    except FileExistsError:
+        return False
+    except OSError:  # no hard links here (some network/FUSE file systems)
+        if path.exists():
             return False
-        except OSError:  # no hard links here (some network/FUSE file systems)
-            if path.exists():
-                return False
-            os.replace(tmp, path)
-        return True
+        os.replace(tmp, path)
     finally:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
+    return True
 
 
 def _unclaim_file(root: str, intent: LedgerEntry, previous: LedgerEntry | None) -> None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import stat
 from itertools import pairwise
 from typing import Any
 
@@ -98,6 +100,21 @@ async def test_artifacts_hold_every_field_and_url_verbatim(h1: Harness) -> None:
     assert done["task_id"] in markdown
     # Written atomically: no temporary files are left behind.
     assert sorted(p.name for p in (folder / "outputs").iterdir()) == ["result.json", "result.md"]
+
+
+async def test_files_of_a_run_get_the_users_usual_permissions(h1: Harness) -> None:
+    """Like any file the user makes (umask 022: rw-r--r--), not owner-only temp files."""
+    previous = os.umask(0o022)
+    try:
+        await h1.invoke({"prompt": PROMPT})
+        await h1.resume(APPROVE)
+    finally:
+        os.umask(previous)
+    run = h1.root / "t1"
+    files = {p.relative_to(run).as_posix(): stat.S_IMODE(p.stat().st_mode)
+             for p in run.rglob("*") if p.is_file()}
+    assert {"outputs/result.json", "outputs/result.md", "submission.json"} <= set(files)
+    assert set(files.values()) == {0o644}, files
 
 
 async def test_urls_are_byte_identical_to_the_service(h1: Harness) -> None:
