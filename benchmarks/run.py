@@ -48,7 +48,10 @@ VARIANT_LABELS = {
     "reference": "CreatOK client (fixed 3 s)",
     "client": "AsyncCreatok.wait (ours)",
     "graph": "graph.ainvoke (ours)",
+    "graph-library-saver": "graph.ainvoke, LangGraph's AsyncSqliteSaver",
 }
+KIND_WHAT_IF = {"graph-library-saver": ("graph", ["library-saver"])}
+"""Pseudo-kinds: a worker kind run with a what-if (a caller's own choice of checkpointer)."""
 
 
 @dataclass
@@ -71,7 +74,7 @@ class Plan:
 def make_plan(args: argparse.Namespace) -> Plan:
     if args.smoke:
         plan = Plan(list(SCENARIOS), [0.3], 2, ["reference", "graph"], 2, 4, 0.3,
-                    ["client", "graph"], [], ["graph"], [0.3])
+                    ["client", "graph", "graph-library-saver"], [], ["graph"], [0.3])
     elif args.quick:
         plan = Plan([s for s in SCENARIOS if s != "knee"], [2.0], 3,
                     ["reference", "client", "graph"], 20, 200, 10.0,
@@ -79,7 +82,8 @@ def make_plan(args: argparse.Namespace) -> Plan:
     else:
         plan = Plan(list(SCENARIOS), [1.0, 2.0, 5.0, 10.0, 60.0], 5,
                     ["reference", "client", "graph"], 50, 200, 10.0,
-                    ["reference", "client", "graph"], [200, 500, 1000], ["client", "graph"],
+                    ["reference", "client", "graph", "graph-library-saver"], [200, 500, 1000],
+                    ["client", "graph"],
                     [2.0, 60.0])
     if args.scenarios:
         plan.scenarios = [s for s in SCENARIOS if s in args.scenarios.split(",")]
@@ -160,13 +164,14 @@ class Bench:
         self.emu.configure(task_seconds)
         self.emu.reset()
         cpu0 = self.emu.cpu_seconds()
+        kind, what_if = KIND_WHAT_IF.get(kind, (kind, []))
         cmd = [sys.executable, str(HERE / "worker.py"), kind, "--n", str(n),
                "--base-url", self.emu.base_url, "--api-key", self.emu.api_key, "--tag", tag]
         workdir = workdir or tempfile.mkdtemp(prefix=f"{kind}-{n}-", dir=self.root)
         cmd += ["--workdir", workdir]  # removed with the root at the end (unless --keep)
         if profile:
             cmd.append("--profile")
-        for item in self.plan.what_if:
+        for item in [*self.plan.what_if, *what_if]:
             cmd += ["--what-if", item]
         done = subprocess.run(cmd, capture_output=True, text=True, cwd=lib.REPO_ROOT,
                               check=False)
