@@ -10,12 +10,15 @@ from graph_support import (
     APPROVE,
     PROMPT,
     Harness,
+    action_of,
     interrupt_of,
     last_text,
 )
+from langgraph.checkpoint.memory import InMemorySaver
+from langgraph.store.memory import InMemoryStore
 from langgraph.types import Command
 
-from creatok_graph import Creatok, artifacts
+from creatok_graph import Creatok, artifacts, build_graph
 from creatok_graph.prompts import text
 
 
@@ -111,6 +114,45 @@ async def test_crash_after_submit_continues_without_asking_or_paying(h2: Harness
     assert h2.stats()["submits"] == 1
 
 
+async def test_a_crash_with_durability_exit_never_pays_twice(h1: Harness) -> None:
+    """Batch callers may save checkpoints only when a run stops (README). A process that
+    dies after the paid call leaves no checkpoint of it; the ledger still knows the task."""
+
+    class DyingSaver(InMemorySaver):
+        """Writes nothing once the process has "died" (as if it never got to write)."""
+
+        dead = False
+
+        async def aput(self, *args: Any, **kwargs: Any) -> Any:
+            return args[0] if self.dead else await super().aput(*args, **kwargs)
+
+        async def aput_writes(self, *args: Any, **kwargs: Any) -> None:
+            if not self.dead:
+                await super().aput_writes(*args, **kwargs)
+
+    saver = DyingSaver()
+    graph = build_graph(saver, InMemoryStore())
+    cfg = h1.config("t1")
+    first = await graph.ainvoke({"prompt": PROMPT}, cfg, context=h1.context, durability="exit")
+    action_of(first)
+    async for update in graph.astream(Command(resume=APPROVE), cfg, context=h1.context,
+                                      stream_mode="updates", durability="exit"):
+        if "submit" in update:
+            saver.dead = True  # killed right after the paid call answered
+            break
+    assert h1.stats()["submits"] == 1
+
+    saver.dead = False  # the next process, on the same checkpointer and store
+    after = await graph.ainvoke(None, cfg, context=h1.context, durability="exit")
+    action_of(after)  # back at the approval question: the "yes" was never saved
+    assert h1.stats()["submits"] == 1
+    after = await graph.ainvoke(Command(resume=APPROVE), cfg, context=h1.context,
+                                durability="exit")
+    assert after["status"] == "succeeded"
+    assert h1.stats()["submits"] == 1
+    assert h1.result_json()["task_id"] == after["task_id"]
+
+
 async def test_crash_inside_submit_after_the_answer(
     h2: Harness, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -157,14 +199,14 @@ async def _wait_done(h: Harness, task_id: str) -> None:
     raise AssertionError("task did not finish")
 
 
-async def _stream_until(h: Harness, resume: Any, node: str) -> list[str]:
+async def _stream_until(h: Harness, resume: Any, node: str, **kwargs: Any) -> list[str]:
     """Resume the run and abandon it (as a dying process would) once ``node`` has finished."""
     cfg = h.config("t1")
     seen: list[str] = []
 
     def run_sync() -> None:
         stream = h.graph.stream(
-            Command(resume=resume), cfg, context=h.context, stream_mode="updates"
+            Command(resume=resume), cfg, context=h.context, stream_mode="updates", **kwargs
         )
         for update in stream:
             seen.extend(update)
@@ -176,7 +218,7 @@ async def _stream_until(h: Harness, resume: Any, node: str) -> list[str]:
         await asyncio.to_thread(run_sync)
         return seen
     astream = h.graph.astream(
-        Command(resume=resume), cfg, context=h.context, stream_mode="updates"
+        Command(resume=resume), cfg, context=h.context, stream_mode="updates", **kwargs
     )
     async for update in astream:
         seen.extend(update)
