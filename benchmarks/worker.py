@@ -360,7 +360,7 @@ async def _breakdown(run: Any, n: int) -> dict[str, dict[str, float]]:
 
 
 CUMULATIVE = (
-    ("inspect.signature (RunnableLambda checks)", "inspect.py", "signature"),
+    ("inspect.signature (all callers)", "inspect.py", "signature"),
     ("langchain_core callback managers", "langchain_core/runnables/config.py",
      "get_async_callback_manager_for_config"),
     ("httpx AsyncClient.send", "httpx/_client.py", "send"),
