@@ -81,6 +81,9 @@ class EmulatorProcess:
         self._post("/_emulator/config", {"task_seconds": task_seconds})
         self.task_seconds = task_seconds
 
+    def set_scenarios(self, names: list[str]) -> None:
+        self._post("/_emulator/scenarios", {"scenarios": names})
+
     def reset(self) -> None:
         """Forget tasks and counters (a long benchmark would otherwise grow its task table)."""
         self._post("/_emulator/reset")

@@ -401,6 +401,9 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     p.add_argument("--profile", action="store_true", help="cProfile the overhead runs")
     p.add_argument("--what-if", action="append", default=[], metavar="CHANGE",
                    help="measure a proposed change: pool=N, nofsync (see worker.py)")
+    p.add_argument("--no-progress", action="store_true",
+                   help="the emulator's status answers carry no progress field (scenario "
+                        "no-progress): our schedule without hints")
     p.add_argument("--json", metavar="PATH", help="also write every figure as JSON")
     p.add_argument("--keep", action="store_true", help="keep the work folder (SQLite files)")
     return p.parse_args(argv)
@@ -410,10 +413,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     plan = make_plan(args)
     header(plan)
+    if args.no_progress:
+        print("emulator: status answers without `progress` (scenario no-progress)")
     root = tempfile.mkdtemp(prefix="creatok-bench-")
     started = time.perf_counter()
     try:
         with lib.EmulatorProcess(task_seconds=0.0) as emulator:
+            if args.no_progress:
+                emulator.set_scenarios(["no-progress"])
             bench = Bench(plan, emulator, root)
             if "schedule" in plan.scenarios:
                 bench.schedule()

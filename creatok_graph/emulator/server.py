@@ -98,6 +98,7 @@ class Scenario(str, enum.Enum):
     STUCK_TASK = "stuck-task"
     ALT_STATUSES = "alt-statuses"
     EXTRA_FIELDS = "extra-fields"
+    NO_PROGRESS = "no-progress"
 
     def __str__(self) -> str:
         return self.value
@@ -131,6 +132,8 @@ SCENARIO_HELP: dict[str, str] = {
     "alt-statuses": "in-progress tasks report 'pending'/'processing' instead of 'queued'/'running'",
     "extra-fields": "answers carry extra, undocumented fields (the real API may add fields "
     "at any time)",
+    "no-progress": "status answers carry no progress field (the contract only says it may "
+    "appear): a client gets no hint of when a task will finish",
 }
 
 SCENARIO_NAMES: tuple[str, ...] = tuple(s.value for s in Scenario)
@@ -1180,6 +1183,8 @@ class Emulator:
             if Scenario.ALT_STATUSES.value in active:
                 status = {"queued": "pending", "running": "processing"}.get(status, status)
             data.update(status=status, progress=progress)
+        if Scenario.NO_PROGRESS.value in active:
+            data.pop("progress", None)
         if extra:
             data["created_at"] = _iso(task.created_wall)
             data["model"] = task.model

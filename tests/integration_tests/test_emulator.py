@@ -612,6 +612,18 @@ def test_scenarios_missing_task_id_stuck_alt_extra(
     assert emulator.tasks[task_id]["status"] == "running"
 
 
+def test_scenario_no_progress(emulator: Emulator, client: httpx.Client) -> None:
+    emulator.task_seconds = 0.4
+    plain = status_of(client, submit(client).json()["data"]["task_id"])
+    assert "progress" in plain
+    emulator.set_scenarios(["no-progress"])
+    task_id = submit(client).json()["data"]["task_id"]
+    assert "progress" not in status_of(client, task_id)
+    time.sleep(0.5)
+    done = status_of(client, task_id)
+    assert done["status"] == "succeeded" and "progress" not in done and done["result"]["images"]
+
+
 def test_every_scenario_is_known_and_documented(capsys: pytest.CaptureFixture[str]) -> None:
     assert {s.value for s in Scenario} == set(SCENARIO_NAMES)
     assert {
