@@ -33,8 +33,8 @@ within ~40 % of its duration without hints)..."""
 
 MAX_DELAY = 5.0
 """...but never longer than this: the worst lag of a long task without hints. Reached
-after ~12 s; it spends the budget of CreatOK's own 3 s loop (21 checks over 60 s, we
-make 20) on seeing long tasks sooner instead of saving requests (10 s: up to 40 % lag)."""
+after ~12 s, it spends the budget of CreatOK's own 3 s loop (21 checks over 60 s; we make
+20) on seeing long tasks sooner rather than on saving requests."""
 
 ETA_MARGIN = 0.1
 """How long after the estimated finish we look again."""
