@@ -400,7 +400,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     p.add_argument("--knee", help="concurrency sizes to find the knee, e.g. 200,500,1000")
     p.add_argument("--profile", action="store_true", help="cProfile the overhead runs")
     p.add_argument("--what-if", action="append", default=[], metavar="CHANGE",
-                   help="measure a proposed change: pool=N, nofsync (see worker.py)")
+                   help="measure a change or a caller's choice: pool=N, store-immediate, "
+                        "library-saver, durability=MODE, nofsync (see worker.py)")
     p.add_argument("--no-progress", action="store_true",
                    help="the emulator's status answers carry no progress field (scenario "
                         "no-progress): our schedule without hints")
