@@ -199,14 +199,14 @@ async def _wait_done(h: Harness, task_id: str) -> None:
     raise AssertionError("task did not finish")
 
 
-async def _stream_until(h: Harness, resume: Any, node: str, **kwargs: Any) -> list[str]:
+async def _stream_until(h: Harness, resume: Any, node: str) -> list[str]:
     """Resume the run and abandon it (as a dying process would) once ``node`` has finished."""
     cfg = h.config("t1")
     seen: list[str] = []
 
     def run_sync() -> None:
         stream = h.graph.stream(
-            Command(resume=resume), cfg, context=h.context, stream_mode="updates", **kwargs
+            Command(resume=resume), cfg, context=h.context, stream_mode="updates"
         )
         for update in stream:
             seen.extend(update)
@@ -218,7 +218,7 @@ async def _stream_until(h: Harness, resume: Any, node: str, **kwargs: Any) -> li
         await asyncio.to_thread(run_sync)
         return seen
     astream = h.graph.astream(
-        Command(resume=resume), cfg, context=h.context, stream_mode="updates", **kwargs
+        Command(resume=resume), cfg, context=h.context, stream_mode="updates"
     )
     async for update in astream:
         seen.extend(update)
