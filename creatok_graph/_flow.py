@@ -95,21 +95,6 @@ class Dual(Effect):
         return await self.async_fn(*self.args, **self.kwargs)
 
 
-@dataclass(frozen=True)
-class Nested(Effect):
-    """Run another flow, possibly with another pair of HTTP clients."""
-
-    flow_factory: Callable[[], Flow[Any]]
-    sync_http: httpx.Client | None = None
-    async_http: httpx.AsyncClient | None = None
-
-    def run_sync(self, http: httpx.Client | None) -> Any:
-        return run_sync(self.flow_factory(), self.sync_http or http)
-
-    async def run_async(self, http: httpx.AsyncClient | None) -> Any:
-        return await run_async(self.flow_factory(), self.async_http or http)
-
-
 class SingleFlight:
     """A TTL cache whose misses are fetched once, however many callers wait.
 

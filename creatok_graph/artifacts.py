@@ -20,11 +20,6 @@ from .errors import InvalidRequestError
 
 _SAFE_RUN_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 
-RESULT_FIELDS = (
-    "run_id", "task_id", "status", "model", "resolution", "n", "aspect_ratio",
-    "estimated_credits", "images", "raw", "error",
-)
-
 
 def check_run_id(run_id: str) -> str:
     """A run id becomes a folder name: refuse anything that could escape the root."""
@@ -125,19 +120,13 @@ def read_json(path: Path) -> Any:
 
 
 def write_result(root: str, run_id: str, result: dict[str, Any], summary_md: str | None) -> str:
-    """Write ``result.json`` (and ``result.md`` when given); returns the run folder."""
+    """Write ``result.json`` (layout: ``outcome.result_record``) and ``result.md`` when given;
+    returns the run folder."""
     out = outputs_dir(root, run_id)
-    record = {k: result.get(k) for k in RESULT_FIELDS}
-    record.update({k: v for k, v in result.items() if k not in record})
-    atomic_write_json(out / "result.json", record)
+    atomic_write_json(out / "result.json", result)
     if summary_md is not None:
         atomic_write_text(out / "result.md", summary_md)
     return str(out.parent)
-
-
-def read_result(root: str, run_id: str) -> dict[str, Any] | None:
-    data = read_json(outputs_dir(root, run_id) / "result.json")
-    return data if isinstance(data, dict) else None
 
 
 def result_markdown(result: dict[str, Any], message: str) -> str:

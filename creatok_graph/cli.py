@@ -30,7 +30,8 @@ from typing import IO, TYPE_CHECKING, Any, NoReturn
 from .artifacts import check_run_id
 from .errors import API_KEYS_URL, CreatokError, InvalidRequestError
 from .language import detect_language
-from .prompts import DEFAULT_LANGUAGE, is_retry, is_yes, text
+from .answer_words import is_retry, is_yes
+from .messages import DEFAULT_LANGUAGE, text
 from .replies import describe_invalid, error_record
 
 if TYPE_CHECKING:

@@ -1,21 +1,17 @@
 """The generation graph, wired for both ``invoke`` and ``ainvoke``.
 
-clarify -> load_capabilities -> validate -> confirm (interrupt) -> upload_refs -> submit
--> poll -> persist
+intake -> clarify -> load_capabilities -> validate -> confirm (interrupt) -> upload_refs
+-> submit -> poll -> persist   (intake -> poll for a recovery check of a known task)
 
 ``graph`` at the bottom is what ``langgraph.json`` serves: compiled without a
 checkpointer, because the LangGraph server brings its own. ``build_graph``
-compiles one with yours.
+compiles one with yours. See ``docs/architecture.md`` for the data flow of one run.
 """
 
 from __future__ import annotations
 
-import asyncio
-import threading
-import weakref
 from typing import Any
 
-import httpx
 from langchain_core.language_models import BaseChatModel
 from langchain_core.runnables import Runnable, RunnableConfig, ensure_config
 from langgraph.checkpoint.base import BaseCheckpointSaver
@@ -25,56 +21,24 @@ from langgraph.runtime import get_runtime
 from langgraph.store.base import BaseStore
 from langgraph.types import RetryPolicy
 
-from . import nodes
 from ._flow import run_async, run_sync
-from .client import new_async_http, new_sync_http
+from .approval import confirm
+from .clarify import clarify
+from .connections import GraphHttp
 from .context import CreatokContext
-from .nodes import NodeEnv, NodeFlow
+from .intake import intake
+from .node_env import NodeEnv, NodeFlow
+from .result import persist, poll
 from .state import InputState, OutputState, State
+from .submission import submit, upload_refs
+from .validation import load_capabilities, validate
 
 GRAPH_NAME = "generate_image"
 
 NO_RETRY = RetryPolicy(max_attempts=1)
 """For every node that may reach the paid call: LangGraph must never re-run it."""
 
-STATUS_RETRY = RetryPolicy(
-    max_attempts=3,
-    initial_interval=1.0,
-    retry_on=(httpx.TransportError,),
-)
-"""Polling is idempotent: a crash of the status loop itself may be retried."""
-
-
-class _HttpPools:
-    """One connection pool per process (sync) and per event loop (async)."""
-
-    def __init__(self) -> None:
-        self._sync: httpx.Client | None = None
-        self._lock = threading.Lock()
-        self._async: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, httpx.AsyncClient] = (
-            weakref.WeakKeyDictionary()
-        )
-
-    def sync(self) -> httpx.Client:
-        if self._sync is None:
-            with self._lock:
-                if self._sync is None:
-                    self._sync = new_sync_http()
-        return self._sync
-
-    def for_loop(self) -> httpx.AsyncClient:
-        loop = asyncio.get_running_loop()
-        client = self._async.get(loop)
-        if client is None:
-            client = new_async_http()
-            self._async[loop] = client
-        return client
-
-
-HTTP_POOLS = _HttpPools()
-
-
-def _env(config: RunnableConfig, chat_model: BaseChatModel | None) -> NodeEnv:
+def _env(config: RunnableConfig, chat_model: BaseChatModel | None, http: GraphHttp) -> NodeEnv:
     runtime = get_runtime()
     thread_id = (config.get("configurable") or {}).get("thread_id")
     return NodeEnv(
@@ -82,6 +46,7 @@ def _env(config: RunnableConfig, chat_model: BaseChatModel | None) -> NodeEnv:
         store=runtime.store,
         chat_model=chat_model,
         thread_id=str(thread_id) if thread_id is not None else None,
+        http=http,
     )
 
 
@@ -94,46 +59,55 @@ class FlowNode(Runnable[State, Any]):
     and nest a second run per node (measured: ~6 ms of CPU per graph run).
     """
 
-    def __init__(self, name: str, flow: NodeFlow, chat_model: BaseChatModel | None) -> None:
+    def __init__(
+        self, name: str, flow: NodeFlow, chat_model: BaseChatModel | None, http: GraphHttp
+    ) -> None:
         self.name = name
         self.flow = flow
         self.chat_model = chat_model
+        self.http = http
 
     def invoke(self, input: State, config: RunnableConfig | None = None, **kwargs: Any) -> Any:
-        env = _env(ensure_config(config), self.chat_model)
-        return run_sync(self.flow(input, env), HTTP_POOLS.sync())
+        env = _env(ensure_config(config), self.chat_model, self.http)
+        return run_sync(self.flow(input, env), self.http.sync())
 
     async def ainvoke(
         self, input: State, config: RunnableConfig | None = None, **kwargs: Any
     ) -> Any:
-        env = _env(ensure_config(config), self.chat_model)
-        return await run_async(self.flow(input, env), HTTP_POOLS.for_loop())
+        env = _env(ensure_config(config), self.chat_model, self.http)
+        return await run_async(self.flow(input, env), self.http.for_loop())
 
 
-def build_builder(chat_model: BaseChatModel | None = None) -> StateGraph[Any, Any, Any, Any]:
+NODES: list[tuple[str, NodeFlow, tuple[str, ...]]] = [
+    ("intake", intake, ("clarify", "poll", "persist")),
+    ("clarify", clarify, ("clarify", "load_capabilities", "persist")),
+    ("load_capabilities", load_capabilities, ("validate", "persist")),
+    ("validate", validate, ("confirm", "persist")),
+    ("confirm", confirm, ("confirm", "upload_refs", "submit", "persist")),
+    ("upload_refs", upload_refs, ("submit", "persist")),
+    ("submit", submit, ("submit", "poll", "persist")),
+    ("poll", poll, ("persist",)),
+    ("persist", persist, ()),
+]
+"""Every node and where it may go next (``Command(goto=...)``)."""
+
+
+def build_builder(
+    chat_model: BaseChatModel | None = None, http: GraphHttp | None = None
+) -> StateGraph[Any, Any, Any, Any]:
+    http = http or GraphHttp()
     builder: StateGraph[Any, Any, Any, Any] = StateGraph(
         State,
         context_schema=CreatokContext,
         input_schema=InputState,
         output_schema=OutputState,
     )
-    graph_nodes: list[tuple[str, NodeFlow, tuple[str, ...], RetryPolicy]] = [
-        ("clarify", nodes.clarify, ("clarify", "load_capabilities", "persist"), NO_RETRY),
-        ("load_capabilities", nodes.load_capabilities, ("validate", "persist"), NO_RETRY),
-        ("validate", nodes.validate, ("confirm", "persist"), NO_RETRY),
-        ("confirm", nodes.confirm, ("confirm", "upload_refs", "submit", "persist"), NO_RETRY),
-        ("upload_refs", nodes.upload_refs, ("submit", "persist"), NO_RETRY),
-        ("submit", nodes.submit, ("submit", "poll", "persist"), NO_RETRY),
-        ("poll", nodes.poll, ("persist",), STATUS_RETRY),
-    ]
-    for name, flow, destinations, retry in graph_nodes:
-        builder.add_node(
-            name, FlowNode(name, flow, chat_model), destinations=destinations, retry_policy=retry
-        )
-    builder.add_node(
-        "persist", FlowNode("persist", nodes.persist, chat_model), retry_policy=NO_RETRY
-    )
-    builder.add_conditional_edges(START, nodes.route_start, ["clarify", "poll"])
+    for name, flow, destinations in NODES:
+        # Never retried by LangGraph: most nodes can reach the paid call, and the status
+        # checks of ``poll`` are retried by the client itself (idempotent GETs).
+        builder.add_node(name, FlowNode(name, flow, chat_model, http),
+                         destinations=destinations or None, retry_policy=NO_RETRY)
+    builder.add_edge(START, "intake")
     builder.add_edge("persist", END)
     return builder
 
@@ -144,9 +118,17 @@ def build_graph(
     chat_model: BaseChatModel | None = None,
     *,
     name: str = GRAPH_NAME,
+    http: GraphHttp | None = None,
 ) -> CompiledStateGraph[Any, Any, Any, Any]:
-    """Compile the graph. Interrupts need a checkpointer; the ledger prefers a store."""
-    return build_builder(chat_model).compile(checkpointer=checkpointer, store=store, name=name)
+    """Compile the graph. Interrupts need a checkpointer; the ledger prefers a store.
+
+    ``http``: the connection pools and capabilities cache every run of this graph
+    shares (default: a new :class:`~creatok_graph.connections.GraphHttp`); pass one to
+    use your own transport, and close it when you are done with the graph.
+    """
+    return build_builder(chat_model, http).compile(
+        checkpointer=checkpointer, store=store, name=name
+    )
 
 
 graph = build_builder().compile(name=GRAPH_NAME)

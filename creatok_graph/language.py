@@ -12,7 +12,7 @@ import unicodedata
 from collections.abc import Sequence
 from itertools import pairwise
 
-from .prompts import DEFAULT_LANGUAGE, SUPPORTED_LANGUAGES
+from .messages import DEFAULT_LANGUAGE, SUPPORTED_LANGUAGES
 
 # One CJK character carries about as much meaning as three Latin letters, so "a cat 在海边"
 # reads as Chinese while a Chinese word quoted in an English sentence does not.

@@ -145,10 +145,6 @@ class LedgerEntry:
         """A person chose to send again: same key, same body, one more POST."""
         return self._next(state=PENDING, resend_approved=True)
 
-    def retried(self) -> LedgerEntry:
-        """Compatibility name of :meth:`approve_resend`."""
-        return self.approve_resend()
-
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 

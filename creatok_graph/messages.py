@@ -1,4 +1,4 @@
-"""Every sentence the user reads, in each supported language.
+"""The message catalogue: every sentence the user reads, in each supported language.
 
 Plain words, no jargon: the person approving a paid generation may not be a
 developer. ``text(lang, key, **params)`` falls back to English for a language
@@ -7,7 +7,6 @@ or key we do not have. Image URLs are never translated or reformatted.
 
 from __future__ import annotations
 
-import unicodedata
 from typing import Any
 
 DEFAULT_LANGUAGE = "en"
@@ -34,6 +33,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "confirm_prompt": "Prompt: “{prompt}”",
         "confirm_question": "Shall I go ahead? This uses your CreatOK credits. (yes/no)",
         "edit_invalid": "That change can't be used: {reason}",
+        "confirm_malformed": "That answer can't be used ({reason}). Nothing has been generated or charged yet.",
         "confirm_unclear": "I didn't understand “{answer}”. Nothing has been generated or "
         "charged yet.",
         # outcome
@@ -126,6 +126,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "confirm_prompt": "描述：“{prompt}”",
         "confirm_question": "要开始生成吗？这会消耗你的 CreatOK 积分。（是/否）",
         "edit_invalid": "这个修改没法使用：{reason}",
+        "confirm_malformed": "这个回复无法使用（{reason}）。目前还没有生成图片，也没有扣费。",
         "confirm_unclear": "我没看懂“{answer}”。目前还没有生成图片，也没有扣费。",
         # outcome
         "succeeded": "完成啦！这是你的图片：",
@@ -214,6 +215,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "confirm_question": "このまま進めてもよろしいですか？CreatOKのクレジットを使用します。"
         "（はい／いいえ）",
         "edit_invalid": "その変更は使えません：{reason}",
+        "confirm_malformed": "そのお返事は使えません（{reason}）。まだ何も生成しておらず、課金もされていません。",
         "confirm_unclear": "「{answer}」というお返事がよくわかりませんでした。まだ何も生成しておらず、"
         "料金もかかっていません。",
         # outcome
@@ -311,6 +313,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "confirm_prompt": "이미지 설명: “{prompt}”",
         "confirm_question": "진행할까요? CreatOK 크레딧이 사용돼요. (네/아니요)",
         "edit_invalid": "그 변경 사항은 적용할 수 없어요: {reason}",
+        "confirm_malformed": "그 답은 사용할 수 없어요({reason}). 아직 아무것도 만들지 않았고 요금도 청구되지 않았어요.",
         "confirm_unclear": "“{answer}”라는 답을 이해하지 못했어요. 아직 아무것도 만들지 않았고 "
         "요금도 청구되지 않았어요.",
         # outcome
@@ -404,6 +407,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "confirm_prompt": "Descripción: «{prompt}»",
         "confirm_question": "¿Sigo adelante? Esto usa tus créditos de CreatOK. (sí/no)",
         "edit_invalid": "Ese cambio no se puede usar: {reason}",
+        "confirm_malformed": "No se puede usar esa respuesta ({reason}). Todavía no se ha generado ni cobrado nada.",
         "confirm_unclear": "No entendí «{answer}». Todavía no se ha generado ni cobrado nada.",
         # outcome
         "succeeded": "¡Listo! Aquí tienes tus imágenes:",
@@ -499,6 +503,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "confirm_prompt": "Descrição: “{prompt}”",
         "confirm_question": "Posso continuar? Isso usa seus créditos da CreatOK. (sim/não)",
         "edit_invalid": "Essa alteração não pode ser usada: {reason}",
+        "confirm_malformed": "Não dá para usar essa resposta ({reason}). Nada foi gerado nem cobrado ainda.",
         "confirm_unclear": "Não entendi “{answer}”. Nada foi gerado nem cobrado ainda.",
         # outcome
         "succeeded": "Pronto! Aqui estão suas imagens:",
@@ -575,62 +580,6 @@ TEXTS: dict[str, dict[str, str]] = {
     },
 }
 
-# The words a user may type to answer our questions. Every language is checked at once, so an
-# answer is understood whichever language the user replies in; English always works.
-YES_WORDS: dict[str, tuple[str, ...]] = {
-    "en": ("yes", "y", "ok", "okay", "sure", "go", "go ahead", "approve", "confirm"),
-    "zh": ("是", "是的", "好", "好的", "确认", "可以", "行", "对", "嗯", "同意", "没问题", "继续"),
-    "ja": ("はい", "うん", "お願いします", "進めて", "ええ", "いいよ", "オーケー", "承認",
-           "はい、お願いします"),
-    "ko": ("네", "예", "응", "좋아요", "진행", "좋아", "그래", "진행해", "진행해 주세요", "확인"),
-    "es": ("sí", "si", "vale", "claro", "adelante", "de acuerdo", "dale", "confirmar", "confirmo",
-           "aprobar"),
-    "pt": ("sim", "pode", "claro", "ok", "pode ser", "pode seguir", "certo", "confirmar",
-           "confirmo", "aprovar"),
-}
-NO_WORDS: dict[str, tuple[str, ...]] = {
-    "en": ("no", "n", "nope", "cancel", "stop", "reject", "decline"),
-    "zh": ("不", "不要", "否", "取消", "不用", "不行", "停止", "算了", "拒绝"),
-    "ja": ("いいえ", "いや", "キャンセル", "やめる", "やめて", "中止", "停止", "だめ", "ダメ",
-           "結構です"),
-    "ko": ("아니요", "아니오", "아니", "취소", "중지", "그만", "멈춰", "싫어요"),
-    "es": ("no", "cancelar", "parar", "detener", "rechazar", "mejor no", "no, gracias"),
-    "pt": ("não", "nao", "cancelar", "parar", "rejeitar", "recusar", "melhor não",
-           "não, obrigado", "não, obrigada"),
-}
-# In the refinement question "no" means "keep my description", and "yes" means "use yours".
-KEEP_WORDS: dict[str, tuple[str, ...]] = {
-    "en": ("keep", "mine", "as is", "original", "no"),
-    "zh": ("保留", "保持原样", "原样", "用我的", "我的", "原来的", "不", "不用", "不要"),
-    "ja": ("そのまま", "そのままで", "元のまま", "自分の", "私の", "いいえ", "いや"),
-    "ko": ("유지", "그대로", "원래대로", "내 것", "내 거", "아니요", "아니오", "아니"),
-    "es": ("mantener", "mantenla", "la mía", "mía", "tal cual", "original", "no"),
-    "pt": ("manter", "mantenha", "a minha", "minha", "como está", "do jeito que está",
-           "original", "não", "nao"),
-}
-USE_WORDS: dict[str, tuple[str, ...]] = {
-    "en": ("use", "use it", "suggestion", "yes", "y", "ok", "okay", "sure"),
-    "zh": ("使用", "用你的", "用建议", "采用", "建议", "是", "是的", "好", "好的", "可以", "行"),
-    "ja": ("使う", "使って", "提案", "案を使う", "それで", "はい", "うん", "お願いします"),
-    "ko": ("사용", "제안", "제안대로", "그걸로", "네", "예", "응", "좋아요"),
-    "es": ("usar", "usa", "úsala", "sugerencia", "tu sugerencia", "sí", "si", "vale", "claro"),
-    "pt": ("usar", "use", "usa", "sugestão", "sugestao", "sua sugestão", "sim", "pode",
-           "claro"),
-}
-RETRY_WORDS: dict[str, tuple[str, ...]] = {
-    "en": ("retry", "again", "submit again", "resubmit"),
-    "zh": ("重试", "再试一次", "重新提交", "重新发送", "再来一次"),
-    "ja": ("再試行", "もう一度", "もう一回", "再送信", "リトライ"),
-    "ko": ("다시 시도", "재시도", "다시", "다시 보내", "다시 보내기"),
-    "es": ("reintentar", "de nuevo", "otra vez", "intentar de nuevo", "reenviar",
-           "volver a enviar"),
-    "pt": ("repetir", "tentar de novo", "tentar novamente", "de novo", "reenviar",
-           "enviar de novo"),
-}
-
-# Stripped from both ends of an answer: spaces, punctuation and quotes in every script.
-_EDGE = " \t\r\n.,;:!?¡¿…~'\"“”‘’«»「」『』()[]。、，！？；：～（）【】"
-
 
 def text(lang: str | None, key: str, **params: Any) -> str:
     """The sentence ``key`` in ``lang`` (English if we lack it), filled with ``params``.
@@ -641,33 +590,3 @@ def text(lang: str | None, key: str, **params: Any) -> str:
     table = TEXTS.get(code) or TEXTS[DEFAULT_LANGUAGE]
     template = table.get(key) or TEXTS[DEFAULT_LANGUAGE][key]
     return template.format(**params) if params else template
-
-
-def _normalise(answer: str) -> str:
-    # NFKC folds full-width forms ("ＯＫ", "？") and half-width katakana into the usual ones.
-    said = unicodedata.normalize("NFKC", answer).casefold().strip(_EDGE)
-    return " ".join(said.split())
-
-
-def _matches(words: dict[str, tuple[str, ...]], answer: str) -> bool:
-    said = _normalise(answer)
-    return bool(said) and any(said == _normalise(w) for ws in words.values() for w in ws)
-
-def is_yes(answer: str) -> bool:
-    return _matches(YES_WORDS, answer)
-
-
-def is_no(answer: str) -> bool:
-    return _matches(NO_WORDS, answer)
-
-
-def is_keep(answer: str) -> bool:
-    return _matches(KEEP_WORDS, answer)
-
-
-def is_use(answer: str) -> bool:
-    return _matches(USE_WORDS, answer)
-
-
-def is_retry(answer: str) -> bool:
-    return _matches(RETRY_WORDS, answer)

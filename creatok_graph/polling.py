@@ -97,6 +97,7 @@ def wait_for_task(
     on_update: Callable[[TaskStatus, float], None] | None = None,
     started_at: float | None = None,
     clock: Callable[[], float] = time.monotonic,
+    interval: float | None = None,
 ) -> Flow[TaskStatus]:
     """Poll until the task is terminal; raise :class:`TaskTimeoutError` at ``timeout``.
 
@@ -104,7 +105,7 @@ def wait_for_task(
     progress; it decides itself whether anything changed. Hints that brought a
     check forward and were wrong ``MAX_HINT_MISSES`` times (a task stalled at
     99 %) are ignored from then on, so a stuck task costs no more than the plain
-    schedule.
+    schedule. ``interval`` replaces the schedule with fixed pauses (``Retry-After`` still wins).
     """
     start = started_at if started_at is not None else clock()
     misses = 0
@@ -123,6 +124,9 @@ def wait_for_task(
                 task_id=task_id,
                 last_status=status,
             )
+        if interval is not None:
+            yield Sleep(max(interval, status.retry_after or 0.0))
+            continue
         misses += hinted  # the hint said "done by now" and it was not
         delay = plain = next_delay(elapsed, retry_after=status.retry_after, remaining=remaining)
         if misses < MAX_HINT_MISSES:

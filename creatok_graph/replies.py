@@ -1,6 +1,6 @@
-"""Turning outcomes into what the person reads, in their language.
+"""Turning outcomes and errors into what the person reads, in their language.
 
-Image URLs are copied byte for byte; everything else comes from ``prompts``.
+Image URLs are copied byte for byte; everything else comes from ``messages``.
 """
 
 from __future__ import annotations
@@ -8,12 +8,13 @@ from __future__ import annotations
 from typing import Any
 
 from .errors import API_KEYS_URL, CreatokError
-from .prompts import text
+from .messages import text
+from .outcome import Outcome
 
 ERROR_TEXT_KEYS = {
     "auth_error": "auth_error",
     "connection_error": "connection_error",
-    "timeout": "connection_error",
+    "timeout": "connection_error",  # the error kind of one request that timed out
     "server_error": "server_error",
     "rate_limited": "rate_limited",
     "contract_error": "contract_error",
@@ -64,40 +65,32 @@ def error_message(lang: str, error: dict[str, Any]) -> str:
     return text(lang, "unexpected_error", message=error.get("message", ""))
 
 
-def final_message(lang: str, result: dict[str, Any], *, outdated_hint: bool = False) -> str:
-    status = result.get("status")
-    task_id = result.get("task_id")
-    images = result.get("images") or []
-    waited = ((result.get("error") or {}).get("params") or {}) if status == "timeout" else {}
+def final_message(lang: str, outcome: Outcome, *, outdated_hint: bool = False) -> str:
+    """What the person reads when a request ends, in their language."""
     parts: list[str]
-    if status == "succeeded":
-        head = text(lang, "succeeded_one" if len(images) == 1 else "succeeded")
-        parts = [head, *[str(img.get("url")) for img in images]]
-    elif status in ("queued", "running") or (status and status.startswith("in_progress")):
-        parts = [text(lang, "still_running", task_id=task_id, status=status)]
-    elif status == "timeout" and task_id and "seconds" in waited:
-        parts = [text(lang, "timed_out", seconds=waited["seconds"], task_id=task_id)]
-    elif status == "failed":
-        reason = (result.get("error") or {}).get("message") or text(lang, "failed_no_reason")
-        parts = [text(lang, "failed", reason=reason)]
-    elif status == "cancelled" and (result.get("error") or {}).get("kind") == "unknown_outcome":
+    ending = outcome.ending
+    if ending == "succeeded":
+        head = text(lang, "succeeded_one" if len(outcome.images) == 1 else "succeeded")
+        parts = [head, *outcome.urls]
+    elif ending == "in_progress":
+        parts = [text(lang, "still_running", task_id=outcome.task_id, status=outcome.status)]
+    elif ending == "timed_out":
+        parts = [text(lang, "timed_out", seconds=outcome.waited_seconds, task_id=outcome.task_id)]
+    elif ending == "failed":
+        parts = [text(lang, "failed", reason=outcome.reason or text(lang, "failed_no_reason"))]
+    elif ending == "stopped_unknown":
         parts = [text(lang, "unknown_outcome_stopped")]
-    elif status == "cancelled":
-        reason = (result.get("error") or {}).get("message")
+    elif ending == "cancelled":
+        reason = outcome.reason
         parts = [
             text(lang, "cancelled_reason", reason=reason) if reason else text(lang, "cancelled")
         ]
-    elif maybe_charged(result.get("error")):
+    elif ending == "maybe_charged":
         parts = [text(lang, "maybe_charged")]
     else:
-        parts = [error_message(lang, result.get("error") or {"kind": status or "error"})]
-        if task_id:
-            parts.append(text(lang, "task_id_note", task_id=task_id))
+        parts = [error_message(lang, outcome.error or {"kind": outcome.status})]
+        if outcome.task_id:
+            parts.append(text(lang, "task_id_note", task_id=outcome.task_id))
     if outdated_hint:
         parts.append(text(lang, "outdated_hint"))
     return "\n".join(parts)
-
-
-def maybe_charged(error: dict[str, Any] | None) -> bool:
-    """An error after which the paid request may have gone through (no task id came back)."""
-    return bool(error) and error.get("field") == "data.task_id"  # type: ignore[union-attr]

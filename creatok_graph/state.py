@@ -1,72 +1,143 @@
-"""The graph's state: what callers pass in, what they get back, what runs keep.
+"""The graph's state: what callers pass in, what they get back, what one generation keeps.
 
-Large or secret things stay out: no API key, no image bytes, one compact
-capabilities snapshot per run. Checkpoints therefore stay small however long a
-task runs.
+Three groups of keys, each written by one party:
+
+* caller input (``InputState``): what *this* invocation's caller sent. These keys are
+  ephemeral channels (see ``_upstream``): the first node (``intake``) reads them, and
+  nothing older is ever mistaken for them.
+* ``generation``: one :class:`Generation` record per request, replaced whole when a new
+  request starts, so nothing of an earlier request leaks into the next one. A batch
+  will hold N of them; a video generation is a sibling record with a ``VideoRequest``.
+* output (``OutputState``): a view of the generation record (``outcome.output_view``),
+  written by ``persist`` at the end and, for the language, run id and price, by every
+  step. Also ephemeral: a later invocation never shows an earlier request's outcome.
+
+Large or secret things stay out: no API key, no image bytes, no capabilities
+snapshot (validation reads the shared capabilities cache), and the prompt is kept in
+one place (``generation.request.prompt``).
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from langchain_core.messages import AnyMessage
 from langgraph.graph.message import add_messages
 from typing_extensions import TypedDict
+
+from ._upstream import caller_input
+from .status import RunStatus
+
+SETTING_KEYS = ("prompt", "model", "resolution", "n", "aspect_ratio", "reference_images")
+"""The settings of one image generation, as a caller, an agent or an approval edit gives them."""
+
+
+class ImageSettings(TypedDict, total=False):
+    """What was asked for one image generation; unset means "CreatOK's default"."""
+
+    prompt: str | None
+    model: str | None
+    resolution: str | None
+    n: int | str | None
+    aspect_ratio: str | None
+    reference_images: list[str] | None
+
+
+class ImageRequest(TypedDict):
+    """One image generation resolved against the capabilities and priced: what is approved."""
+
+    kind: Literal["image"]
+    prompt: str
+    model: str
+    model_label: str
+    resolution: str
+    n: int
+    aspect_ratio: str | None
+    reference_images: list[str]
+    estimated_credits: float | None
+
+
+Phase = Literal["clarify", "approve", "approved", "submitted", "recheck", "done"]
+"""Where a generation is: finding its prompt, waiting for approval, approved (not sent
+yet), submitted (polling), a recovery check of a known task, or done."""
+
+
+class Generation(TypedDict, total=False):
+    """One request's whole life, from what was asked to what came back."""
+
+    run_id: str
+    """The artifacts folder name and the submission-ledger key of this request (not
+    LangGraph's run id): ``<root>/<run_id>/outputs/result.json``. Defaults to the thread
+    id, ``<thread>-2``, ``-3``... for later requests of a thread."""
+    number: int
+    """1 for the thread's first request, 2 for the next..."""
+    language: str
+    language_chosen: bool
+    """The caller chose ``language``; otherwise it follows the person's words."""
+    asked: ImageSettings
+    """The explicit settings (caller input, or read from the conversation); an approval
+    edit starts from these, so what the person did not set takes the model's defaults."""
+    read_chat: bool
+    """The request is in the conversation's newest message: clarify reads it."""
+    refine: bool
+    refinement_offered: bool
+    suggestion: str | None
+    wait: bool | None
+    request: ImageRequest | None
+    approval_note: str | None
+    """Why the approval question is asked again (an edit we cannot use, an unclear answer)."""
+    phase: Phase
+    object_keys: list[str] | None
+    task_id: str | None
+    submitted_at: float | None
+    status: RunStatus | None
+    images: list[dict[str, Any]]
+    error: dict[str, Any] | None
+    raw: dict[str, Any] | None
+    no_artifacts: bool
+    """Refused for its run id: the folder belongs to another request and is left alone."""
 
 
 class InputState(TypedDict, total=False):
     """Everything is optional: a chat message alone is enough to start."""
 
     messages: Annotated[list[AnyMessage], add_messages]
-    prompt: str | None
-    model: str | None
-    resolution: str | None
-    n: int | None
-    aspect_ratio: str | None
-    reference_images: list[str] | None
-    task_id: str | None
-    wait: bool | None
-    run_id: str | None
-    language: str | None
-    refine: bool | None
+    prompt: Annotated[str | None, caller_input()]
+    model: Annotated[str | None, caller_input()]
+    resolution: Annotated[str | None, caller_input()]
+    n: Annotated[int | None, caller_input()]
+    aspect_ratio: Annotated[str | None, caller_input()]
+    reference_images: Annotated[list[str] | None, caller_input()]
+    task_id: Annotated[str | None, caller_input()]
+    """Check (or wait for, with ``wait``) an existing task instead of creating one."""
+    wait: Annotated[bool | None, caller_input()]
+    run_id: Annotated[str | None, caller_input()]
+    """Names the request's artifacts folder and ledger entry; see ``Generation.run_id``."""
+    language: Annotated[str | None, caller_input()]
+    refine: Annotated[bool | None, caller_input()]
     """False: never offer to refine a short prompt (callers that wrote it themselves)."""
 
 
 class OutputState(TypedDict, total=False):
     messages: Annotated[list[AnyMessage], add_messages]
-    run_id: str | None
-    status: str | None
-    task_id: str | None
-    images: list[dict[str, Any]]
-    estimated_credits: float | None
-    artifacts_dir: str | None
-    error: dict[str, Any] | None
-    model: str | None
-    resolution: str | None
-    n: int | None
-    aspect_ratio: str | None
-    request: dict[str, Any] | None
-    language: str | None
+    run_id: Annotated[str | None, caller_input()]
+    status: Annotated[str | None, caller_input()]
+    task_id: Annotated[str | None, caller_input()]
+    images: Annotated[list[dict[str, Any]], caller_input()]
+    estimated_credits: Annotated[float | None, caller_input()]
+    artifacts_dir: Annotated[str | None, caller_input()]
+    error: Annotated[dict[str, Any] | None, caller_input()]
+    model: Annotated[str | None, caller_input()]
+    resolution: Annotated[str | None, caller_input()]
+    n: Annotated[int | None, caller_input()]
+    aspect_ratio: Annotated[str | None, caller_input()]
+    request: Annotated[dict[str, Any] | None, caller_input()]
+    language: Annotated[str | None, caller_input()]
 
 
 class State(InputState, OutputState, total=False):
-    """Internal bookkeeping on top of input and output."""
-
-    capabilities: dict[str, Any] | None
-    suggestion: str | None
-    refinement_offered: bool
+    generation: Generation
     consumed_message_id: str | None
-    chat_derived: dict[str, Any] | None
-    """What clarify read from the conversation (prompt, n, aspect ratio) for the open
-    request; a newer message replaces it."""
-    detected_language: str | None
-    """The language we detected (``language`` differing from it was chosen by the caller)."""
-    approval_note: str | None
-    """Why the approval question is asked again (an edit we cannot use, an unclear answer)."""
-    object_keys: list[str] | None
-    submitted_at: float | None
-    raw: dict[str, Any] | None
+    """The newest chat message already read as a request."""
     submit_failures: int
-    generation: int
-    finished_task_id: str | None
-    finished_request: dict[str, Any] | None
+    """Failed submits in this thread: after a few, we suggest updating the integration."""

@@ -13,17 +13,14 @@ from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.checkpoint.sqlite import SqliteSaver
 from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 
-from creatok_graph.nodes import CAPABILITIES_CACHE
-
 
 @pytest.fixture
 def isolated(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """No CREATOK_* variable of the machine leaks in; capabilities are fetched afresh."""
+    """No CREATOK_* variable of the machine leaks in (each harness graph has its own
+    capabilities cache and pools: ``build_graph(http=...)``)."""
     for name in ENV_VARS:
         monkeypatch.delenv(name, raising=False)
-    CAPABILITIES_CACHE.clear()
     yield
-    CAPABILITIES_CACHE.clear()
 
 
 async def _harness(

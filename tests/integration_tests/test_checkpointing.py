@@ -24,7 +24,6 @@ from langgraph.types import Command
 
 from creatok_graph import CreatokContext, build_graph
 from creatok_graph.checkpointing import ThreadedSqliteSaver, aopen_persistence, open_persistence
-from creatok_graph.nodes import CAPABILITIES_CACHE
 
 PROMPT = "a red fox sitting in a snowy birch forest at dawn, watercolor style"
 APPROVE: dict[str, Any] = {"decisions": [{"type": "approve"}]}
@@ -159,7 +158,6 @@ async def test_a_thread_started_async_is_resumed_by_the_sync_saver(
     emulator_factory: Any, tmp_path: Path
 ) -> None:
     """``ainvoke`` (an agent, a batch) asks; the CLI (sync) answers, on the same file."""
-    CAPABILITIES_CACHE.clear()
     emulator = emulator_factory(task_seconds=0.2)
     url = f"sqlite:///{tmp_path / 'c.sqlite'}"
     ctx = CreatokContext(api_key=emulator.api_key, base_url=emulator.base_url,

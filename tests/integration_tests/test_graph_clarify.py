@@ -20,7 +20,7 @@ from langchain_core.language_models.fake_chat_models import (
 )
 from langchain_core.messages import AIMessage, HumanMessage
 
-from creatok_graph.prompts import text
+from creatok_graph.messages import text
 
 
 class Calls(BaseCallbackHandler):
@@ -273,13 +273,16 @@ async def test_a_failing_chat_model_falls_back_to_plain_reading(h1: Harness) -> 
     assert action_of(second)["args"]["prompt"] == offer["suggestion"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known limitation: a value equal to the finished request's is taken as left over "
-    "(state channels keep the last value; see the report)",
-)
-async def test_the_same_explicit_model_twice_in_a_thread(h1: Harness) -> None:
-    await h1.invoke({"prompt": PROMPT, "model": "gpt-image-2"})
-    await h1.resume("yes")
-    second = await h1.invoke({"prompt": PROMPT + ", again", "model": "gpt-image-2"})
-    assert action_of(second)["args"]["model"] == "gpt-image-2"
+async def test_the_same_explicit_settings_twice_in_a_thread(h2: Harness) -> None:
+    settings = {"model": "gpt-image-2", "resolution": "4K", "n": 2}
+    await h2.invoke({"prompt": PROMPT, **settings})
+    first = await h2.resume("yes")
+    assert first["status"] == "succeeded"
+    assert (first["model"], first["resolution"], first["n"]) == ("gpt-image-2", "4K", 2)
+    second = await h2.invoke({"prompt": PROMPT + ", again", **settings})
+    args = action_of(second)["args"]
+    assert (args["model"], args["resolution"], args["n"]) == ("gpt-image-2", "4K", 2)
+    done = await h2.resume("yes")
+    task = h2.emulator.get_task(done["task_id"])
+    assert task is not None and (task["model"], task["resolution"], task["n"]) == (
+        "gpt-image-2", "4K", 2)

@@ -19,7 +19,7 @@ from graph_support import (
 
 from creatok_graph import build_graph
 from creatok_graph.graph import graph as served_graph
-from creatok_graph.prompts import text
+from creatok_graph.messages import text
 
 
 async def test_approve_runs_the_whole_request_once(h4: Harness) -> None:
@@ -177,7 +177,7 @@ async def test_edit_is_repriced_and_asked_again(h2: Harness) -> None:
     assert (record["model"], record["resolution"], record["n"]) == ("gpt-image-2", "4K", 3)
 
 
-# What the person reads names the problem and the allowed values (wording: prompts.py).
+# What the person reads names the problem and the allowed values (wording: messages.py).
 INVALID_EDITS = [
     ({"n": 9}, ["1", "4"]),
     ({"resolution": "8K"}, ["8K", "Nano Banana 2", "1K", "2K", "4K"]),

@@ -11,7 +11,7 @@ from langgraph.types import Command
 
 from creatok_graph import CreatokContext, _retry
 from creatok_graph.errors import API_KEYS_URL
-from creatok_graph.prompts import text
+from creatok_graph.messages import text
 
 
 def no_charge(h: Harness) -> None:

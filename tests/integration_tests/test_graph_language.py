@@ -7,7 +7,7 @@ from blockbuster import blockbuster_ctx
 from graph_support import PROMPT, Harness, action_of, edit, interrupt_of, last_text
 from langchain_core.messages import HumanMessage
 
-from creatok_graph.prompts import text
+from creatok_graph.messages import text
 
 # (language, a detailed prompt, a short one, yes, no)
 LANGUAGES = [

@@ -19,7 +19,7 @@ from langgraph.store.memory import InMemoryStore
 from langgraph.types import Command
 
 from creatok_graph import Creatok, artifacts, build_graph
-from creatok_graph.prompts import text
+from creatok_graph.messages import text
 
 
 def create_task(h: Harness, prompt: str = PROMPT, **body: Any) -> str:

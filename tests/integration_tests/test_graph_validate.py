@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from graph_support import APPROVE, PROMPT, Harness, action_of, edit, interrupt_of, last_text
 
-from creatok_graph.prompts import text
+from creatok_graph.messages import text
 
 
 def read_all(paths: list[str]) -> list[bytes]:

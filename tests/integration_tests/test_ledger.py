@@ -26,13 +26,14 @@ from langgraph.store.memory import InMemoryStore
 from langgraph.types import Command, RetryPolicy
 
 from creatok_graph import ledger as L
-from creatok_graph import nodes, polling
+from creatok_graph import polling
 from creatok_graph._flow import Send, run_sync
 from creatok_graph.checkpointing import aopen_persistence, open_persistence
 from creatok_graph.client import SUBMIT_PATH, CreatokAPI
 from creatok_graph.context import CreatokContext
 from creatok_graph.emulator import Emulator
-from creatok_graph.graph import HTTP_POOLS, NO_RETRY, build_builder, build_graph
+from creatok_graph.connections import GraphHttp
+from creatok_graph.graph import NO_RETRY, build_builder, build_graph
 
 PROMPT = "a red fox sitting in a snowy birch forest at dawn, watercolor style"
 APPROVE: dict[str, Any] = {"decisions": [{"type": "approve"}]}
@@ -45,9 +46,7 @@ def _fresh_capabilities(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     for name in ("CREATOK_API_KEY", "CREATOK_BASE_URL", "CREATOK_ARTIFACTS_DIR",
                  "CREATOK_TIMEOUT", "CREATOK_POLL_INTERVAL"):
         monkeypatch.delenv(name, raising=False)
-    nodes.CAPABILITIES_CACHE.clear()
     yield
-    nodes.CAPABILITIES_CACHE.clear()
 
 
 # -- the ledger on its own -------------------------------------------------------------------
@@ -234,19 +233,20 @@ def drop_after_sending(first_only: bool = True) -> Callable[..., httpx.Response]
 
 
 @pytest.fixture
-def tap(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[..., Tap]]:
-    made: list[httpx.Client] = []
+def wire() -> Iterator[Tap]:
+    """The transport of the test's graph (``build_graph(http=GraphHttp(transport=...))``)."""
+    transport = Tap(None)
+    yield transport
+    transport.close()
 
+
+@pytest.fixture
+def tap(wire: Tap) -> Callable[..., Tap]:
     def install(on_submit: Callable[..., httpx.Response] | None = None) -> Tap:
-        transport = Tap(on_submit)
-        client = httpx.Client(transport=transport)
-        made.append(client)
-        monkeypatch.setattr(HTTP_POOLS, "_sync", client)
-        return transport
+        wire.on_submit = on_submit
+        return wire
 
-    yield install
-    for client in made:
-        client.close()
+    return install
 
 
 @dataclasses.dataclass
@@ -282,8 +282,8 @@ class Run:
 
 
 def _graph(submit_retry: RetryPolicy | None = None, checkpointer: Any = None,
-           store: BaseStore | None = None) -> Any:
-    builder = build_builder()
+           store: BaseStore | None = None, transport: httpx.BaseTransport | None = None) -> Any:
+    builder = build_builder(http=GraphHttp(transport=transport))
     if submit_retry is not None:
         spec = builder.nodes["submit"]
         builder.nodes["submit"] = dataclasses.replace(spec, retry_policy=submit_retry)
@@ -291,12 +291,12 @@ def _graph(submit_retry: RetryPolicy | None = None, checkpointer: Any = None,
 
 
 @pytest.fixture
-def make_run(emulator_factory: Any, tmp_path: Path) -> Callable[..., Run]:
+def make_run(emulator_factory: Any, tmp_path: Path, wire: Tap) -> Callable[..., Run]:
     def make(submit_retry: RetryPolicy | None = None, **emulator_options: Any) -> Run:
         emulator_options.setdefault("task_seconds", 0.2)
         store = InMemoryStore()
         return Run(emulator_factory(**emulator_options), tmp_path / "artifacts",
-                   _graph(submit_retry, store=store), store)
+                   _graph(submit_retry, store=store, transport=wire), store)
 
     return make
 
@@ -413,7 +413,7 @@ def test_a_second_invocation_of_the_run_id_reuses_the_task(
     wire = tap()
     first = run.start()
     assert first["status"] == "succeeded"
-    run.graph = _graph(store=run.store)  # a new process: fresh checkpoints, same ledger
+    run.graph = _graph(store=run.store, transport=wire)  # a new process: fresh checkpoints, same ledger
     again = run.start(thread="t2")
     assert again["status"] == "succeeded" and again["task_id"] == first["task_id"]
     assert len(wire.posts) == 1 and len(run.charged()) == 1
@@ -425,7 +425,7 @@ def test_the_same_run_id_for_a_different_request_is_refused(
     run = make_run()
     wire = tap()
     run.start()
-    run.graph = _graph(store=run.store)
+    run.graph = _graph(store=run.store, transport=wire)
     run.invoke({"prompt": PROMPT + ", at night", "run_id": "r1"}, "t2")
     done = run.invoke(Command(resume=APPROVE), "t2")
     assert done["status"] == "invalid_request" and done["error"]["field"] == "run_id"
@@ -440,7 +440,7 @@ def test_a_refusal_is_recorded_and_a_later_attempt_gets_a_new_key(
     assert run.start()["status"] == "api_error"
     assert run.ledger().state == L.REFUSED and not run.charged()
     run.emulator.set_scenarios([])
-    run.graph = _graph(store=run.store)
+    run.graph = _graph(store=run.store, transport=wire)
     assert run.start(thread="t2")["status"] == "succeeded"
     assert len(set(wire.keys)) == 2 and len(run.charged()) == 1
 
@@ -456,7 +456,7 @@ def test_an_answer_without_task_id_keeps_the_intent_open(
     assert entry.state == L.PENDING and "task_id" in (entry.note or "")
     # Anyone running this request again is asked first: it was accepted (and charged).
     run.emulator.set_scenarios([])
-    run.graph = _graph(store=run.store)
+    run.graph = _graph(store=run.store, transport=wire)
     _question(run.start(thread="t2"))
     assert len(wire.posts) == 1
 
@@ -538,21 +538,20 @@ async def test_async_runs_keep_the_same_promises(
                     raise httpx.ReadError("connection reset by peer", request=request)
             return response
 
-    client = httpx.AsyncClient(transport=AsyncTap())
-    monkeypatch.setattr(HTTP_POOLS, "for_loop", lambda: client)
+    http = GraphHttp(async_transport=AsyncTap())
     ctx = CreatokContext(api_key=emulator.api_key, base_url=emulator.base_url,
                          artifacts_dir=str(tmp_path / "artifacts"), poll_interval=0.05)
     cfg: RunnableConfig = {"configurable": {"thread_id": "r1"}}
     try:
         async with aopen_persistence(f"sqlite:///{tmp_path / 'c.sqlite'}") as p:
-            graph = build_graph(p.checkpointer, p.store)
+            graph = build_graph(p.checkpointer, p.store, http=http)
             await graph.ainvoke({"prompt": PROMPT, "run_id": "r1"}, cfg, context=ctx)
             _question(await graph.ainvoke(Command(resume=APPROVE), cfg, context=ctx))
             assert len(posts) == 1 and emulator.stats()["submits"] == 1
             done = await graph.ainvoke(Command(resume="retry"), cfg, context=ctx)
             item = await p.store.aget(L.NAMESPACE, "r1")
     finally:
-        await client.aclose()
+        await http.aclose()
     assert done["status"] == "succeeded"
     keys = [r.headers["Idempotency-Key"] for r in posts]
     assert len(keys) == 2 and keys[0] == keys[1]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from creatok_graph.language import detect_from_messages, detect_language
-from creatok_graph.prompts import SUPPORTED_LANGUAGES
+from creatok_graph.messages import SUPPORTED_LANGUAGES
 
 
 @pytest.mark.parametrize(

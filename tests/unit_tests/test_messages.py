@@ -7,13 +7,11 @@ import string
 
 import pytest
 
-from creatok_graph import prompts
-from creatok_graph.prompts import (
+from creatok_graph import answer_words
+from creatok_graph.answer_words import (
     KEEP_WORDS,
     NO_WORDS,
     RETRY_WORDS,
-    SUPPORTED_LANGUAGES,
-    TEXTS,
     USE_WORDS,
     YES_WORDS,
     is_keep,
@@ -21,8 +19,8 @@ from creatok_graph.prompts import (
     is_retry,
     is_use,
     is_yes,
-    text,
 )
+from creatok_graph.messages import SUPPORTED_LANGUAGES, TEXTS, text
 
 OTHERS = [lang for lang in SUPPORTED_LANGUAGES if lang != "en"]
 WORD_LISTS = {
@@ -33,7 +31,7 @@ WORD_LISTS = {
     "RETRY_WORDS": RETRY_WORDS,
 }
 # Typed answers are compared after the same clean-up the module applies.
-_norm = prompts._normalise
+_norm = answer_words._normalise
 
 
 def placeholders(template: str) -> set[tuple[str, str, str | None]]:

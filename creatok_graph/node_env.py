@@ -1,0 +1,139 @@
+"""What every node shares: its environment, progress events, and how a run ends early.
+
+Rules every node keeps: nothing paid before a person's yes; the submit is never
+repeated automatically; the task id is recorded before anything else happens;
+expected failures end the run with a status and a message, never an exception;
+file I/O goes through ``Blocking`` so it leaves the event loop. Nodes are flows
+(see ``_flow``) run by a sync or an async driver.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import BaseMessage, HumanMessage
+from langgraph.config import get_stream_writer
+from langgraph.store.base import BaseStore
+from langgraph.types import Command
+
+from ._flow import Flow
+from .capabilities import ImageCapabilities
+from .client import CreatokAPI
+from .connections import GraphHttp
+from .context import CreatokContext
+from .errors import CreatokError
+from .messages import DEFAULT_LANGUAGE
+from .replies import error_record
+from .state import Generation, State
+from .status import RunStatus, status_for
+
+
+@dataclass
+class NodeEnv:
+    """What a node may use besides its state; built fresh for every node call."""
+
+    context: CreatokContext
+    store: BaseStore | None
+    chat_model: BaseChatModel | None
+    thread_id: str | None
+    http: GraphHttp
+
+    @property
+    def api(self) -> CreatokAPI:
+        return CreatokAPI(api_key=self.context.resolved_api_key(), base_url=self.context.base_url)
+
+    @property
+    def artifacts_root(self) -> str:
+        return self.context.artifacts_dir
+
+    def capabilities(self) -> Flow[ImageCapabilities]:
+        """The shared capabilities (one fetch per TTL for every run of this graph)."""
+        caps: ImageCapabilities = yield from self.http.capabilities.get(
+            self.api, self.context.resolved_api_key()
+        )
+        return caps
+
+
+NodeFlow = Callable[[State, NodeEnv], Flow[Any]]
+
+
+def emit(event: dict[str, Any]) -> None:
+    """Progress on LangGraph's ``custom`` stream (a no-op when nobody listens)."""
+    try:
+        writer = get_stream_writer()
+    except RuntimeError:  # outside a runnable context
+        return
+    writer({"source": "creatok", **event})
+
+
+def generation(state: State) -> Generation:
+    return state.get("generation") or {}
+
+
+def lang_of(state: State) -> str:
+    return generation(state).get("language") or DEFAULT_LANGUAGE
+
+
+def progress_view(gen: Generation) -> dict[str, Any]:
+    """The output keys every step keeps current (they are ephemeral; see ``state``)."""
+    request = gen.get("request") or {}
+    return {
+        "run_id": gen.get("run_id"),
+        "task_id": gen.get("task_id"),
+        "language": gen.get("language") or None,
+        "estimated_credits": request.get("estimated_credits"),
+    }
+
+
+def step(gen: Generation, goto: str, **changes: Any) -> Command[Any]:
+    """Go on to ``goto`` with the generation record updated by ``changes``."""
+    new: Generation = {**gen, **changes}  # type: ignore[typeddict-item]
+    return Command(update={"generation": new, **progress_view(new)}, goto=goto)
+
+
+def end(
+    gen: Generation,
+    status: RunStatus | CreatokError,
+    error: CreatokError | dict[str, Any] | None = None,
+    /,
+    **changes: Any,
+) -> Command[Any]:
+    """End the request: ``persist`` reports ``status`` (an error gives its own)."""
+    if isinstance(status, CreatokError):
+        error, status = status, status_for(status)
+    record = error_record(error) if isinstance(error, CreatokError) else error
+    return step(gen, "persist", status=status, error=record, **changes)
+
+
+def with_update(command: Command[Any], update: dict[str, Any]) -> Command[Any]:
+    """``command`` also writing ``update`` (keys outside the generation record)."""
+    if update:
+        command.update.update(update)  # type: ignore[union-attr]
+    return command
+
+
+def message_text(message: BaseMessage) -> str:
+    content = message.content
+    if isinstance(content, str):
+        return content.strip()
+    parts = [
+        part.get("text", "") if isinstance(part, dict) else str(part) for part in content or []
+    ]
+    return " ".join(p for p in parts if p).strip()
+
+
+def latest_human(state: State) -> HumanMessage | None:
+    for message in reversed(state.get("messages") or []):
+        if isinstance(message, HumanMessage):
+            return message
+    return None
+
+
+def answer_text(answer: Any, key: str) -> str:
+    """A free-text resume value, given as a string or as ``{key: ...}``."""
+    if isinstance(answer, dict):
+        answer = answer.get(key) or answer.get("text") or answer.get("answer") or ""
+    return str(answer or "").strip()

@@ -1,0 +1,109 @@
+"""Waiting for the task and keeping its result: ``poll`` then ``persist``.
+
+``poll`` waits in one step (bounded checkpoints however long the task runs) with the
+one wait loop, ``polling.wait_for_task``. ``persist`` ends every request, whichever
+node ended it: it writes ``result.json``/``result.md``, tells the person, and fills
+the output keys from the generation record.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from langchain_core.messages import AIMessage
+from langgraph.types import Command
+
+from . import artifacts, polling
+from ._flow import Blocking, Flow
+from .client import TaskStatus
+from .errors import CreatokError, InvalidRequestError, TaskTimeoutError
+from .messages import text
+from .node_env import NodeEnv, emit, end, generation, lang_of, step
+from .outcome import Outcome, result_record
+from .replies import final_message
+from .state import State
+from .status import FINISHED, task_status
+
+HEARTBEAT_SECONDS = 10.0
+"""A progress event at least this often while the status does not change."""
+OUTDATED_AFTER_FAILURES = 2
+"""Failed submits of one request after which we suggest updating the integration."""
+
+
+def poll(state: State, env: NodeEnv) -> Flow[Command[Any]]:
+    gen = generation(state)
+    task_id = str(gen.get("task_id"))
+    # Straight from submit (or re-run after a crash there): keep waiting on the same clock.
+    # Otherwise this is a recovery check: once, unless asked to wait, with a fresh clock.
+    continuing = gen.get("phase") == "submitted"
+    wait = gen.get("wait")
+    if wait is None:
+        wait = continuing
+    api = env.api
+    timeout = float(env.context.timeout)
+    started = time.monotonic()
+    if continuing and gen.get("submitted_at"):
+        started -= max(0.0, time.time() - float(gen["submitted_at"]))  # type: ignore[arg-type]
+    seen: dict[str, Any] = {"status": None, "beat": 0.0}
+
+    def report(status: TaskStatus, elapsed: float) -> None:
+        if status.status != seen["status"] or elapsed - seen["beat"] >= HEARTBEAT_SECONDS:
+            seen["status"], seen["beat"] = status.status, elapsed
+            emit({"type": "progress", "task_id": task_id, "status": status.status,
+                  "elapsed": round(elapsed, 2), "progress": status.progress})
+
+    try:
+        if not wait:
+            result: TaskStatus = yield from api.get_status(task_id)
+            report(result, time.monotonic() - started)
+        else:
+            interval = env.context.poll_interval
+            result = yield from polling.wait_for_task(
+                api, task_id, timeout=timeout, on_update=report, started_at=started,
+                interval=float(interval) if interval else None,
+            )
+    except TaskTimeoutError as exc:
+        return end(gen, "timeout", {"kind": "timeout", "message": exc.message,
+                                    "params": {"seconds": max(1, round(timeout))}},
+                   raw=exc.last_status.raw if exc.last_status else None)
+    except CreatokError as exc:
+        return end(gen, exc)
+    error = {"kind": "failed", "message": result.error_message} if result.status == "failed" \
+        else None
+    return step(gen, "persist", status=task_status(result.status, result.is_terminal),
+                images=result.images, raw=result.raw, error=error)
+
+
+def persist(state: State, env: NodeEnv) -> Flow[dict[str, Any]]:
+    """Write result.json and result.md, tell the person, fill the output keys."""
+    gen = generation(state)
+    lang = lang_of(state)
+    status = gen.get("status") or "error"
+    record = result_record(gen, status=status)
+    hint = int(state.get("submit_failures") or 0) >= OUTDATED_AFTER_FAILURES and (
+        status not in FINISHED
+    )
+    message = final_message(lang, Outcome.of(record), outdated_hint=hint)
+    folder = None
+    if not gen.get("no_artifacts"):
+        try:
+            folder = yield Blocking(
+                artifacts.write_result,
+                (env.artifacts_root, gen["run_id"], record,
+                 artifacts.result_markdown(record, message)),
+            )
+        except (OSError, InvalidRequestError) as exc:
+            message += "\n" + text(lang, "details", details=str(exc))
+    emit({"type": "done", "status": status, "task_id": gen.get("task_id")})
+    outputs = {k: record[k] for k in ("run_id", "status", "task_id", "images", "error",
+                                      "estimated_credits", "model", "resolution", "n",
+                                      "aspect_ratio")}
+    return {
+        "generation": {**gen, "phase": "done", "status": status},
+        "messages": [AIMessage(content=message)],
+        **outputs,
+        "request": gen.get("request"),
+        "artifacts_dir": folder,
+        "language": lang,
+    }

@@ -1,0 +1,76 @@
+"""How a run can end, defined once: the CLI's exit codes, replies and docs derive from here.
+
+A *run status* says where the person stands (``succeeded``, ``timeout`` = we stopped
+waiting and the task may still finish...). An *error kind* (``errors.CreatokError.kind``)
+says what went wrong on the wire. They are different things: a read timeout while
+polling is the error kind ``timeout`` but ends the run as ``connection_error``, because
+nobody decided to stop waiting.
+"""
+
+from __future__ import annotations
+
+from typing import Literal, get_args
+
+from .errors import APITimeoutError, CreatokError
+
+RunStatus = Literal[
+    "succeeded",
+    "failed",
+    "queued",
+    "running",
+    "cancelled",
+    "timeout",
+    "invalid_request",
+    "auth_error",
+    "connection_error",
+    "server_error",
+    "rate_limited",
+    "api_error",
+    "contract_error",
+    "invalid_response",
+    "not_found",
+    "upload_error",
+    "configuration_error",
+    "error",
+]
+RUN_STATUSES: tuple[str, ...] = get_args(RunStatus)
+
+FINISHED: frozenset[str] = frozenset({"succeeded", "failed", "cancelled"})
+"""The task (or the request) is over for good: re-using its run id only reprints it."""
+
+IN_PROGRESS: frozenset[str] = frozenset({"queued", "running"})
+"""A recovery check without waiting found the task still being made."""
+
+DECLINED_OR_INVALID: frozenset[str] = frozenset({"cancelled", "invalid_request"})
+"""The person said no, or the request could not be sent: nothing was charged."""
+
+EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_PENDING, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
+"""``creatok-image`` exit codes (documented in its ``--help``)."""
+
+
+def exit_code(status: str | None) -> int:
+    """The CLI's exit code for a run that ended with ``status``."""
+    if status == "succeeded":
+        return EXIT_OK
+    if status in DECLINED_OR_INVALID:
+        return EXIT_USAGE
+    if status in IN_PROGRESS:
+        return EXIT_PENDING
+    return EXIT_ERROR  # failed, timeout and every error status
+
+
+def status_for(exc: CreatokError) -> RunStatus:
+    """The run status an error ends a run with."""
+    if isinstance(exc, APITimeoutError):
+        return "connection_error"  # one request timed out; we did not stop waiting
+    kind = exc.kind
+    return kind if kind in RUN_STATUSES else "error"  # type: ignore[return-value]
+
+
+def task_status(raw_status: str, terminal: bool) -> RunStatus:
+    """CreatOK's word for a task's state, as one of ours ("pending", "processing" -> running)."""
+    if raw_status in ("succeeded", "failed"):
+        return raw_status  # type: ignore[return-value]
+    if terminal:
+        return "failed"
+    return raw_status if raw_status in IN_PROGRESS else "running"  # type: ignore[return-value]

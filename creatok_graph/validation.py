@@ -1,0 +1,110 @@
+"""Checking a request before anyone is asked to pay: local files, capabilities, limits, price.
+
+Capabilities come from the graph's shared cache (``connections.CapabilitiesCache``), so
+state carries none and an approval edit is checked against the same answer.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from langgraph.types import Command
+
+from . import artifacts
+from ._flow import Blocking, Flow
+from .capabilities import ImageCapabilities, resolve_request
+from .errors import CreatokError, InvalidRequestError
+from .intake import run_id_conflict
+from .ledger import REFUSED, Ledger, approved_params, params_hash
+from .node_env import NodeEnv, end, generation, step
+from .references import inspect_references
+from .state import ImageRequest, ImageSettings, State
+
+
+def load_capabilities(state: State, env: NodeEnv) -> Flow[Command[Any]]:
+    """Fetch (or reuse) what CreatOK offers; local files are checked first, before any call."""
+    gen = generation(state)
+    refs = list((gen.get("asked") or {}).get("reference_images") or [])
+    try:
+        if refs:
+            yield Blocking(inspect_references, (refs,))
+        yield Blocking(artifacts.ensure_writable, (env.artifacts_root,))
+    except InvalidRequestError as exc:
+        return end(gen, exc)
+    try:
+        yield from env.capabilities()
+    except CreatokError as exc:
+        return end(gen, exc)
+    return step(gen, "validate")
+
+
+def resolve(env: NodeEnv, settings: ImageSettings) -> Flow[ImageRequest]:
+    """``settings`` with every default of its model filled in, checked and priced."""
+    caps: ImageCapabilities = yield from env.capabilities()
+    refs = list(settings.get("reference_images") or [])
+    resolved = resolve_request(
+        caps,
+        prompt=settings.get("prompt") or "",
+        model=settings.get("model"),
+        resolution=settings.get("resolution"),
+        n=settings.get("n"),
+        aspect_ratio=settings.get("aspect_ratio"),
+        reference_count=len(refs),
+    )
+    if refs:
+        yield Blocking(inspect_references, (refs,))
+    return {
+        "kind": "image",
+        "prompt": resolved.prompt,
+        "model": resolved.model,
+        "model_label": resolved.model_label,
+        "resolution": resolved.resolution,
+        "n": resolved.n,
+        "aspect_ratio": resolved.aspect_ratio,
+        "reference_images": refs,
+        "estimated_credits": resolved.estimated_credits,
+    }
+
+
+def submit_body(request: ImageRequest, object_keys: list[str] | None = None) -> dict[str, Any]:
+    """The submit body with only the contract's fields."""
+    body: dict[str, Any] = {
+        "prompt": request["prompt"],
+        "model": request["model"],
+        "resolution": request["resolution"],
+        "n": request["n"],
+    }
+    if request.get("aspect_ratio"):
+        body["aspect_ratio"] = request["aspect_ratio"]
+    if object_keys:
+        body["imageObjectKeys"] = list(object_keys)
+    return body
+
+
+def approved_hash(request: ImageRequest) -> str:
+    """What the submission ledger records as "the request approved under this run id"."""
+    return params_hash(approved_params(submit_body(request), request.get("reference_images")))
+
+
+def check_run_id_free(env: NodeEnv, run_id: str, request: ImageRequest) -> Flow[None]:
+    """Raise when ``run_id`` was already used for a different request (nothing asked yet)."""
+    entry = yield from Ledger(env.store, env.artifacts_root).get(run_id)
+    if entry is not None and entry.state != REFUSED and entry.params_hash != approved_hash(
+        request
+    ):
+        raise run_id_conflict(run_id, entry.task_id)
+
+
+def validate(state: State, env: NodeEnv) -> Flow[Command[Any]]:
+    gen = generation(state)
+    asked = dict(gen.get("asked") or {})
+    try:
+        request = yield from resolve(env, asked)  # type: ignore[arg-type]
+    except CreatokError as exc:
+        return end(gen, exc)
+    try:
+        yield from check_run_id_free(env, gen["run_id"], request)
+    except InvalidRequestError as exc:
+        return end(gen, exc, no_artifacts=True)
+    asked.pop("prompt", None)  # kept once, in the request
+    return step(gen, "confirm", asked=asked, request=request, phase="approve")
