@@ -11,15 +11,43 @@ sees exactly what *this* invocation's caller sent, whatever earlier runs of the
 thread left in the same keys (``persist`` writes the resolved values there as output).
 That is what lets the same explicit settings twice in a thread be honoured, with no
 hand-kept list of keys to reset.
+
+The generation record (``state.Generation``) is a :class:`~langgraph.channels.DeltaChannel`
+(beta in LangGraph 1.2): checkpoints hold no copy of it, only the steps' writes do, and
+each step writes only what it changed (``record_patches``); a new request replaces the
+whole record with :class:`~langgraph.types.Overwrite`. A long prompt is therefore
+stored a small, constant number of times, however many steps a run takes.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from collections.abc import Sequence
+
 from langgraph.channels import EphemeralValue
+from langgraph.channels.delta import DeltaChannel
+from langgraph.types import Overwrite
 
 
 def caller_input(typ: Any = object) -> EphemeralValue[Any]:
     """A channel that holds what this invocation's caller sent, and nothing older."""
     return EphemeralValue(typ, guard=False)
+
+
+def merge_patches(record: dict[str, Any], patches: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """Apply the steps' patches in order (batching-invariant, as ``DeltaChannel`` needs)."""
+    merged = dict(record or {})
+    for patch in patches:
+        merged.update(patch)
+    return merged
+
+
+def patched_record() -> DeltaChannel[Any]:
+    """A record stored as the patches that built it (see the module docstring)."""
+    return DeltaChannel(merge_patches, dict)
+
+
+def replace_record(record: dict[str, Any]) -> Overwrite:
+    """The write that replaces a ``patched_record`` whole."""
+    return Overwrite(record)

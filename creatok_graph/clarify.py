@@ -22,7 +22,7 @@ from .language import detect_language, uses_cjk_script
 from .messages import DEFAULT_LANGUAGE, text
 from .node_env import NodeEnv, answer_text, generation, latest_human, message_text, step
 from .prompts import EXTRACT_SYSTEM, REFINE_SYSTEM
-from .state import Generation, ImageSettings, State
+from .state import ImageSettings, State
 
 logger = logging.getLogger(__name__)
 
@@ -49,19 +49,12 @@ def is_vague(prompt: str) -> bool:
     return len(prompt.split()) < 4
 
 
-def _with_language(gen: Generation, sample: str) -> Generation:
-    """The request's language: the caller's if they chose one, else ``sample``'s."""
-    if gen.get("language_chosen"):
-        return gen
-    lang = detect_language(sample, default=gen.get("language") or DEFAULT_LANGUAGE)
-    return {**gen, "language": lang}
-
-
 def clarify(state: State, env: NodeEnv) -> Flow[Command[Any]]:
-    gen = generation(state)
-    asked: ImageSettings = dict(gen.get("asked") or {})  # type: ignore[assignment]
+    base = generation(state)
+    changes: dict[str, Any] = {}  # written as the record's patch
+    asked: ImageSettings = dict(base.get("asked") or {})  # type: ignore[assignment]
     human = latest_human(state)
-    if gen.get("read_chat"):
+    if base.get("read_chat"):
         extracted: dict[str, Any] = {"prompt": message_text(human) if human else None}
         used_model = False
         if env.chat_model is not None:
@@ -71,12 +64,15 @@ def clarify(state: State, env: NodeEnv) -> Flow[Command[Any]]:
             except Exception as exc:  # the model only helps: read the message as it is
                 logger.warning("chat model failed to read the request: %r", exc)
         asked.update({k: v for k, v in extracted.items() if v is not None})  # type: ignore[typeddict-item]
-        gen = {**gen, "asked": asked, "read_chat": False}
+        changes.update(asked=asked, read_chat=False)
         if used_model:  # checkpoint the model's answer before any question
-            return step(gen, "clarify")
+            return step(base, "clarify", **changes)
     prompt = (asked.get("prompt") or "").strip()
-    gen = _with_language(gen, prompt or (message_text(human) if human else ""))
-    lang = gen.get("language") or DEFAULT_LANGUAGE
+    lang = base.get("language") or DEFAULT_LANGUAGE
+    if not base.get("language_chosen"):  # the language follows the person's words
+        lang = detect_language(prompt or (message_text(human) if human else ""), default=lang)
+        if lang != base.get("language"):
+            changes["language"] = lang
 
     if not prompt:
         answer = interrupt(
@@ -85,11 +81,11 @@ def clarify(state: State, env: NodeEnv) -> Flow[Command[Any]]:
         )
         given = answer_text(answer, "prompt")
         if given:
-            gen = {**gen, "asked": {**asked, "prompt": given}}
-        return step(gen, "clarify")
+            changes["asked"] = {**asked, "prompt": given}
+        return step(base, "clarify", **changes)
 
-    if gen.get("refine", True) and not gen.get("refinement_offered") and is_vague(prompt):
-        suggestion = gen.get("suggestion")
+    if base.get("refine", True) and not base.get("refinement_offered") and is_vague(prompt):
+        suggestion = base.get("suggestion")
         if not suggestion:
             suggestion = _rule_refinement(lang, prompt)
             if env.chat_model is not None:
@@ -102,7 +98,8 @@ def clarify(state: State, env: NodeEnv) -> Flow[Command[Any]]:
                 except Exception as exc:  # the model only helps: offer the plain suggestion
                     logger.warning("chat model failed to draft a refinement: %r", exc)
                 else:
-                    return step(gen, "clarify", suggestion=message_text(drafted) or suggestion)
+                    changes["suggestion"] = message_text(drafted) or suggestion
+                    return step(base, "clarify", **changes)
         answer = interrupt(
             {
                 "type": "refine_prompt",
@@ -114,9 +111,10 @@ def clarify(state: State, env: NodeEnv) -> Flow[Command[Any]]:
             response_schema=REFINE_RESPONSE_SCHEMA,
         )
         chosen = _refinement_choice(answer, prompt, suggestion)
-        gen = {**gen, "asked": {**asked, "prompt": chosen}, "refinement_offered": True,
-               "suggestion": None}
-    return step(gen, "load_capabilities")
+        changes.update(refinement_offered=True, suggestion=None)
+        if chosen != prompt:
+            changes["asked"] = {**asked, "prompt": chosen}
+    return step(base, "load_capabilities", **changes)
 
 
 def _rule_refinement(lang: str, prompt: str) -> str:

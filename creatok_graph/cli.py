@@ -32,7 +32,17 @@ from .errors import API_KEYS_URL, CreatokError, InvalidRequestError
 from .language import detect_language
 from .answer_words import is_retry, is_yes
 from .messages import DEFAULT_LANGUAGE, text
+from .outcome import Outcome
 from .replies import describe_invalid, error_record
+from .status import (
+    EXIT_ERROR,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    EXIT_PENDING,
+    EXIT_USAGE,
+    FINISHED,
+    exit_code,
+)
 
 if TYPE_CHECKING:
     from .context import CreatokContext
@@ -41,10 +51,6 @@ if TYPE_CHECKING:
 # --help, usage errors and a missing key answer at once instead of after ~1.5 s of imports.
 
 PROG = "creatok-image"
-EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_PENDING, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
-FINAL_STATUSES = frozenset({"succeeded", "failed", "cancelled"})
-"""A run that ended with one of these is only reprinted when its run id is used again."""
-USAGE_STATUSES = frozenset({"cancelled", "invalid_request"})
 SANDBOX_TASK_SECONDS = 2.0
 
 def _isatty(stream: Any) -> bool:
@@ -231,16 +237,6 @@ class _Declined(Exception):
     pass
 
 
-def exit_code(status: str, error: Any = None) -> int:
-    if status == "succeeded":
-        return EXIT_OK
-    if status in USAGE_STATUSES:
-        return EXIT_USAGE
-    if status in ("failed", "timeout", "error") or error:
-        return EXIT_ERROR
-    return EXIT_PENDING  # queued, running or any other in-progress word
-
-
 def _input(args: argparse.Namespace, run_id: str) -> dict[str, Any]:
     if args.task_id:
         return {"task_id": args.task_id, "wait": bool(args.wait), "run_id": run_id}
@@ -348,9 +344,13 @@ class Session:
         if existing.next or existing.tasks:  # stopped mid-step: crash, kill or Ctrl-C
             self._note_continuing()
             return self.run(graph, config, ctx, payload=None)
+        if self._asks_for_another_request(values):
+            # The graph refuses it (the run id belongs to the earlier request) before
+            # anything is asked or charged, and leaves the earlier results alone.
+            return self.run(graph, config, ctx, payload=_input(self.args, self.run_id))
         task_id = self.args.task_id or values.get("task_id")
         status = values.get("status")
-        if task_id and (task_id != values.get("task_id") or status not in FINAL_STATUSES):
+        if task_id and (task_id != values.get("task_id") or status not in FINISHED):
             # It stopped waiting (still running, timed out, connection lost): check the task
             # again. The graph routes a known task id straight to polling: nothing is resent.
             self.task_id = task_id
@@ -360,6 +360,17 @@ class Session:
                             payload={"task_id": task_id, "wait": wait, "run_id": self.run_id})
         self.note(text(self.lang, "cli_finished_earlier", run_id=self.run_id))
         return self.report(values)
+
+    def _asks_for_another_request(self, values: dict[str, Any]) -> bool:
+        """Does the command line ask for something else than the run it names did?"""
+        if self.args.task_id or not self.args.prompt:
+            return False
+        earlier = values.get("request") or {}
+        asked = _input(self.args, self.run_id)
+        return any(
+            key in asked and str(asked[key]) != str(earlier.get(key))
+            for key in ("prompt", "model", "resolution", "n", "aspect_ratio")
+        )
 
     def _note_continuing(self) -> None:
         if self.task_id:
@@ -492,19 +503,19 @@ class Session:
 
     # -- the outcome ----------------------------------------------------------------------
     def report(self, values: dict[str, Any]) -> int:
-        status = str(values.get("status") or "error")
-        error = values.get("error")
+        outcome = Outcome.of(values)
+        status, error = outcome.status, values.get("error")
         final = _last_message(values)
-        if status == "succeeded":
+        if outcome.ending == "succeeded":
             head = final.split("\n", 1)[0]
             if head:
                 self.say(head)
-            for image in values.get("images") or []:  # verbatim, one per line
-                self.human.write(str(image.get("url")) + "\n")
+            for url in outcome.urls:  # verbatim, one per line
+                self.human.write(url + "\n")
             self.human.flush()
         elif final:
             self.say(final)
-        code = exit_code(status, error)
+        code = exit_code(status)
         if self.args.verbose and error:
             self.note(f"details: {json.dumps(error, ensure_ascii=False)}")
         if values.get("artifacts_dir"):

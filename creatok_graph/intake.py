@@ -17,7 +17,8 @@ from . import artifacts
 from ._flow import Flow
 from .errors import InvalidRequestError
 from .ledger import REFUSED, Ledger
-from .node_env import NodeEnv, end, generation, latest_human, step, with_update
+from .node_env import NodeEnv, generation, latest_human, start, with_update
+from .replies import error_record
 from .state import SETTING_KEYS, Generation, ImageSettings, State
 
 UNSENT_PHASES = frozenset({"clarify", "approve"})
@@ -99,16 +100,20 @@ def _checked(
 ) -> Flow[Command[Any]]:
     """Refuse an unsafe run id, and a new prompt under a run id already used for another."""
     run_id = gen["run_id"]
+    refusal: InvalidRequestError | None = None
     try:
         artifacts.check_run_id(run_id)
     except InvalidRequestError as exc:
-        return with_update(end(gen, exc, no_artifacts=True), update)
+        refusal = exc
     prompt = (gen.get("asked") or {}).get("prompt")
-    if goto == "clarify" and prompt:
+    if refusal is None and goto == "clarify" and prompt:
         entry = yield from Ledger(env.store, env.artifacts_root).get(run_id)
         if entry is not None and entry.state != REFUSED and (entry.body or {}).get(
             "prompt"
         ) not in (None, prompt):
-            return with_update(end(gen, run_id_conflict(run_id, entry.task_id), no_artifacts=True),
-                         update)
-    return with_update(step(gen, goto), update)
+            refusal = run_id_conflict(run_id, entry.task_id)
+    if refusal is not None:
+        gen = {**gen, "status": "invalid_request", "error": error_record(refusal),
+               "no_artifacts": True}
+        goto = "persist"
+    return with_update(start(gen, goto), update)

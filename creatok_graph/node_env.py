@@ -20,6 +20,7 @@ from langgraph.store.base import BaseStore
 from langgraph.types import Command
 
 from ._flow import Flow
+from ._upstream import replace_record
 from .capabilities import ImageCapabilities
 from .client import CreatokAPI
 from .connections import GraphHttp
@@ -77,21 +78,30 @@ def lang_of(state: State) -> str:
     return generation(state).get("language") or DEFAULT_LANGUAGE
 
 
-def progress_view(gen: Generation) -> dict[str, Any]:
-    """The output keys every step keeps current (they are ephemeral; see ``state``)."""
+def approval_view(gen: Generation) -> dict[str, Any]:
+    """The output keys shown while the approval question waits (``persist`` fills them all
+    at the end; they are ephemeral, see ``state``, and each one written costs checkpoint
+    bytes, so no other step writes them)."""
     request = gen.get("request") or {}
     return {
         "run_id": gen.get("run_id"),
-        "task_id": gen.get("task_id"),
         "language": gen.get("language") or None,
         "estimated_credits": request.get("estimated_credits"),
     }
 
 
 def step(gen: Generation, goto: str, **changes: Any) -> Command[Any]:
-    """Go on to ``goto`` with the generation record updated by ``changes``."""
-    new: Generation = {**gen, **changes}  # type: ignore[typeddict-item]
-    return Command(update={"generation": new, **progress_view(new)}, goto=goto)
+    """Go on to ``goto``, the generation record ``gen`` updated by ``changes`` (only the
+    changes are written: see ``_upstream.patched_record``)."""
+    update: dict[str, Any] = {"generation": changes}
+    if goto == "confirm":
+        update.update(approval_view({**gen, **changes}))  # type: ignore[typeddict-item]
+    return Command(update=update, goto=goto)
+
+
+def start(gen: Generation, goto: str) -> Command[Any]:
+    """Go on to ``goto`` with ``gen`` as the new request's record (the old one replaced)."""
+    return Command(update={"generation": replace_record(dict(gen))}, goto=goto)
 
 
 def end(

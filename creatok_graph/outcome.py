@@ -10,10 +10,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-from .state import Generation
 from .status import IN_PROGRESS
+
+if TYPE_CHECKING:  # the CLI imports this before (and without) LangGraph
+    from .state import Generation
 
 Ending = Literal[
     "succeeded", "in_progress", "timed_out", "failed", "cancelled", "stopped_unknown",

@@ -100,7 +100,9 @@ def persist(state: State, env: NodeEnv) -> Flow[dict[str, Any]]:
                                       "estimated_credits", "model", "resolution", "n",
                                       "aspect_ratio")}
     return {
-        "generation": {**gen, "phase": "done", "status": status},
+        # The record keeps what a later request or recovery check of the thread needs;
+        # images and the raw answer live in the output keys and result.json.
+        "generation": {"phase": "done", "status": status, "images": [], "raw": None},
         "messages": [AIMessage(content=message)],
         **outputs,
         "request": gen.get("request"),

@@ -25,7 +25,7 @@ from langchain_core.messages import AnyMessage
 from langgraph.graph.message import add_messages
 from typing_extensions import TypedDict
 
-from ._upstream import caller_input
+from ._upstream import caller_input, patched_record
 from .status import RunStatus
 
 SETTING_KEYS = ("prompt", "model", "resolution", "n", "aspect_ratio", "reference_images")
@@ -136,7 +136,8 @@ class OutputState(TypedDict, total=False):
 
 
 class State(InputState, OutputState, total=False):
-    generation: Generation
+    generation: Annotated[Generation, patched_record()]
+    """Written as patches (``node_env.step``); replaced whole by ``intake``."""
     consumed_message_id: str | None
     """The newest chat message already read as a request."""
     submit_failures: int

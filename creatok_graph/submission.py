@@ -174,10 +174,12 @@ def _submitted(
     gen: Generation, env: NodeEnv, task_id: str, raw: dict[str, Any]
 ) -> Flow[Command[Any]]:
     """Record the task id in result.json before anything else, then go and poll."""
-    gen = {**gen, "task_id": task_id, "submitted_at": gen.get("submitted_at") or time.time(),
-           "phase": "submitted", "raw": raw, "error": None}
-    record = result_record(gen, status="submitted")
+    changes: dict[str, Any] = {
+        "task_id": task_id, "submitted_at": gen.get("submitted_at") or time.time(),
+        "phase": "submitted", "raw": raw, "error": None,
+    }
+    record = result_record({**gen, **changes}, status="submitted")  # type: ignore[typeddict-item]
     with contextlib.suppress(OSError):  # the ledger and state hold the task id; persist retries
         yield Blocking(artifacts.write_result, (env.artifacts_root, gen["run_id"], record, None))
     emit({"type": "submitted", "task_id": task_id})
-    return step(gen, "poll", task_id=task_id)
+    return step(gen, "poll", **changes)

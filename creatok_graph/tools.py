@@ -37,6 +37,7 @@ from langgraph.graph.state import CompiledStateGraph
 from pydantic import BaseModel, Field
 
 from .context import CreatokContext
+from .outcome import Outcome
 
 TOOL_NAME = "generate_image"
 TOOL_DESCRIPTION = (
@@ -79,32 +80,30 @@ def tool_run_id(thread_id: object, tool_call_id: str) -> str:
 
 def summarize(result: dict[str, Any]) -> str:
     """What the model reads: status, task id, URLs verbatim, and the person-facing message."""
-    status = result.get("status") or "unknown"
-    task_id = result.get("task_id")
-    images = result.get("images") or []
+    outcome = Outcome.of(result)
     lines: list[str] = []
-    if status == "succeeded":
-        lines.append(f"Image generation succeeded. task_id: {task_id}")
-        lines.append(f"{len(images)} image(s); give these URLs to the person exactly as written:")
-        lines += [f"{i}. {img.get('url')}" for i, img in enumerate(images, 1)]
-    elif status == "cancelled" and (result.get("error") or {}).get("kind") == "unknown_outcome":
+    if outcome.ending == "succeeded":
+        lines.append(f"Image generation succeeded. task_id: {outcome.task_id}")
+        lines.append(f"{len(outcome.urls)} image(s); give these URLs to the person exactly as "
+                     "written:")
+        lines += [f"{i}. {url}" for i, url in enumerate(outcome.urls, 1)]
+    elif outcome.ending == "stopped_unknown":
         lines.append(
             "Stopped: an earlier attempt may already have been charged; the person chose not to "
             "send it again and should check their recent CreatOK tasks."
         )
-    elif status == "cancelled":
-        reason = (result.get("error") or {}).get("message")
+    elif outcome.ending == "cancelled":
+        reason = outcome.reason
         lines.append(
             "Cancelled: the person did not approve the generation. Nothing was submitted and "
             "nothing was charged." + (f" Their note: {reason}" if reason else "")
         )
     else:
-        lines.append(f"Image generation ended with status {status}.")
-        if task_id:
-            lines.append(f"task_id: {task_id} (can be checked again later by task id)")
-        error = result.get("error") or {}
-        if error.get("message"):
-            lines.append(f"Details: {error['message']}")
+        lines.append(f"Image generation ended with status {outcome.status}.")
+        if outcome.task_id:
+            lines.append(f"task_id: {outcome.task_id} (can be checked again later by task id)")
+        if outcome.reason:
+            lines.append(f"Details: {outcome.reason}")
     final = _last_message(result)
     if final:
         lines += ["", "Message for the person:", final]
