@@ -20,7 +20,16 @@ from ._flow import Dual, Flow
 from .answer_words import is_keep, is_use
 from .language import detect_language, uses_cjk_script
 from .messages import DEFAULT_LANGUAGE, text
-from .node_env import NodeEnv, answer_text, generation, latest_human, message_text, step
+from .intake import UNSENT_PHASES, is_new_invocation, new_request
+from .node_env import (
+    NodeEnv,
+    answer_text,
+    generation,
+    latest_human,
+    message_text,
+    with_update,
+)
+from .node_env import step as next_step
 from .prompts import EXTRACT_SYSTEM, REFINE_SYSTEM
 from .state import ImageSettings, State
 
@@ -50,8 +59,22 @@ def is_vague(prompt: str) -> bool:
 
 
 def clarify(state: State, env: NodeEnv) -> Flow[Command[Any]]:
+    """Start the request this invocation asks for (see ``intake``), then find its prompt."""
     base = generation(state)
-    changes: dict[str, Any] = {}  # written as the record's patch
+    new = False
+    update: dict[str, Any] = {}
+    if is_new_invocation(state) or base.get("phase") not in UNSENT_PHASES:
+        base, update = yield from new_request(state, env)
+        new = True
+        if base.get("status"):  # refused: its run id
+            return with_update(next_step(base, "persist", new=True), update)
+    elif base.get("phase") == "approve":  # invoked again while the approval waits
+        return next_step(base, "confirm")
+    changes: dict[str, Any] = {}  # what this pass learnt
+
+    def go(goto: str) -> Command[Any]:
+        return with_update(next_step(base, goto, new=new, **changes), update)
+
     asked: ImageSettings = dict(base.get("asked") or {})  # type: ignore[assignment]
     human = latest_human(state)
     if base.get("read_chat"):
@@ -66,7 +89,7 @@ def clarify(state: State, env: NodeEnv) -> Flow[Command[Any]]:
         asked.update({k: v for k, v in extracted.items() if v is not None})  # type: ignore[typeddict-item]
         changes.update(asked=asked, read_chat=False)
         if used_model:  # checkpoint the model's answer before any question
-            return step(base, "clarify", **changes)
+            return go("clarify")
     prompt = (asked.get("prompt") or "").strip()
     lang = base.get("language") or DEFAULT_LANGUAGE
     if not base.get("language_chosen"):  # the language follows the person's words
@@ -82,7 +105,7 @@ def clarify(state: State, env: NodeEnv) -> Flow[Command[Any]]:
         given = answer_text(answer, "prompt")
         if given:
             changes["asked"] = {**asked, "prompt": given}
-        return step(base, "clarify", **changes)
+        return go("clarify")
 
     if base.get("refine", True) and not base.get("refinement_offered") and is_vague(prompt):
         suggestion = base.get("suggestion")
@@ -99,7 +122,7 @@ def clarify(state: State, env: NodeEnv) -> Flow[Command[Any]]:
                     logger.warning("chat model failed to draft a refinement: %r", exc)
                 else:
                     changes["suggestion"] = message_text(drafted) or suggestion
-                    return step(base, "clarify", **changes)
+                    return go("clarify")
         answer = interrupt(
             {
                 "type": "refine_prompt",
@@ -114,7 +137,7 @@ def clarify(state: State, env: NodeEnv) -> Flow[Command[Any]]:
         changes.update(refinement_offered=True, suggestion=None)
         if chosen != prompt:
             changes["asked"] = {**asked, "prompt": chosen}
-    return step(base, "load_capabilities", **changes)
+    return go("load_capabilities")
 
 
 def _rule_refinement(lang: str, prompt: str) -> str:

@@ -1,7 +1,7 @@
 """The generation graph, wired for both ``invoke`` and ``ainvoke``.
 
-intake -> clarify -> load_capabilities -> validate -> confirm (interrupt) -> upload_refs
--> submit -> poll -> persist   (intake -> poll for a recovery check of a known task)
+clarify -> load_capabilities -> validate -> confirm (interrupt) -> upload_refs -> submit
+-> poll -> persist        (START -> poll: a recovery check of a known task)
 
 ``graph`` at the bottom is what ``langgraph.json`` serves: compiled without a
 checkpointer, because the LangGraph server brings its own. ``build_graph``
@@ -26,7 +26,7 @@ from .approval import confirm
 from .clarify import clarify
 from .connections import GraphHttp
 from .context import CreatokContext
-from .intake import intake
+from .intake import route_start
 from .node_env import NodeEnv, NodeFlow
 from .result import persist, poll
 from .state import InputState, OutputState, State
@@ -79,7 +79,6 @@ class FlowNode(Runnable[State, Any]):
 
 
 NODES: list[tuple[str, NodeFlow, tuple[str, ...]]] = [
-    ("intake", intake, ("clarify", "poll", "persist")),
     ("clarify", clarify, ("clarify", "load_capabilities", "persist")),
     ("load_capabilities", load_capabilities, ("validate", "persist")),
     ("validate", validate, ("confirm", "persist")),
@@ -107,7 +106,7 @@ def build_builder(
         # checks of ``poll`` are retried by the client itself (idempotent GETs).
         builder.add_node(name, FlowNode(name, flow, chat_model, http),
                          destinations=destinations or None, retry_policy=NO_RETRY)
-    builder.add_edge(START, "intake")
+    builder.add_conditional_edges(START, route_start, ["clarify", "poll"])
     builder.add_edge("persist", END)
     return builder
 

@@ -1,23 +1,24 @@
-"""The first step of every invocation: a new request, a recovery check, or a refusal.
+"""What an invocation asks for: a new request, a recovery check, or a refusal.
 
-The caller's input keys hold only what this invocation sent (see ``_upstream``), so
-a new request simply starts a new :class:`~creatok_graph.state.Generation`; nothing
-of an earlier one needs clearing.
+The caller's input keys hold only what this invocation sent (see ``_upstream``) during
+the first step after ``START`` (``clarify`` or ``poll``, chosen by ``route_start``), so a
+new request simply starts a new :class:`~creatok_graph.state.Generation`; nothing of an
+earlier one needs clearing.
 """
 
 from __future__ import annotations
 
 import time
 import uuid
-from typing import Any
+from typing import Any, Literal
 
-from langgraph.types import Command
+from langchain_core.messages import HumanMessage
 
 from . import artifacts
 from ._flow import Flow
 from .errors import InvalidRequestError
 from .ledger import REFUSED, Ledger
-from .node_env import NodeEnv, generation, latest_human, start, with_update
+from .node_env import NodeEnv, generation, latest_human
 from .replies import error_record
 from .state import SETTING_KEYS, Generation, ImageSettings, State
 
@@ -44,60 +45,87 @@ def run_id_conflict(run_id: str, task_id: str | None = None) -> InvalidRequestEr
         field="run_id", reason="run_id_used", params={"value": run_id})
 
 
-def intake(state: State, env: NodeEnv) -> Flow[Command[Any]]:
-    previous = generation(state)
+CALLER_KEYS = ("prompt", "model", "resolution", "n", "aspect_ratio", "reference_images",
+               "task_id", "wait", "run_id", "language", "refine")
+"""The input keys besides ``messages`` (all ephemeral: see ``state``)."""
+
+
+def fresh_message(state: State) -> HumanMessage | None:
+    """The newest chat message, unless it was already read as a request."""
     human = latest_human(state)
-    fresh_message = human is not None and human.id != state.get("consumed_message_id")
+    return human if human is not None and human.id != state.get("consumed_message_id") else None
+
+
+def route_start(state: State) -> Literal["clarify", "poll"]:
+    """A task id without a new request means a recovery check (of that task, or of the
+    thread's last one); anything else is about a request."""
+    if state.get("prompt") or fresh_message(state) is not None:
+        return "clarify"
+    return "poll" if state.get("task_id") else "clarify"
+
+
+def is_new_invocation(state: State) -> bool:
+    """Did this invocation's caller send anything? (Only the first step sees it.)"""
+    return fresh_message(state) is not None or any(
+        state.get(key) is not None for key in CALLER_KEYS  # type: ignore[misc]
+    )
+
+
+def new_request(state: State, env: NodeEnv) -> Flow[tuple[Generation, dict[str, Any]]]:
+    """The record of the request this invocation starts, and the other keys to write.
+
+    Refused (``status`` set) when its run id is unsafe or already names another request.
+    """
+    previous = generation(state)
+    human = fresh_message(state)
     asked = _asked(state)
-    task_id = state.get("task_id")
     update: dict[str, Any] = {}
-    if fresh_message:
-        assert human is not None
+    if human is not None:
         update["consumed_message_id"] = human.id
-
-    if task_id and not asked.get("prompt") and not fresh_message:
-        # A recovery check: the task of this thread's request, or another one.
-        if task_id == previous.get("task_id"):
-            gen: Generation = {**previous}  # type: ignore[typeddict-item]
-        else:
-            number = int(previous.get("number") or 0) + 1
-            gen = {"number": number, "asked": {}, "task_id": task_id,
-                   "language": previous.get("language") or ""}
-            gen["run_id"] = state.get("run_id") or _default_run_id(env, number)
-        if state.get("run_id"):
-            gen["run_id"] = str(state.get("run_id"))
-        if state.get("language"):
-            gen["language"], gen["language_chosen"] = str(state["language"]), True
-        gen.update(phase="recheck", wait=state.get("wait"), status=None, error=None)
-        return (yield from _checked(gen, "poll", update, env))
-
     replaces_unsent = previous.get("phase") in UNSENT_PHASES
-    number = int(previous.get("number") or 0) + (0 if replaces_unsent and previous else 1)
-    number = max(number, 1)
+    number = max(1, int(previous.get("number") or 0) + (0 if replaces_unsent else 1))
     run_id = state.get("run_id") or (
         previous.get("run_id") if replaces_unsent and previous.get("run_id")
         else _default_run_id(env, number)
     )
     chosen = state.get("language")
-    gen = {
+    gen: Generation = {
         "run_id": str(run_id),
         "number": number,
         "language": str(chosen or previous.get("language") or ""),
         "language_chosen": bool(chosen),
         "asked": asked,
-        "read_chat": fresh_message and not asked.get("prompt"),
+        "read_chat": human is not None and not asked.get("prompt"),
         "refine": state.get("refine") is not False,
         "phase": "clarify",
         "images": [],
     }
     if state.get("wait") is not None:
         gen["wait"] = state.get("wait")
-    return (yield from _checked(gen, "clarify", update, env))
+    return (yield from _checked(gen, env)), update
 
 
-def _checked(
-    gen: Generation, goto: str, update: dict[str, Any], env: NodeEnv
-) -> Flow[Command[Any]]:
+def recheck(state: State, env: NodeEnv) -> Flow[Generation]:
+    """The record of a recovery check: of the thread's last task, or of another one."""
+    previous = generation(state)
+    task_id = state.get("task_id")
+    if not task_id or task_id == previous.get("task_id"):
+        gen: Generation = {**previous}  # type: ignore[typeddict-item]
+    else:
+        number = int(previous.get("number") or 0) + 1
+        gen = {"number": number, "asked": {}, "task_id": task_id,
+               "language": previous.get("language") or "",
+               "run_id": _default_run_id(env, number)}
+    if state.get("run_id"):
+        gen["run_id"] = str(state.get("run_id"))
+    if state.get("language"):
+        gen["language"], gen["language_chosen"] = str(state["language"]), True
+    gen.update(phase="recheck", wait=state.get("wait"), status=None, error=None,
+               no_artifacts=False)
+    return (yield from _checked(gen, env))
+
+
+def _checked(gen: Generation, env: NodeEnv) -> Flow[Generation]:
     """Refuse an unsafe run id, and a new prompt under a run id already used for another."""
     run_id = gen["run_id"]
     refusal: InvalidRequestError | None = None
@@ -106,7 +134,7 @@ def _checked(
     except InvalidRequestError as exc:
         refusal = exc
     prompt = (gen.get("asked") or {}).get("prompt")
-    if refusal is None and goto == "clarify" and prompt:
+    if refusal is None and prompt:
         entry = yield from Ledger(env.store, env.artifacts_root).get(run_id)
         if entry is not None and entry.state != REFUSED and (entry.body or {}).get(
             "prompt"
@@ -115,5 +143,4 @@ def _checked(
     if refusal is not None:
         gen = {**gen, "status": "invalid_request", "error": error_record(refusal),
                "no_artifacts": True}
-        goto = "persist"
-    return with_update(start(gen, goto), update)
+    return gen

@@ -84,24 +84,24 @@ def approval_view(gen: Generation) -> dict[str, Any]:
     bytes, so no other step writes them)."""
     request = gen.get("request") or {}
     return {
-        "run_id": gen.get("run_id"),
         "language": gen.get("language") or None,
         "estimated_credits": request.get("estimated_credits"),
     }
 
 
-def step(gen: Generation, goto: str, **changes: Any) -> Command[Any]:
-    """Go on to ``goto``, the generation record ``gen`` updated by ``changes`` (only the
-    changes are written: see ``_upstream.patched_record``)."""
-    update: dict[str, Any] = {"generation": changes}
+def step(gen: Generation, goto: str, *, new: bool = False, **changes: Any) -> Command[Any]:
+    """Go on to ``goto``, the generation record ``gen`` updated by ``changes``.
+
+    Only the changes are written (see ``_upstream.patched_record``); ``new``: ``gen`` is a
+    new request's record and replaces the thread's previous one whole.
+    """
+    record: Generation = {**gen, **changes}  # type: ignore[typeddict-item]
+    update: dict[str, Any] = {
+        "generation": replace_record(dict(record)) if new else changes
+    }
     if goto == "confirm":
-        update.update(approval_view({**gen, **changes}))  # type: ignore[typeddict-item]
+        update.update(approval_view(record))
     return Command(update=update, goto=goto)
-
-
-def start(gen: Generation, goto: str) -> Command[Any]:
-    """Go on to ``goto`` with ``gen`` as the new request's record (the old one replaced)."""
-    return Command(update={"generation": replace_record(dict(gen))}, goto=goto)
 
 
 def end(
@@ -109,13 +109,15 @@ def end(
     status: RunStatus | CreatokError,
     error: CreatokError | dict[str, Any] | None = None,
     /,
+    *,
+    new: bool = False,
     **changes: Any,
 ) -> Command[Any]:
     """End the request: ``persist`` reports ``status`` (an error gives its own)."""
     if isinstance(status, CreatokError):
         error, status = status, status_for(status)
     record = error_record(error) if isinstance(error, CreatokError) else error
-    return step(gen, "persist", status=status, error=record, **changes)
+    return step(gen, "persist", new=new, status=status, error=record, **changes)
 
 
 def with_update(command: Command[Any], update: dict[str, Any]) -> Command[Any]:

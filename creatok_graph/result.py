@@ -19,6 +19,7 @@ from ._flow import Blocking, Flow
 from .client import TaskStatus
 from .errors import CreatokError, InvalidRequestError, TaskTimeoutError
 from .messages import text
+from .intake import recheck
 from .node_env import NodeEnv, emit, end, generation, lang_of, step
 from .outcome import Outcome, result_record
 from .replies import final_message
@@ -33,10 +34,16 @@ OUTDATED_AFTER_FAILURES = 2
 
 def poll(state: State, env: NodeEnv) -> Flow[Command[Any]]:
     gen = generation(state)
-    task_id = str(gen.get("task_id"))
     # Straight from submit (or re-run after a crash there): keep waiting on the same clock.
-    # Otherwise this is a recovery check: once, unless asked to wait, with a fresh clock.
+    # Otherwise this is a recovery check (see ``intake.route_start``): once, unless asked
+    # to wait, with a fresh clock.
     continuing = gen.get("phase") == "submitted"
+    new = not continuing
+    if new:
+        gen = yield from recheck(state, env)
+        if gen.get("status"):  # refused: its run id
+            return step(gen, "persist", new=True)
+    task_id = str(gen.get("task_id"))
     wait = gen.get("wait")
     if wait is None:
         wait = continuing
@@ -66,12 +73,12 @@ def poll(state: State, env: NodeEnv) -> Flow[Command[Any]]:
     except TaskTimeoutError as exc:
         return end(gen, "timeout", {"kind": "timeout", "message": exc.message,
                                     "params": {"seconds": max(1, round(timeout))}},
-                   raw=exc.last_status.raw if exc.last_status else None)
+                   new=new, raw=exc.last_status.raw if exc.last_status else None)
     except CreatokError as exc:
-        return end(gen, exc)
+        return end(gen, exc, new=new)
     error = {"kind": "failed", "message": result.error_message} if result.status == "failed" \
         else None
-    return step(gen, "persist", status=task_status(result.status, result.is_terminal),
+    return step(gen, "persist", new=new, status=task_status(result.status, result.is_terminal),
                 images=result.images, raw=result.raw, error=error)
 
 

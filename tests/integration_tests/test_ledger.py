@@ -494,11 +494,10 @@ def test_the_task_id_is_checkpointed_and_on_disk_before_polling_starts(
         # What a brand-new process would find if this one died right now.
         conn = sqlite3.connect(db)
         try:
-            snapshot = SqliteSaver(conn).get_tuple(cfg)
+            snapshot = build_graph(SqliteSaver(conn)).get_state(cfg)
         finally:
             conn.close()
-        assert snapshot is not None
-        seen["checkpointed"] = snapshot.checkpoint["channel_values"].get("task_id")
+        seen["checkpointed"] = snapshot.values["generation"].get("task_id")
         seen["result_json"] = json.loads(
             (root / "r1" / "outputs" / "result.json").read_text(encoding="utf-8"))["task_id"]
         seen["ledger"] = _on_disk(root).task_id  # type: ignore[union-attr]
