@@ -21,9 +21,8 @@ stored a small, constant number of times, however many steps a run takes.
 
 from __future__ import annotations
 
-from typing import Any
-
 from collections.abc import Sequence
+from typing import Any
 
 from langgraph.channels import EphemeralValue
 from langgraph.channels.delta import DeltaChannel

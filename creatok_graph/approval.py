@@ -224,7 +224,7 @@ def confirm(state: State, env: NodeEnv) -> Flow[Command[Any]]:
     """Ask for a yes. No side effects before the answer: LangGraph re-runs this on resume."""
     gen = generation(state)
     lang = lang_of(state)
-    request: ImageRequest = gen["request"]  # type: ignore[typeddict-item]
+    request: ImageRequest = gen["request"]  # type: ignore[typeddict-item,assignment]
     answer = interrupt(
         approval_request(lang, request, gen.get("approval_note")),
         response_schema=APPROVAL_RESPONSE_SCHEMA,

@@ -18,9 +18,9 @@ from langgraph.types import Command, interrupt
 
 from ._flow import Dual, Flow
 from .answer_words import is_keep, is_use
+from .intake import UNSENT_PHASES, is_new_invocation, new_request
 from .language import detect_language, uses_cjk_script
 from .messages import DEFAULT_LANGUAGE, text
-from .intake import UNSENT_PHASES, is_new_invocation, new_request
 from .node_env import (
     NodeEnv,
     answer_text,

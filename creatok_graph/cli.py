@@ -27,17 +27,16 @@ from contextlib import ExitStack, contextmanager, suppress
 from types import FrameType
 from typing import IO, TYPE_CHECKING, Any, NoReturn
 
+from .answer_words import is_retry, is_yes
 from .artifacts import check_run_id
 from .errors import API_KEYS_URL, CreatokError, InvalidRequestError
 from .language import detect_language
-from .answer_words import is_retry, is_yes
 from .messages import DEFAULT_LANGUAGE, text
 from .outcome import Outcome
 from .replies import describe_invalid, error_record
 from .status import (
     EXIT_ERROR,
     EXIT_INTERRUPTED,
-    EXIT_OK,
     EXIT_PENDING,
     EXIT_USAGE,
     FINISHED,

@@ -120,8 +120,8 @@ def recheck(state: State, env: NodeEnv) -> Flow[Generation]:
         gen["run_id"] = str(state.get("run_id"))
     if state.get("language"):
         gen["language"], gen["language_chosen"] = str(state["language"]), True
-    gen.update(phase="recheck", wait=state.get("wait"), status=None, error=None,
-               no_artifacts=False)
+    gen = {**gen, "phase": "recheck", "wait": state.get("wait"), "status": None,
+           "error": None, "no_artifacts": False}
     return (yield from _checked(gen, env))
 
 

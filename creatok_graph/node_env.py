@@ -9,7 +9,7 @@ file I/O goes through ``Blocking`` so it leaves the event loop. Nodes are flows
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -82,7 +82,7 @@ def approval_view(gen: Generation) -> dict[str, Any]:
     """The output keys shown while the approval question waits (``persist`` fills them all
     at the end; they are ephemeral, see ``state``, and each one written costs checkpoint
     bytes, so no other step writes them)."""
-    request = gen.get("request") or {}
+    request: Mapping[str, Any] = gen.get("request") or {}
     return {
         "language": gen.get("language") or None,
         "estimated_credits": request.get("estimated_credits"),

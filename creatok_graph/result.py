@@ -18,8 +18,8 @@ from . import artifacts, polling
 from ._flow import Blocking, Flow
 from .client import TaskStatus
 from .errors import CreatokError, InvalidRequestError, TaskTimeoutError
-from .messages import text
 from .intake import recheck
+from .messages import text
 from .node_env import NodeEnv, emit, end, generation, lang_of, step
 from .outcome import Outcome, result_record
 from .replies import final_message

@@ -51,7 +51,8 @@ IDEMPOTENCY_MISMATCH_CODE = 40901
 
 def upload_refs(state: State, env: NodeEnv) -> Flow[Command[Any]]:
     gen = generation(state)
-    paths = list((gen.get("request") or {}).get("reference_images") or [])
+    request = gen.get("request")
+    paths = list(request["reference_images"] if request else [])
     if not paths or gen.get("object_keys"):
         return step(gen, "submit")
     api = env.api
@@ -78,7 +79,7 @@ def submit(state: State, env: NodeEnv) -> Flow[Command[Any]]:
         return step(gen, "poll")
     lang = lang_of(state)
     run_id = gen["run_id"]
-    request: ImageRequest = gen["request"]  # type: ignore[typeddict-item]
+    request: ImageRequest = gen["request"]  # type: ignore[typeddict-item,assignment]
     body = submit_body(request, gen.get("object_keys"))
     ledger = Ledger(env.store, env.artifacts_root)
     decision, entry = yield from ledger.begin(run_id, approved_hash(request), body)

@@ -30,9 +30,9 @@ from creatok_graph import polling
 from creatok_graph._flow import Send, run_sync
 from creatok_graph.checkpointing import aopen_persistence, open_persistence
 from creatok_graph.client import SUBMIT_PATH, CreatokAPI
+from creatok_graph.connections import GraphHttp
 from creatok_graph.context import CreatokContext
 from creatok_graph.emulator import Emulator
-from creatok_graph.connections import GraphHttp
 from creatok_graph.graph import NO_RETRY, build_builder, build_graph
 
 PROMPT = "a red fox sitting in a snowy birch forest at dawn, watercolor style"
@@ -413,7 +413,8 @@ def test_a_second_invocation_of_the_run_id_reuses_the_task(
     wire = tap()
     first = run.start()
     assert first["status"] == "succeeded"
-    run.graph = _graph(store=run.store, transport=wire)  # a new process: fresh checkpoints, same ledger
+    # A new process: fresh checkpoints, same ledger.
+    run.graph = _graph(store=run.store, transport=wire)
     again = run.start(thread="t2")
     assert again["status"] == "succeeded" and again["task_id"] == first["task_id"]
     assert len(wire.posts) == 1 and len(run.charged()) == 1
