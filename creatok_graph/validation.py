@@ -15,7 +15,7 @@ from ._flow import Blocking, Flow
 from .capabilities import ImageCapabilities, resolve_request
 from .errors import CreatokError, InvalidRequestError
 from .intake import run_id_conflict
-from .ledger import REFUSED, Ledger, approved_params, params_hash
+from .ledger import REFUSED, SUBMITTED, Ledger, approved_params, params_hash
 from .node_env import NodeEnv, end, generation, step
 from .references import inspect_references
 from .state import ImageRequest, ImageSettings, State
@@ -86,13 +86,15 @@ def approved_hash(request: ImageRequest) -> str:
     return params_hash(approved_params(submit_body(request), request.get("reference_images")))
 
 
-def check_run_id_free(env: NodeEnv, run_id: str, request: ImageRequest) -> Flow[None]:
-    """Raise when ``run_id`` was already used for a different request (nothing asked yet)."""
+def already_submitted(env: NodeEnv, run_id: str, request: ImageRequest) -> Flow[bool]:
+    """Was this very request already submitted under ``run_id``? Raise when ``run_id`` was
+    used for a different one (nothing asked yet)."""
     entry = yield from Ledger(env.store, env.artifacts_root).get(run_id)
-    if entry is not None and entry.state != REFUSED and entry.params_hash != approved_hash(
-        request
-    ):
+    if entry is None or entry.state == REFUSED:
+        return False
+    if entry.params_hash != approved_hash(request):
         raise run_id_conflict(run_id, entry.task_id)
+    return entry.state == SUBMITTED and bool(entry.task_id)
 
 
 def validate(state: State, env: NodeEnv) -> Flow[Command[Any]]:
@@ -103,8 +105,10 @@ def validate(state: State, env: NodeEnv) -> Flow[Command[Any]]:
     except CreatokError as exc:
         return end(gen, exc)
     try:
-        yield from check_run_id_free(env, gen["run_id"], request)
+        done_before = yield from already_submitted(env, gen["run_id"], request)
     except InvalidRequestError as exc:
         return end(gen, exc, no_artifacts=True)
     asked.pop("prompt", None)  # kept once, in the request
+    if done_before:  # approved and paid for earlier: follow that task (nothing is resent)
+        return step(gen, "submit", asked=asked, request=request, phase="approved")
     return step(gen, "confirm", asked=asked, request=request, phase="approve")

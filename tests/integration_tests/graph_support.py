@@ -26,6 +26,7 @@ from langgraph.store.base import BaseStore
 from langgraph.types import Command
 
 from creatok_graph import CreatokContext, build_graph
+from creatok_graph.connections import GraphHttp
 from creatok_graph.emulator import Emulator
 from creatok_graph.emulator.png import gradient_png
 
@@ -66,9 +67,12 @@ class Harness:
         )
         self.build()
 
-    def build(self, chat_model: BaseChatModel | None = None) -> None:
-        """(Re)compile the graph on the same checkpointer, optionally with a chat model."""
-        self.graph = build_graph(self.checkpointer, self.store, chat_model=chat_model)
+    def build(
+        self, chat_model: BaseChatModel | None = None, http: GraphHttp | None = None
+    ) -> None:
+        """(Re)compile the graph on the same checkpointer, optionally with a chat model or
+        HTTP of its own."""
+        self.graph = build_graph(self.checkpointer, self.store, chat_model=chat_model, http=http)
 
     def use(self, emulator: Emulator) -> None:
         """Talk to another emulator (e.g. one with another API key) from now on."""

@@ -393,6 +393,27 @@ def scenario_yes_and_json_shape(tmp: Path) -> None:
         assert "status: " in run.stderr, str(run)  # progress went to stderr
 
 
+@scenario
+def scenario_a_used_run_id_refuses_another_request(tmp: Path) -> None:
+    """The same --run-id with another prompt: refused (exit 2) before anything is asked or
+    charged; the earlier result.json is left as it was."""
+    with InProcess() as emu:
+        world = World(tmp, emu)
+        first = world.run("--prompt", PROMPT, "--yes", "--run-id", "mine")
+        assert first.returncode == 0, str(first)
+        before = (world.artifacts / "mine" / "outputs" / "result.json").read_bytes()
+        other = world.run("--prompt", ES_PROMPT, "--run-id", "mine", "--json", stdin="yes\n")
+        assert other.returncode == 2, str(other)
+        assert "(yes/no)" not in other.output, str(other)  # nothing was asked
+        assert other.json()["status"] == "invalid_request", str(other)
+        assert "mine" in other.json()["error"]["message"], str(other)
+        assert emu.stats()["submits"] == 1
+        assert (world.artifacts / "mine" / "outputs" / "result.json").read_bytes() == before
+        again = world.run("--prompt", PROMPT, "--run-id", "mine")  # the same request: reprinted
+        assert again.returncode == 0 and again.urls == first.urls, str(again)
+        assert emu.stats()["submits"] == 1
+
+
 BAD_INPUTS: dict[str, tuple[list[str], tuple[str, ...]]] = {
     "n": (["--n", "9"], ("1", "4")),
     "resolution": (["--resolution", "8K"], ("8K", "1K, 2K or 4K")),
