@@ -8,7 +8,7 @@ from typing import Any
 
 import httpx
 import pytest
-from graph_support import APPROVE, PROMPT, Harness, action_of, edit, interrupt_of, last_text
+from graph_support import APPROVE, PROMPT, Harness, action_of, edit, last_text
 
 from creatok_graph.client import STATUS_PATH
 from creatok_graph.connections import GraphHttp
@@ -204,7 +204,7 @@ async def test_a_finished_run_is_small_and_a_long_prompt_is_stored_a_few_times(
 
     assert h.db_path is not None
     short_size, short_blobs = stored_bytes(str(h.db_path), "short")
-    long_size, long_blobs = stored_bytes(str(h.db_path), "long")
+    _, long_blobs = stored_bytes(str(h.db_path), "long")
     assert short_size <= 16 * 1024, short_size
     copies = long_blobs.count(marker.encode())
     assert copies == short_blobs.count(marker.encode())  # the same few places, whatever size
