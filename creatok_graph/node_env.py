@@ -101,6 +101,8 @@ def step(gen: Generation, goto: str, *, new: bool = False, **changes: Any) -> Co
     }
     if goto == "confirm":
         update.update(approval_view(record))
+    elif goto == "poll" and record.get("task_id"):
+        update["task_id"] = record["task_id"]  # in the thread's state while we wait
     return Command(update=update, goto=goto)
 
 
