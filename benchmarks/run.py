@@ -13,6 +13,7 @@ Scenarios (all against ``python -m creatok_graph.emulator`` in its own process):
                requests, CPU, RSS
   knee         the concurrency run at growing N (full run only by default)
   storage      checkpoint/store bytes each finished run leaves behind, per task duration
+  footprint    one finished run's checkpoint KiB (target <= 16) and copies of a 100k prompt
 
 It prints figures and asserts nothing about timing. ``--quick`` takes about one minute;
 the full run (the 60 s task series, the 500- and 1000-run knee) about 8 minutes.
@@ -43,7 +44,7 @@ from typing import Any
 import bench_lib as lib
 
 HERE = Path(__file__).resolve().parent
-SCENARIOS = ("schedule", "latency", "overhead", "concurrency", "knee", "storage")
+SCENARIOS = ("schedule", "latency", "overhead", "concurrency", "knee", "storage", "footprint")
 VARIANT_LABELS = {
     "reference": "CreatOK client (fixed 3 s)",
     "client": "AsyncCreatok.wait (ours)",
@@ -331,6 +332,18 @@ class Bench:
                "charges = tasks the emulator created and billed."]
               + ([f"errors: {errors}"] if errors else []))
 
+    def footprint(self) -> None:
+        import footprint
+
+        rows = footprint.measure()
+        self.results["footprint"] = rows
+        table("Footprint of one finished run (SQLite checkpointer)",
+              ["prompt chars", "checkpoints", "checkpoint KiB", "writes KiB", "prompt copies"],
+              [[r["prompt_chars"], r["checkpoints"], f"{r['checkpoint_kib']:.1f}",
+                f"{r['writes_kib']:.1f}", r["prompt_copies"]] for r in rows],
+              [f"target: checkpoints <= {footprint.TARGET_KIB:g} KiB per finished run; "
+               "a long prompt stored as often as a short one"])
+
     def storage(self) -> None:
         rows = []
         out = []
@@ -438,6 +451,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                                   "Knee: growing numbers of generations at once", "knee")
             if "storage" in plan.scenarios:
                 bench.storage()
+            if "footprint" in plan.scenarios:
+                bench.footprint()
     finally:
         if args.keep:
             print(f"\nwork folder kept: {root}")
