@@ -25,11 +25,11 @@ from typing import Any
 
 import httpx
 
+from creatok_graph.api_paths import STATUS_PATH, SUBMIT_PATH
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 PROMPT = "A red fox reading a book under a maple tree in autumn, watercolor style"
 SUBMIT_BODY = {"prompt": PROMPT, "model": "nano-banana-2", "resolution": "2K", "n": 1}
-STATUS_PATH = "/api/open/skills/tasks/status"
-SUBMIT_PATH = "/api/open/skills/image-generation"
 
 REFERENCE_INTERVAL = 3.0
 """CreatOK's published image skill polls every 3 s (``pollInterval = 3``)..."""

@@ -21,7 +21,8 @@ MAX_RETRIES = 3
 """Retries after the first attempt (so at most four requests)."""
 
 INITIAL_DELAY = 0.5
-MAX_DELAY = 8.0
+MAX_BACKOFF = 8.0
+"""Longest pause between two retries of an idempotent request (seconds)."""
 MAX_RETRY_AFTER = 60.0
 """A server asking us to wait longer than this gets a clear error instead."""
 
@@ -53,7 +54,7 @@ class RetryMode(Enum):
 
 def backoff_delay(attempt: int, rng: random.Random | None = None) -> float:
     """Exponential backoff with jitter: uniform in [ceiling/2, ceiling] (attempt from 0)."""
-    ceiling = min(MAX_DELAY, INITIAL_DELAY * (2**attempt))
+    ceiling = min(MAX_BACKOFF, INITIAL_DELAY * (2**attempt))
     return (rng or random).uniform(ceiling / 2, ceiling)
 
 

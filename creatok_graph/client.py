@@ -25,6 +25,8 @@ import httpx
 
 from . import _retry
 from ._flow import Blocking, Flow, Send, Sleep, run_async, run_sync
+from .api_paths import CAPABILITIES_PATH, PRESIGN_PATH, STATUS_PATH, SUBMIT_PATH
+from .api_paths import IMAGE_TASK_TYPE as TASK_TYPE
 from .capabilities import ImageCapabilities, parse_capabilities
 from .errors import (
     API_KEYS_URL,
@@ -59,11 +61,6 @@ see docs/performance.md). A semaphore queue costs O(1).
 """
 USER_AGENT = "creatok-graph/0.1"
 
-CAPABILITIES_PATH = "/api/open/skills/capabilities"
-PRESIGN_PATH = "/api/open/skills/upload/image/presigned"
-SUBMIT_PATH = "/api/open/skills/image-generation"
-STATUS_PATH = "/api/open/skills/tasks/status"
-TASK_TYPE = "image_generation"
 
 TERMINAL_STATUSES = frozenset({"succeeded", "failed"})
 _KEY_CHARS = re.compile(r"[\x21-\x7e]+")

@@ -13,7 +13,8 @@ from dataclasses import dataclass, field, fields
 from .client import DEFAULT_BASE_URL, resolve_api_key, resolve_base_url
 
 DEFAULT_ARTIFACTS_DIR = os.path.join("generate-image", ".artifacts")
-DEFAULT_TIMEOUT = 600.0
+DEFAULT_WAIT_SECONDS = 600.0
+"""How long a run waits for its task (``timeout``); not a request timeout (``client``)."""
 
 
 def _env_float(name: str, default: float | None) -> float | None:
@@ -57,7 +58,7 @@ class CreatokContext:
         default=0.0,
         metadata={
             "description": "Seconds to wait for a task before reporting it still running; "
-            f"CREATOK_TIMEOUT or {int(DEFAULT_TIMEOUT)}."
+            f"CREATOK_TIMEOUT or {int(DEFAULT_WAIT_SECONDS)}."
         },
     )
 
@@ -69,7 +70,8 @@ class CreatokContext:
         if self.poll_interval is None:
             self.poll_interval = _env_float("CREATOK_POLL_INTERVAL", None)
         if not self.timeout:
-            self.timeout = _env_float("CREATOK_TIMEOUT", DEFAULT_TIMEOUT) or DEFAULT_TIMEOUT
+            waited = _env_float("CREATOK_TIMEOUT", DEFAULT_WAIT_SECONDS)
+            self.timeout = waited or DEFAULT_WAIT_SECONDS
 
     def resolved_api_key(self) -> str | None:
         """The key to use right now: this context's, else ``CREATOK_API_KEY``."""

@@ -41,15 +41,11 @@ from typing import Any, Union
 from urllib.parse import parse_qs, quote, unquote, urlsplit
 from xml.sax.saxutils import escape as xml_escape
 
+from ..api_paths import API_PREFIX, CAPABILITIES_PATH, PRESIGN_PATH, STATUS_PATH, SUBMIT_PATH
 from .png import dimensions_for_aspect_ratio, gradient_png
 
 SANDBOX_API_KEY = "sk-creatok-sandbox"
 
-CAPABILITIES_PATH = "/api/open/skills/capabilities"
-PRESIGN_PATH = "/api/open/skills/upload/image/presigned"
-SUBMIT_PATH = "/api/open/skills/image-generation"
-STATUS_PATH = "/api/open/skills/tasks/status"
-API_PREFIX = "/api/open/skills/"
 STORAGE_PREFIX = "/_storage/"
 FILES_PREFIX = "/_files/"
 ADMIN_PREFIX = "/_emulator/"

@@ -13,10 +13,10 @@ from typing import Any
 
 import httpx
 
+from creatok_graph.api_paths import STATUS_PATH
 from creatok_graph.emulator.png import gradient_png
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-STATUS_PATH = "/api/open/skills/tasks/status"
 PROMPT = "A red fox reading a book under a maple tree in autumn, watercolor style"
 
 # Keep every LangGraph/LangSmith tool off the network: no analytics, no version check,

@@ -48,7 +48,7 @@ WRONG_KEY = "sk-wrong-key-0123456789"
 def fast_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
     """Backoff in milliseconds; Retry-After (server-chosen) is still honoured as sent."""
     monkeypatch.setattr(_retry, "INITIAL_DELAY", 0.01)
-    monkeypatch.setattr(_retry, "MAX_DELAY", 0.02)
+    monkeypatch.setattr(_retry, "MAX_BACKOFF", 0.02)
     monkeypatch.delenv("CREATOK_API_KEY", raising=False)
     monkeypatch.delenv("CREATOK_BASE_URL", raising=False)
 

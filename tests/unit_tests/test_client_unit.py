@@ -318,7 +318,7 @@ def test_default_retries_and_backoff_grow() -> None:
     script = Script(*[status(503, {})] * 3, ok({"status": "queued"}))
     _, sleeps = drive(api().get_status("t"), script)
     for attempt, slept in enumerate(sleeps):
-        ceiling = min(_retry.MAX_DELAY, _retry.INITIAL_DELAY * 2**attempt)
+        ceiling = min(_retry.MAX_BACKOFF, _retry.INITIAL_DELAY * 2**attempt)
         assert ceiling / 2 <= slept <= ceiling
 
 
@@ -364,10 +364,10 @@ def test_retry_after_parsing(value: str, expected: float | None) -> None:
 def test_backoff_bounds() -> None:
     rng = random.Random(1)
     for attempt in range(12):
-        ceiling = min(_retry.MAX_DELAY, _retry.INITIAL_DELAY * 2**attempt)
+        ceiling = min(_retry.MAX_BACKOFF, _retry.INITIAL_DELAY * 2**attempt)
         for _ in range(50):
             delay = _retry.backoff_delay(attempt, rng)
-            assert ceiling / 2 <= delay <= ceiling <= _retry.MAX_DELAY
+            assert ceiling / 2 <= delay <= ceiling <= _retry.MAX_BACKOFF
     spread = {round(_retry.backoff_delay(3, rng), 6) for _ in range(20)}
     assert len(spread) > 10  # jittered, not fixed
 
