@@ -20,6 +20,7 @@ _EXPORTS: dict[str, str] = {
     "Creatok": "client",
     "TaskStatus": "client",
     "CreatokContext": "context",
+    "GraphHttp": "connections",
     "build_graph": "graph",
     "APIConnectionError": "errors",
     "APIError": "errors",
@@ -53,6 +54,7 @@ __all__ = [
     "Creatok",
     "CreatokContext",
     "CreatokError",
+    "GraphHttp",
     "ImageCapabilities",
     "ImageModel",
     "InvalidRequestError",
@@ -72,6 +74,7 @@ __all__ = [
 if TYPE_CHECKING:
     from .capabilities import ImageCapabilities, ImageModel, ResolvedRequest, resolve_request
     from .client import AsyncCreatok, Creatok, TaskStatus
+    from .connections import GraphHttp
     from .context import CreatokContext
     from .errors import (
         APIConnectionError,
