@@ -20,7 +20,7 @@ from .errors import InvalidRequestError
 from .ledger import REFUSED, Ledger
 from .node_env import NodeEnv, generation, latest_human
 from .replies import error_record
-from .state import SETTING_KEYS, Generation, ImageSettings, State
+from .state import SETTING_KEYS, Generation, ImageSettings, InputState, State
 
 UNSENT_PHASES = frozenset({"clarify", "approve"})
 """A request in these phases was never sent: a newer message replaces it under its run id."""
@@ -45,8 +45,7 @@ def run_id_conflict(run_id: str, task_id: str | None = None) -> InvalidRequestEr
         field="run_id", reason="run_id_used", params={"value": run_id})
 
 
-CALLER_KEYS = ("prompt", "model", "resolution", "n", "aspect_ratio", "reference_images",
-               "task_id", "wait", "run_id", "language", "refine")
+CALLER_KEYS = tuple(key for key in InputState.__annotations__ if key != "messages")
 """The input keys besides ``messages`` (all ephemeral: see ``state``)."""
 
 

@@ -28,9 +28,6 @@ from typing_extensions import TypedDict
 from ._upstream import caller_input, patched_record
 from .status import RunStatus
 
-SETTING_KEYS = ("prompt", "model", "resolution", "n", "aspect_ratio", "reference_images")
-"""The settings of one image generation, as a caller, an agent or an approval edit gives them."""
-
 
 class ImageSettings(TypedDict, total=False):
     """What was asked for one image generation; unset means "CreatOK's default"."""
@@ -41,6 +38,10 @@ class ImageSettings(TypedDict, total=False):
     n: int | str | None
     aspect_ratio: str | None
     reference_images: list[str] | None
+
+
+SETTING_KEYS = tuple(ImageSettings.__annotations__)
+"""The settings of one image generation, as a caller, an agent or an approval edit gives them."""
 
 
 class ImageRequest(TypedDict):

@@ -12,7 +12,7 @@ from langgraph.types import Command
 
 from . import artifacts
 from ._flow import Blocking, Flow
-from .capabilities import ImageCapabilities, resolve_request
+from .capabilities import ImageCapabilities, ResolvedRequest, resolve_request
 from .errors import CreatokError, InvalidRequestError
 from .intake import run_id_conflict
 from .ledger import REFUSED, SUBMITTED, Ledger, approved_params, params_hash
@@ -67,18 +67,12 @@ def resolve(env: NodeEnv, settings: ImageSettings) -> Flow[ImageRequest]:
 
 
 def submit_body(request: ImageRequest, object_keys: list[str] | None = None) -> dict[str, Any]:
-    """The submit body with only the contract's fields."""
-    body: dict[str, Any] = {
-        "prompt": request["prompt"],
-        "model": request["model"],
-        "resolution": request["resolution"],
-        "n": request["n"],
-    }
-    if request.get("aspect_ratio"):
-        body["aspect_ratio"] = request["aspect_ratio"]
-    if object_keys:
-        body["imageObjectKeys"] = list(object_keys)
-    return body
+    """The submit body with only the contract's fields (``ResolvedRequest.submit_body``)."""
+    resolved = ResolvedRequest(
+        prompt=request["prompt"], model=request["model"], model_label=request["model_label"],
+        resolution=request["resolution"], n=request["n"], aspect_ratio=request["aspect_ratio"],
+    )
+    return resolved.submit_body(object_keys)
 
 
 def approved_hash(request: ImageRequest) -> str:
