@@ -78,7 +78,7 @@ def poll(state: State, env: NodeEnv) -> Flow[Command[Any]]:
         return end(gen, exc, new=new)
     error = {"kind": "failed", "message": result.error_message} if result.status == "failed" \
         else None
-    return step(gen, "persist", new=new, status=task_status(result.status, result.is_terminal),
+    return step(gen, "persist", new=new, status=task_status(result.status),
                 images=result.images, raw=result.raw, error=error)
 
 

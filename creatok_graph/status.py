@@ -67,10 +67,8 @@ def status_for(exc: CreatokError) -> RunStatus:
     return kind if kind in RUN_STATUSES else "error"  # type: ignore[return-value]
 
 
-def task_status(raw_status: str, terminal: bool) -> RunStatus:
+def task_status(raw_status: str) -> RunStatus:
     """CreatOK's word for a task's state, as one of ours ("pending", "processing" -> running)."""
-    if raw_status in ("succeeded", "failed"):
+    if raw_status in ("succeeded", "failed") or raw_status in IN_PROGRESS:
         return raw_status  # type: ignore[return-value]
-    if terminal:
-        return "failed"
-    return raw_status if raw_status in IN_PROGRESS else "running"  # type: ignore[return-value]
+    return "running"

@@ -52,9 +52,9 @@ def test_the_docs_name_every_status() -> None:
 
 
 def test_task_words_map_to_ours() -> None:
-    assert task_status("processing", False) == "running"
-    assert task_status("queued", False) == "queued"
-    assert task_status("succeeded", True) == "succeeded"
+    assert task_status("processing") == "running"
+    assert task_status("queued") == "queued"
+    assert task_status("succeeded") == "succeeded"
 
 
 def test_a_stopped_wait_says_the_task_may_still_finish() -> None:
