@@ -3,7 +3,8 @@
 Three groups of keys, each written by one party:
 
 * caller input (``InputState``): what *this* invocation's caller sent. These keys are
-  ephemeral channels (see ``_upstream``): the first node (``intake``) reads them, and
+  ephemeral channels (see ``_upstream``): the first node after ``START`` (``clarify`` or
+  ``poll``, with ``intake``'s helpers) reads them, and
   nothing older is ever mistaken for them.
 * ``generation``: one :class:`Generation` record per request, replaced whole when a new
   request starts, so nothing of an earlier request leaks into the next one. A batch
@@ -138,7 +139,8 @@ class OutputState(TypedDict, total=False):
 
 class State(InputState, OutputState, total=False):
     generation: Annotated[Generation, patched_record()]
-    """Written as patches (``node_env.step``); replaced whole by ``intake``."""
+    """Written as patches (``node_env.step``); replaced whole for a new request
+    (``intake.new_request`` / ``intake.recheck``)."""
     consumed_message_id: str | None
     """The newest chat message already read as a request."""
     submit_failures: int
