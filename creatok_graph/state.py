@@ -4,14 +4,15 @@ Three groups of keys, each written by one party:
 
 * caller input (``InputState``): what *this* invocation's caller sent. These keys are
   ephemeral channels (see ``_upstream``): the first node after ``START`` (``clarify`` or
-  ``poll``, with ``intake``'s helpers) reads them, and
-  nothing older is ever mistaken for them.
+  ``poll``, with ``intake``'s helpers) reads them, and nothing older is ever mistaken
+  for them.
 * ``generation``: one :class:`Generation` record per request, replaced whole when a new
   request starts, so nothing of an earlier request leaks into the next one. A batch
   will hold N of them; a video generation is a sibling record with a ``VideoRequest``.
-* output (``OutputState``): a view of the generation record (``outcome.output_view``),
-  written by ``persist`` at the end and, for the language, run id and price, by every
-  step. Also ephemeral: a later invocation never shows an earlier request's outcome.
+* output (``OutputState``): a view of the generation record (``outcome.result_record``),
+  written by ``persist`` at the end; the price and language also by the step before the
+  approval question, the task id while polling (``node_env.step``). Also ephemeral: a
+  later invocation never shows an earlier request's outcome.
 
 Large or secret things stay out: no API key, no image bytes, no capabilities
 snapshot (validation reads the shared capabilities cache), and the prompt is kept in
