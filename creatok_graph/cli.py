@@ -343,9 +343,9 @@ class Session:
         if existing.next or existing.tasks:  # stopped mid-step: crash, kill or Ctrl-C
             self._note_continuing()
             return self.run(graph, config, ctx, payload=None)
-        if self._asks_for_another_request(values):
-            # The graph refuses it (the run id belongs to the earlier request) before
-            # anything is asked or charged, and leaves the earlier results alone.
+        if self._asks_again(values):
+            # Another request: the graph refuses it (the run id belongs to the earlier one)
+            # before anything is asked or charged. The same one, never sent: asked again.
             return self.run(graph, config, ctx, payload=_input(self.args, self.run_id))
         task_id = self.args.task_id or values.get("task_id")
         status = values.get("status")
@@ -360,10 +360,13 @@ class Session:
         self.note(text(self.lang, "cli_finished_earlier", run_id=self.run_id))
         return self.report(values)
 
-    def _asks_for_another_request(self, values: dict[str, Any]) -> bool:
-        """Does the command line ask for something else than the run it names did?"""
+    def _asks_again(self, values: dict[str, Any]) -> bool:
+        """Does the command line ask for something else than the run it names did, or for
+        the same request when its last attempt sent nothing (declined, refused)?"""
         if self.args.task_id or not self.args.prompt:
             return False
+        if not values.get("task_id"):
+            return True
         earlier = values.get("request") or {}
         asked = _input(self.args, self.run_id)
         return any(

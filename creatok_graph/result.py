@@ -93,7 +93,8 @@ def persist(state: State, env: NodeEnv) -> Flow[dict[str, Any]]:
     )
     message = final_message(lang, Outcome.of(record), outdated_hint=hint)
     folder = None
-    if not gen.get("no_artifacts"):
+    keep_earlier = gen.get("submitted_before") and not gen.get("task_id")
+    if not (gen.get("no_artifacts") or keep_earlier):
         try:
             folder = yield Blocking(
                 artifacts.write_result,

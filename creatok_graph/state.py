@@ -99,6 +99,9 @@ class Generation(TypedDict, total=False):
     raw: dict[str, Any] | None
     no_artifacts: bool
     """Refused for its run id: the folder belongs to another request and is left alone."""
+    submitted_before: bool
+    """This very request was submitted earlier under its run id: until it follows that task,
+    the folder keeps the earlier results."""
 
 
 class InputState(TypedDict, total=False):

@@ -103,6 +103,7 @@ def validate(state: State, env: NodeEnv) -> Flow[Command[Any]]:
     except InvalidRequestError as exc:
         return end(gen, exc, no_artifacts=True)
     asked.pop("prompt", None)  # kept once, in the request
-    if done_before:  # approved and paid for earlier: follow that task (nothing is resent)
-        return step(gen, "submit", asked=asked, request=request, phase="approved")
-    return step(gen, "confirm", asked=asked, request=request, phase="approve")
+    # Submitted before under this run id: asked again, a yes follows that task (``submit``
+    # reuses it, nothing is sent), and a no leaves its results alone (``persist``).
+    return step(gen, "confirm", asked=asked, request=request, phase="approve",
+                submitted_before=done_before)

@@ -409,8 +409,11 @@ def scenario_a_used_run_id_refuses_another_request(tmp: Path) -> None:
         assert "mine" in other.json()["error"]["message"], str(other)
         assert emu.stats()["submits"] == 1
         assert (world.artifacts / "mine" / "outputs" / "result.json").read_bytes() == before
-        again = world.run("--prompt", PROMPT, "--run-id", "mine")  # the same request: reprinted
-        assert again.returncode == 0 and again.urls == first.urls, str(again)
+        declined = world.run("--prompt", PROMPT, "--run-id", "mine", stdin="no\n")
+        assert declined.returncode == 2, str(declined)  # the same request, declined this time
+        assert (world.artifacts / "mine" / "outputs" / "result.json").read_bytes() == before
+        again = world.run("--prompt", PROMPT, "--run-id", "mine", "--yes")
+        assert again.returncode == 0 and again.urls == first.urls, str(again)  # its task
         assert emu.stats()["submits"] == 1
 
 

@@ -125,8 +125,13 @@ async def test_other_settings_under_a_used_run_id_are_refused_before_the_approva
 async def test_the_same_request_under_its_run_id_follows_the_earlier_task(h1: Harness) -> None:
     await h1.invoke({"prompt": PROMPT, "run_id": "shared"}, "t1")
     first = await h1.resume(APPROVE, "t1")
-    again = await h1.invoke({"prompt": PROMPT, "run_id": "shared"}, "t2")
-    assert "__interrupt__" not in again  # approved and paid for earlier: not asked again
+    before = h1.result_json("shared")
+    await h1.invoke({"prompt": PROMPT, "run_id": "shared"}, "t2")
+    declined = await h1.resume("no", "t2")  # a no leaves the earlier results alone
+    assert declined["status"] == "cancelled" and declined["artifacts_dir"] is None
+    assert h1.result_json("shared") == before
+    await h1.invoke({"prompt": PROMPT, "run_id": "shared"}, "t3")
+    again = await h1.resume("yes", "t3")  # a yes follows the task it already has
     assert again["status"] == "succeeded" and again["task_id"] == first["task_id"]
     assert again["images"] == first["images"]
     assert h1.stats()["submit_requests"] == 1

@@ -415,8 +415,7 @@ def test_a_second_invocation_of_the_run_id_reuses_the_task(
     assert first["status"] == "succeeded"
     # A new process: fresh checkpoints, same ledger.
     run.graph = _graph(store=run.store, transport=wire)
-    again = run.invoke({"prompt": PROMPT, "run_id": "r1"}, "t2")
-    assert "__interrupt__" not in again  # approved and paid for earlier: not asked again
+    again = run.start(thread="t2")
     assert again["status"] == "succeeded" and again["task_id"] == first["task_id"]
     assert len(wire.posts) == 1 and len(run.charged()) == 1
 
