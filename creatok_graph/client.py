@@ -370,14 +370,16 @@ class CreatokAPI:
         A :class:`FileStream` is sent in chunks with its checked size as Content-Length,
         and reopened for each attempt of the (idempotent) PUT.
         """
-        if isinstance(content, FileStream):
+        target = httpx.URL(url)  # parsed, never re-encoded: the signature covers the raw query
+        if isinstance(content, FileStream):  # httpx adds neither header to a given stream
             body: dict[str, Any] = {"stream": content}
-            headers = {"Content-Type": content_type, "Content-Length": str(content.ref.size)}
+            headers = {"Content-Type": content_type, "Content-Length": str(content.ref.size),
+                       "Host": target.netloc.decode("ascii")}
         else:
             body, headers = {"content": content}, {"Content-Type": content_type}
         request = httpx.Request(
             "PUT",
-            httpx.URL(url),  # parsed, never re-encoded: the signature covers the raw query
+            target,
             headers=headers,
             extensions={"timeout": UPLOAD_TIMEOUT.as_dict()},
             **body,

@@ -28,7 +28,7 @@ from langgraph.types import RetryPolicy
 from . import nodes
 from ._flow import run_async, run_sync
 from .client import new_async_http, new_sync_http
-from .context import CreatokContext
+from .context import ClientContext, CreatokContext
 from .nodes import NodeEnv, NodeFlow
 from .state import InputState, OutputState, State
 
@@ -99,21 +99,28 @@ class FlowNode(Runnable[State, Any]):
         self.flow = flow
         self.chat_model = chat_model
 
+    def _flow(self, input: State, env: NodeEnv) -> Any:
+        """The node's flow; a run whose client settings were refused ends before any call."""
+        refusal = env.context.refusal
+        if refusal is not None and self.name != "persist":
+            return nodes.refuse_run(refusal)
+        return self.flow(input, env)
+
     def invoke(self, input: State, config: RunnableConfig | None = None, **kwargs: Any) -> Any:
         env = _env(ensure_config(config), self.chat_model)
-        return run_sync(self.flow(input, env), HTTP_POOLS.sync())
+        return run_sync(self._flow(input, env), HTTP_POOLS.sync())
 
     async def ainvoke(
         self, input: State, config: RunnableConfig | None = None, **kwargs: Any
     ) -> Any:
         env = _env(ensure_config(config), self.chat_model)
-        return await run_async(self.flow(input, env), HTTP_POOLS.for_loop())
+        return await run_async(self._flow(input, env), HTTP_POOLS.for_loop())
 
 
 def build_builder(chat_model: BaseChatModel | None = None) -> StateGraph[Any, Any, Any, Any]:
     builder: StateGraph[Any, Any, Any, Any] = StateGraph(
         State,
-        context_schema=CreatokContext,
+        context_schema=ClientContext,  # what a client may send; no key (see context.py)
         input_schema=InputState,
         output_schema=OutputState,
     )

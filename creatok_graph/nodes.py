@@ -27,7 +27,12 @@ from langgraph.types import Command, interrupt
 
 from . import artifacts, polling
 from ._flow import Blocking, Dual, Flow, SingleFlight, Sleep
-from .capabilities import ImageCapabilities, ResolvedRequest, resolve_request
+from .capabilities import (
+    ImageCapabilities,
+    ResolvedRequest,
+    check_prompt_length,
+    resolve_request,
+)
 from .client import CreatokAPI, SubmitResult, TaskStatus
 from .context import CreatokContext
 from .errors import (
@@ -43,7 +48,7 @@ from .errors import (
 from .language import detect_language, uses_cjk_script
 from .ledger import CONFLICT, REUSE, UNKNOWN, Ledger, approved_params, params_hash
 from .prompts import DEFAULT_LANGUAGE, is_keep, is_no, is_retry, is_use, is_yes, text
-from .references import inspect_references
+from .references import describe_reference, inspect_references
 from .replies import describe_invalid, error_record, final_message
 from .state import State
 
@@ -217,6 +222,12 @@ def _is_vague(prompt: str) -> bool:
     return len(prompt.split()) < 4
 
 
+def refuse_run(error: InvalidRequestError) -> Flow[Command[Any]]:
+    """End the run before anything is called: a client chose settings it may not."""
+    return _end("invalid_request", error)
+    yield  # pragma: no cover - a flow is a generator
+
+
 def _end(
     status: str, error: CreatokError | dict[str, Any] | None = None, /, **extra: Any
 ) -> Command[Any]:
@@ -235,8 +246,11 @@ def _request_args(state: State) -> dict[str, Any]:
     }
 
 
-def _resolve(state: State, args: dict[str, Any]) -> Flow[ResolvedRequest]:
-    """Check args against the run's capabilities snapshot and the local files."""
+def _resolve(
+    state: State, args: dict[str, Any], env: NodeEnv
+) -> Flow[tuple[ResolvedRequest, list[dict[str, Any]]]]:
+    """Check args against the run's capabilities snapshot and the local files; the request
+    and the files it would send (resolved path, sniffed type, size)."""
     caps = ImageCapabilities.model_validate(state.get("capabilities") or {})
     refs = list(args.get("reference_images") or [])
     resolved = resolve_request(
@@ -248,12 +262,13 @@ def _resolve(state: State, args: dict[str, Any]) -> Flow[ResolvedRequest]:
         aspect_ratio=args.get("aspect_ratio"),
         reference_count=len(refs),
     )
-    if refs:
-        yield Blocking(inspect_references, (refs,))
-    return resolved
+    files = (yield Blocking(inspect_references, (refs, env.context.local_files))) if refs else []
+    return resolved, [f.describe() for f in files]
 
 
-def _request_record(resolved: ResolvedRequest, refs: list[str]) -> dict[str, Any]:
+def _request_record(
+    resolved: ResolvedRequest, refs: list[str], files: list[dict[str, Any]]
+) -> dict[str, Any]:
     return {
         "prompt": resolved.prompt,
         "model": resolved.model,
@@ -262,14 +277,17 @@ def _request_record(resolved: ResolvedRequest, refs: list[str]) -> dict[str, Any
         "n": resolved.n,
         "aspect_ratio": resolved.aspect_ratio,
         "reference_images": refs,
+        "reference_files": files,
         "estimated_credits": resolved.estimated_credits,
     }
 
 
-def _request_update(resolved: ResolvedRequest, refs: list[str]) -> dict[str, Any]:
+def _request_update(
+    resolved: ResolvedRequest, refs: list[str], files: list[dict[str, Any]]
+) -> dict[str, Any]:
     """The resolved request, and its values copied to the top-level state keys."""
-    record = _request_record(resolved, refs)
-    top = {k: v for k, v in record.items() if k != "model_label"}
+    record = _request_record(resolved, refs, files)
+    top = {k: v for k, v in record.items() if k not in ("model_label", "reference_files")}
     return {"request": record, **top}
 
 
@@ -484,9 +502,10 @@ def load_capabilities(state: State, env: NodeEnv) -> Flow[Command[Any]]:
     """Fetch (or reuse) what CreatOK offers; local files are checked first, before any call."""
     refs = list(state.get("reference_images") or [])
     try:
+        check_prompt_length(state.get("prompt") or "")
         if refs:
-            yield Blocking(inspect_references, (refs,))
-        yield Blocking(artifacts.ensure_writable, (env.artifacts_root,))
+            yield Blocking(inspect_references, (refs, env.context.local_files))
+        yield Blocking(env.context.prepare_artifacts_dir)
     except InvalidRequestError as exc:
         return _end("invalid_request", exc)
     api = env.api
@@ -501,10 +520,11 @@ def load_capabilities(state: State, env: NodeEnv) -> Flow[Command[Any]]:
 def validate(state: State, env: NodeEnv) -> Flow[Command[Any]]:
     args = _request_args(state)
     try:
-        resolved = yield from _resolve(state, args)
+        resolved, files = yield from _resolve(state, args, env)
     except InvalidRequestError as exc:
         return _end("invalid_request", exc)
-    return Command(update=_request_update(resolved, args["reference_images"]), goto="confirm")
+    return Command(update=_request_update(resolved, args["reference_images"], files),
+                   goto="confirm")
 
 
 # -- confirm ---------------------------------------------------------------------------
@@ -523,7 +543,10 @@ def approval_description(lang: str, request: dict[str, Any], note: str | None) -
     )
     if request.get("aspect_ratio"):
         lines.append(text(lang, "confirm_aspect", aspect_ratio=request["aspect_ratio"]))
-    if request.get("reference_images"):
+    if request.get("reference_files"):  # what will be sent: the resolved files
+        names = "; ".join(describe_reference(f) for f in request["reference_files"])
+        lines.append(text(lang, "confirm_refs", names=names))
+    elif request.get("reference_images"):
         names = ", ".join(
             p.replace("\\", "/").rsplit("/", 1)[-1] for p in request["reference_images"]
         )
@@ -622,11 +645,11 @@ def confirm(state: State, env: NodeEnv) -> Flow[Command[Any]]:
         if args.get("reference_images") is None:
             args["reference_images"] = []
         try:
-            resolved = yield from _resolve(state, args)
+            resolved, files = yield from _resolve(state, args, env)
         except InvalidRequestError as exc:
             note = text(lang, "edit_invalid", reason=describe_invalid(lang, error_record(exc)))
             return Command(update={"approval_note": note}, goto="confirm")
-        update = _request_update(resolved, list(args["reference_images"]))
+        update = _request_update(resolved, list(args["reference_images"]), files)
         return Command(update={**update, "approval_note": None}, goto="confirm")
     message = decision.get("message")
     return _end("cancelled", {"kind": "cancelled", "message": message} if message else None)
@@ -644,7 +667,7 @@ def upload_refs(state: State, env: NodeEnv) -> Flow[Command[Any]]:
     try:
         for i, path in enumerate(paths, 1):
             _emit({"type": "upload", "index": i, "total": len(paths)})
-            keys.append((yield from api.upload_image(path)))
+            keys.append((yield from api.upload_image(path, env.context.local_files)))
     except CreatokError as exc:
         return _end(exc.kind, exc)
     return Command(update={"object_keys": keys}, goto="submit")

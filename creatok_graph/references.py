@@ -62,7 +62,7 @@ def sniff_image_type(head: bytes) -> str | None:
 
 
 def upload_name(name: str, content_type: str) -> str:
-    """``name`` with an extension matching its content (``photo.png`` holding JPEG: ``photo.jpg``)."""
+    """``name``, its extension matching its content (``photo.png`` holding JPEG: ``photo.jpg``)."""
     stem, ext = os.path.splitext(name)
     ext = ext.lower()
     if ext == ".jpeg" and content_type == "image/jpeg":
@@ -220,3 +220,11 @@ class FileStream(httpx.SyncByteStream, httpx.AsyncByteStream):
                 yield chunk
         finally:
             await asyncio.to_thread(fh.close)
+
+
+def describe_reference(file: dict[str, object]) -> str:
+    """One file of the approval question: ``/abs/cat.png (image/jpeg, 1.2 MiB)``."""
+    size = int(file.get("size") or 0)  # type: ignore[call-overload]
+    shown = f"{size} B" if size < 1024 else (
+        f"{size / 1024:.1f} KiB" if size < 2**20 else f"{size / 2**20:.1f} MiB")
+    return f"{file.get('path')} ({file.get('type')}, {shown})"
