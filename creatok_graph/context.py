@@ -153,11 +153,11 @@ class CreatokContext:
 
 
 class ClientContext(BaseModel):
-    """What a client of the served graph may set per run: the graph's ``context_schema``.
+    """Settings a client of this server may choose for one run. The CreatOK account is
+    the server's own: it is never chosen by a client."""
 
-    There is deliberately no ``api_key``: the served graph uses the operator's key only.
-    Unknown fields are dropped; a dict that tries to set the key is refused by name.
-    """
+    # The graph's context_schema (Studio builds its form from it). Deliberately no key
+    # field; unknown fields are dropped, and a dict that tries to set the key is refused.
 
     model_config = ConfigDict(extra="ignore")
 

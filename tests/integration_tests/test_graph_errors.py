@@ -56,15 +56,38 @@ async def test_context_falls_back_to_the_environment(
     assert (env_root / "t1" / "outputs" / "result.json").is_file()
 
 
-async def test_context_as_a_plain_dict(h1: Harness) -> None:
-    """The LangGraph server passes the context as JSON."""
-    context = {"api_key": h1.emulator.api_key, "base_url": h1.emulator.base_url,
-               "artifacts_dir": str(h1.root), "timeout": 30}
+async def test_context_as_a_plain_dict(h1: Harness, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A plain dict is a client's context (the LangGraph server passes JSON): the key and
+    URL come from the operator's environment; a sub-folder of its artifacts root is fine."""
+    monkeypatch.setenv("CREATOK_API_KEY", h1.emulator.api_key)
+    monkeypatch.setenv("CREATOK_BASE_URL", h1.emulator.base_url)
+    monkeypatch.setenv("CREATOK_ARTIFACTS_DIR", str(h1.root))
+    context = {"base_url": h1.emulator.base_url + "/", "artifacts_dir": "client-a",
+               "timeout": 30}
     cfg = h1.config("t1")
     await h1.graph.ainvoke({"prompt": PROMPT}, cfg, context=context)
     done = await h1.graph.ainvoke(Command(resume="yes"), cfg, context=context)
     assert done["status"] == "succeeded"
-    assert h1.result_json()["task_id"] == done["task_id"]
+    assert (h1.root / "client-a" / "t1" / "outputs" / "result.json").is_file()
+
+
+async def test_a_key_in_a_plain_dict_is_refused_unused(
+    h1: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Only an operator's CreatokContext object carries a key; a dict that tries is refused
+    before any call, and the key is neither used nor repeated anywhere."""
+    monkeypatch.setenv("CREATOK_BASE_URL", h1.emulator.base_url)
+    monkeypatch.setenv("CREATOK_ARTIFACTS_DIR", str(h1.root))
+    secret = "sk-client-sent-secret-1234"
+    done = await h1.graph.ainvoke({"prompt": PROMPT}, h1.config("t1"),
+                                  context={"api_key": secret})
+    assert done["status"] == "invalid_request"
+    assert "api_key" in last_text(done) and "CreatokContext" in last_text(done)
+    assert sum(h1.stats()["requests"].values()) == 0
+    assert secret not in repr(done)
+    for path in h1.root.rglob("*"):
+        if path.is_file():
+            assert secret.encode() not in path.read_bytes(), path
 
 
 def test_default_artifacts_dir(monkeypatch: pytest.MonkeyPatch) -> None:
