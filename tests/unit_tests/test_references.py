@@ -9,8 +9,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from creatok_graph.client import CreatokAPI
 from creatok_graph._flow import run_async, run_sync
+from creatok_graph.client import CreatokAPI
 from creatok_graph.emulator.png import gradient_png
 from creatok_graph.errors import InvalidRequestError, UploadError
 from creatok_graph.references import (
