@@ -130,7 +130,8 @@ def build_parser(lang: str = DEFAULT_LANGUAGE) -> argparse.ArgumentParser:
     p.add_argument("--n", help="how many images (default: the model's)")
     p.add_argument("--aspect-ratio", metavar="W:H", help="e.g. 16:9")
     p.add_argument("--reference-image", metavar="PATH", action="append", default=[],
-                   help="a local reference image: .png, .jpg, .jpeg, .webp or .gif (repeatable)")
+                   help="a local reference image: PNG, JPEG, WebP or GIF (judged by its "
+                   "content), at most 20 MiB (repeatable)")
     p.add_argument("--run-id", metavar="ID",
                    help="name this run; the same id later continues or reprints it "
                    "(default: a timestamp and a short random part)")
