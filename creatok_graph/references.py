@@ -144,7 +144,8 @@ def inspect_reference(path: str, files: LocalFiles = ANY_LOCAL_FILE) -> Referenc
             raise _refuse(
                 f"reference image {shown} is {size / 2**20:.1f} MiB; the limit is "
                 f"{MAX_REFERENCE_BYTES // 2**20} MiB",
-                "reference_too_large", shown, size=size, limit=MAX_REFERENCE_BYTES)
+                "reference_too_large", shown, size=size, limit=MAX_REFERENCE_BYTES,
+                limit_mib=MAX_REFERENCE_BYTES // 2**20)
         with real.open("rb") as fh:
             head = fh.read(SNIFF_BYTES)
     except OSError as exc:
