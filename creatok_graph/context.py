@@ -149,6 +149,11 @@ class CreatokContext:
                                           field="context", reason="context_invalid")
         except InvalidRequestError as exc:
             refusal = exc
+        return cls.refused(refusal)
+
+    @classmethod
+    def refused(cls, refusal: InvalidRequestError) -> CreatokContext:
+        """The operator's defaults, for a client whose settings were refused."""
         return cls(local_files=LocalFiles.for_client(), refusal=refusal)
 
 

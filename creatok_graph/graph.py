@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import threading
 import weakref
+from dataclasses import replace
 from typing import Any
 
 import httpx
@@ -26,9 +27,10 @@ from langgraph.store.base import BaseStore
 from langgraph.types import RetryPolicy
 
 from . import nodes
-from ._flow import run_async, run_sync
+from ._flow import Blocking, Flow, run_async, run_sync
 from .client import new_async_http, new_sync_http
 from .context import ClientContext, CreatokContext
+from .errors import InvalidRequestError
 from .nodes import NodeEnv, NodeFlow
 from .state import InputState, OutputState, State
 
@@ -99,12 +101,20 @@ class FlowNode(Runnable[State, Any]):
         self.flow = flow
         self.chat_model = chat_model
 
-    def _flow(self, input: State, env: NodeEnv) -> Any:
-        """The node's flow; a run whose client settings were refused ends before any call."""
+    def _flow(self, input: State, env: NodeEnv) -> Flow[Any]:
+        """The node's flow behind the client boundary (see ``context.py``): a client's
+        artifacts sub-folder is checked with symlinks resolved before any node writes, and
+        a run whose client settings were refused ends before any call (its result, if any,
+        goes to the operator's folder)."""
+        if env.context.artifacts_within is not None:
+            try:
+                yield Blocking(env.context.prepare_artifacts_dir)
+            except InvalidRequestError as exc:
+                env = replace(env, context=CreatokContext.refused(exc))
         refusal = env.context.refusal
         if refusal is not None and self.name != "persist":
-            return nodes.refuse_run(refusal)
-        return self.flow(input, env)
+            return (yield from nodes.refuse_run(refusal))
+        return (yield from self.flow(input, env))
 
     def invoke(self, input: State, config: RunnableConfig | None = None, **kwargs: Any) -> Any:
         env = _env(ensure_config(config), self.chat_model)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 from graph_support import APPROVE, PROMPT, Harness, interrupt_of, last_text
@@ -253,3 +254,24 @@ async def test_unsafe_run_id_is_refused(h1: Harness, run_id: str) -> None:
     assert not (h1.root.parent / "escape").exists()
     assert h1.stats()["capabilities"] == 0
 
+
+
+@pytest.mark.parametrize("run_input", [{"prompt": PROMPT}, {"task_id": "task-123", "wait": True}])
+async def test_a_client_sub_folder_that_leads_outside_is_refused(
+    h1: Harness, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, run_input: dict[str, Any]
+) -> None:
+    """A symlink in the operator's folder cannot carry a client's results out of it, on the
+    way to the approval and on the recovery path alike; the run ends before any call."""
+    monkeypatch.setenv("CREATOK_API_KEY", h1.emulator.api_key)
+    monkeypatch.setenv("CREATOK_BASE_URL", h1.emulator.base_url)
+    monkeypatch.setenv("CREATOK_ARTIFACTS_DIR", str(h1.root))
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    h1.root.mkdir(parents=True, exist_ok=True)
+    (h1.root / "shared").symlink_to(outside, target_is_directory=True)
+    done = await h1.graph.ainvoke({**run_input, "run_id": "r1"}, h1.config("t1"),
+                                  context={"artifacts_dir": "shared"})
+    assert done["status"] == "invalid_request" and done["error"]["field"] == "artifacts_dir"
+    assert list(outside.iterdir()) == []
+    assert sum(h1.stats()["requests"].values()) == 0
+    assert (h1.root / "r1" / "outputs" / "result.json").is_file()  # the operator's folder
