@@ -17,6 +17,7 @@ artifacts.
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 from dataclasses import dataclass, field
@@ -232,6 +233,7 @@ def _clamp(value: float, bounds: tuple[float, float]) -> float:
     return low if math.isnan(value) else min(max(value, low), high)
 
 
+@functools.lru_cache(maxsize=256)  # every node of a run asks again; parsing costs ~100 us
 def _url_identity(url: str) -> str | None:
     """Scheme, host, port and path of ``url``, normalised; None when it is not a plain URL."""
     try:
@@ -271,17 +273,23 @@ def artifacts_subdir(root: str, sub: str, *, resolve: bool = False) -> str:
     Without ``resolve`` the check reads the words alone (no '..', not absolute), so it can
     run on the event loop; with it (blocking) symlinks are followed first.
     """
-    candidate = Path(sub)
-    parts = candidate.parts
-    outside = candidate.is_absolute() or sub.startswith("~") or ".." in parts
-    target = Path(root).expanduser() / candidate
-    if resolve and not outside:
+    target = _lexical_subdir(root, sub)
+    outside = target is None
+    if resolve and target is not None:
         base = Path(root).expanduser().resolve()
-        outside = not target.resolve().is_relative_to(base)
-    if outside:
+        outside = not Path(target).resolve().is_relative_to(base)
+    if outside or target is None:
         raise InvalidRequestError(
             f"artifacts_dir {sub} is not a sub-folder of the server's artifacts folder: "
             "give a relative path such as 'my-project' (no '..', not absolute)",
             field="artifacts_dir", reason="artifacts_dir_outside", params={"value": sub},
         )
-    return str(target)
+    return target
+
+
+@functools.lru_cache(maxsize=256)  # asked again by every node of a run
+def _lexical_subdir(root: str, sub: str) -> str | None:
+    candidate = Path(sub)
+    if candidate.is_absolute() or sub.startswith("~") or ".." in candidate.parts:
+        return None
+    return str(Path(root).expanduser() / candidate)
