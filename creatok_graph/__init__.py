@@ -19,6 +19,7 @@ _EXPORTS: dict[str, str] = {
     "AsyncCreatok": "client",
     "Creatok": "client",
     "TaskStatus": "client",
+    "ClientContext": "context",
     "CreatokContext": "context",
     "build_graph": "graph",
     "APIConnectionError": "errors",
@@ -48,6 +49,7 @@ __all__ = [
     "APITimeoutError",
     "AsyncCreatok",
     "AuthenticationError",
+    "ClientContext",
     "ConfigurationError",
     "ContractError",
     "Creatok",
@@ -72,7 +74,7 @@ __all__ = [
 if TYPE_CHECKING:
     from .capabilities import ImageCapabilities, ImageModel, ResolvedRequest, resolve_request
     from .client import AsyncCreatok, Creatok, TaskStatus
-    from .context import CreatokContext
+    from .context import ClientContext, CreatokContext
     from .errors import (
         APIConnectionError,
         APIError,
