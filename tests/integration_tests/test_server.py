@@ -428,6 +428,12 @@ async def test_a_hostile_client_reaches_nothing_it_should_not(server: Server,
     before = [paid_or_sent(server.emulator), paid_or_sent(server.alt)]
     capture = server.capture
 
+    # Studio builds its context form from this schema: nothing there asks for a key
+    (assistant,) = [a for a in await client.assistants.search() if a["graph_id"] == GRAPH]
+    schema = (await client.assistants.get_schemas(assistant["assistant_id"]))["context_schema"]
+    assert sorted(schema["properties"]) == ["artifacts_dir", "base_url", "poll_interval",
+                                            "timeout"]
+
     # 1. redirect the key: a base URL the operator never allowed (with a key of its own)
     values = await refused(client, "base_url", input={"prompt": PROMPT},
                            context={"base_url": capture.base_url, "api_key": CLIENT_SECRET})
