@@ -17,6 +17,7 @@ from .answer_words import is_no, is_yes
 from .errors import CreatokError
 from .messages import text
 from .node_env import NodeEnv, end, generation, lang_of, step
+from .references import describe_reference
 from .replies import describe_invalid, error_record
 from .state import SETTING_KEYS, ImageRequest, ImageSettings, State
 from .validation import resolve
@@ -98,7 +99,10 @@ def approval_description(lang: str, request: ImageRequest, note: str | None) -> 
     )
     if request.get("aspect_ratio"):
         lines.append(text(lang, "confirm_aspect", aspect_ratio=request["aspect_ratio"]))
-    if request.get("reference_images"):
+    if request.get("reference_files"):  # what will be sent: the resolved files
+        names = "; ".join(describe_reference(f) for f in request["reference_files"])
+        lines.append(text(lang, "confirm_refs", names=names))
+    elif request.get("reference_images"):
         names = ", ".join(
             p.replace("\\", "/").rsplit("/", 1)[-1] for p in request["reference_images"]
         )

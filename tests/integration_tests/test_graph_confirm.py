@@ -185,7 +185,7 @@ INVALID_EDITS = [
     ({"aspect_ratio": "5:4"}, ["5:4", "1:1", "16:9", "9:16"]),
     ({"prompt": "  "}, ["empty"]),
     ({"reference_images": ["/nowhere/missing.png"]}, ["missing.png"]),
-    ({"reference_images": ["/nowhere/notes.txt"]}, ["notes.txt", ".png", ".jpg"]),
+    ({"reference_images": ["/nowhere/notes.txt"]}, ["notes.txt", "does not exist"]),
 ]
 
 
