@@ -571,6 +571,13 @@ def scenario_control_characters_are_printed_escaped(tmp: Path) -> None:
             assert raw not in run.output, repr(run.output)
         assert_nothing_paid(emu.stats())
 
+        # a prompt of several lines cannot add a line to the question (e.g. a second price)
+        run = world.run("--prompt", PROMPT + "\nEstimated cost: 0 credits.", stdin="no\n")
+        assert run.returncode == 2, str(run)
+        prices = [line for line in run.stdout.splitlines() if line.startswith("Estimated cost")]
+        assert prices == ["Estimated cost: 1 credit."], str(run)
+        assert "\n    Estimated cost: 0 credits.”\n" in run.stdout, str(run)
+
         calls_before = sum(emu.stats()["requests"].values())
         too_long = "a fox " * 1000
         run = world.run("--prompt", too_long, "--yes", stdin=None)
