@@ -25,7 +25,7 @@ from langgraph.config import get_stream_writer
 from langgraph.store.base import BaseStore
 from langgraph.types import Command, interrupt
 
-from . import artifacts, polling
+from . import artifacts, downloads, polling
 from ._flow import Blocking, Dual, Flow, SingleFlight, Sleep
 from .capabilities import ImageCapabilities, ResolvedRequest, resolve_request
 from .client import CreatokAPI, SubmitResult, TaskStatus
@@ -907,8 +907,11 @@ def persist(state: State, env: NodeEnv) -> Flow[dict[str, Any]]:
     failures = int(state.get("submit_failures") or 0)
     hint = failures >= OUTDATED_AFTER_FAILURES and status not in TERMINAL_RUN_STATUSES
     record = _result_record(state)
-    message = final_message(lang, record, outdated_hint=hint)
     run_id = state.get("run_id")
+    if run_id and status == "succeeded":  # copies of the images and a gallery (downloads.py)
+        record = yield from downloads.keep(env.artifacts_root, run_id, record, lang=lang,
+                                           fetch=bool(env.context.download))
+    message = downloads.with_notes(final_message(lang, record, outdated_hint=hint), lang, record)
     folder = None
     if run_id:
         try:
@@ -924,7 +927,7 @@ def persist(state: State, env: NodeEnv) -> Flow[dict[str, Any]]:
         # Every output key is present, whichever node ended the run.
         "status": status,
         "task_id": state.get("task_id"),
-        "images": state.get("images") or [],
+        "images": record["images"],
         "error": state.get("error"),
         "estimated_credits": state.get("estimated_credits"),
         "artifacts_dir": folder,

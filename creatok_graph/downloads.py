@@ -1,0 +1,417 @@
+"""Keep what was generated: each image of a succeeded run saved under ``outputs/images/``.
+
+CreatOK's result URLs are signed and expire; a copy on disk does not. Each image is fetched
+with a plain HTTP client that carries no credentials (the image host is object storage, not
+CreatOK's API, and never sees the key), streamed into a temp file and renamed into place,
+and named by what its bytes are (PNG, JPEG, WebP, GIF), never by its URL. A failed download
+never undoes a paid success: the image's entry says why its file is missing, and a later
+pass (the CLI's same ``--run-id``) fetches only what is still missing, without charging.
+
+Everything here is a flow (see ``_flow``), so the sync and the async graph share it; under
+``ainvoke`` the network waits on the event loop and every file operation runs in a thread.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import hashlib
+import io
+import logging
+import os
+import re
+import struct
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+import httpx
+
+from . import _retry, artifacts, gallery
+from ._flow import Blocking, BodyTooLarge, Flow, Gather, Sleep, Streamed, StreamToFile
+from .client import USER_AGENT, shared_ssl_context
+from .errors import InvalidRequestError
+from .prompts import text
+from .replies import final_message
+
+logger = logging.getLogger(__name__)
+
+IMAGES_FOLDER = "images"
+"""Where the copies go, inside the run's ``outputs`` folder."""
+MAX_IMAGE_BYTES = 64 * 1024 * 1024
+"""Largest image kept (a 4K PNG is ~20 MB); a bigger answer is refused, not half-saved."""
+PARALLEL_DOWNLOADS = 4
+"""Images fetched at once per run."""
+DOWNLOAD_TIMEOUT = httpx.Timeout(60.0, connect=10.0)
+
+FILE_FIELDS = ("file", "sha256", "bytes", "content_type", "width", "height")
+"""What a kept image adds to its entry in ``result.json`` (the URL stays as CreatOK sent it)."""
+EXPIRED_STATUSES = frozenset({401, 403, 410})
+"""What object storage answers a signed URL past its expiry (S3: 403 AccessDenied)."""
+
+
+# -- what the bytes are --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SniffedImage:
+    """An image type judged by its leading bytes, and the size its header states."""
+
+    content_type: str
+    extension: str
+    width: int | None
+    height: int | None
+
+
+_JPEG_SOF = frozenset({0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD,
+                       0xCE, 0xCF})
+"""Start-of-frame markers: baseline, progressive, lossless, arithmetic (not DHT/JPG/DAC)."""
+
+
+def _jpeg_size(fh: IO[bytes]) -> tuple[int, int] | None:
+    """Walk the segments after SOI to the first SOF (EXIF and ICC blocks may come first)."""
+    fh.seek(2)
+    while True:
+        byte = fh.read(1)
+        if not byte:
+            return None
+        if byte != b"\xff":
+            continue
+        marker = fh.read(1)
+        while marker == b"\xff":  # fill bytes
+            marker = fh.read(1)
+        if not marker:
+            return None
+        kind = marker[0]
+        if kind == 0x01 or 0xD0 <= kind <= 0xD8:  # no length field
+            continue
+        if kind in (0xD9, 0xDA):  # end of image, start of scan: no frame header before it
+            return None
+        raw = fh.read(2)
+        if len(raw) < 2:
+            return None
+        (length,) = struct.unpack(">H", raw)
+        if kind in _JPEG_SOF:
+            frame = fh.read(5)
+            if len(frame) < 5:
+                return None
+            height, width = struct.unpack(">xHH", frame)
+            return width, height
+        fh.seek(length - 2, io.SEEK_CUR)
+
+
+def _webp_size(head: bytes) -> tuple[int, int] | None:
+    chunk = head[12:16]
+    if chunk == b"VP8X" and len(head) >= 30:
+        return 1 + int.from_bytes(head[24:27], "little"), 1 + int.from_bytes(head[27:30], "little")
+    if chunk == b"VP8L" and len(head) >= 25 and head[20] == 0x2F:
+        bits = int.from_bytes(head[21:25], "little")
+        return (bits & 0x3FFF) + 1, ((bits >> 14) & 0x3FFF) + 1
+    if chunk == b"VP8 " and len(head) >= 30 and head[23:26] == b"\x9d\x01\x2a":
+        width = int.from_bytes(head[26:28], "little") & 0x3FFF
+        height = int.from_bytes(head[28:30], "little") & 0x3FFF
+        return width, height
+    return None
+
+
+def sniff_image_file(fh: IO[bytes]) -> SniffedImage | None:
+    """PNG, JPEG, WebP or GIF by magic bytes, with the header's width and height; else None.
+
+    Reads only headers (a JPEG's segments are skipped with ``seek``), so it is cheap on a
+    file of any size. Standard library only.
+    """
+    head = fh.read(32)
+    size: tuple[int, int] | None = None
+    if head.startswith(b"\x89PNG\r\n\x1a\n"):
+        if head[12:16] == b"IHDR" and len(head) >= 24:
+            size = struct.unpack(">II", head[16:24])
+        kind = ("image/png", ".png")
+    elif head.startswith(b"\xff\xd8\xff"):
+        size = _jpeg_size(fh)
+        kind = ("image/jpeg", ".jpg")
+    elif head[:6] in (b"GIF87a", b"GIF89a") and len(head) >= 10:
+        size = struct.unpack("<HH", head[6:10])
+        kind = ("image/gif", ".gif")
+    elif head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        size = _webp_size(head)
+        kind = ("image/webp", ".webp")
+    else:
+        return None
+    width, height = size if size else (None, None)
+    return SniffedImage(kind[0], kind[1], width, height)
+
+
+def sniff_image_bytes(data: bytes) -> SniffedImage | None:
+    return sniff_image_file(io.BytesIO(data))
+
+
+# -- one image -----------------------------------------------------------------------------
+
+
+def new_download_http() -> httpx.Client:
+    """A client with no auth and no API headers: the image host must never see the key."""
+    return httpx.Client(timeout=DOWNLOAD_TIMEOUT, follow_redirects=True,
+                        verify=shared_ssl_context(),
+                        limits=httpx.Limits(max_connections=PARALLEL_DOWNLOADS))
+
+
+def new_async_download_http() -> httpx.AsyncClient:
+    return httpx.AsyncClient(timeout=DOWNLOAD_TIMEOUT, follow_redirects=True,
+                             verify=shared_ssl_context(),
+                             limits=httpx.Limits(max_connections=PARALLEL_DOWNLOADS))
+
+
+def _failure(kind: str, message: str, **details: Any) -> dict[str, Any]:
+    error: dict[str, Any] = {"kind": kind, "message": message}
+    error.update({k: v for k, v in details.items() if v is not None})
+    return {"file": None, "error": error}
+
+
+def _place(folder: Path, index: int, path: Path, size: int, sha256: str) -> dict[str, Any] | None:
+    """Rename a complete download to ``image-<index>.<type>``; None when it is no image."""
+    with open(path, "rb") as fh:
+        sniffed = sniff_image_file(fh)
+    if sniffed is None:
+        return None
+    target = folder / f"image-{index}{sniffed.extension}"
+    os.replace(path, target)
+    return {"file": f"{IMAGES_FOLDER}/{target.name}", "sha256": sha256, "bytes": size,
+            "content_type": sniffed.content_type, "width": sniffed.width,
+            "height": sniffed.height}
+
+
+def _storage_error(body: bytes) -> tuple[str | None, str | None]:
+    """(Code, Message) of an object-storage XML error body, when there is one."""
+    found = [re.search(rf"<{tag}>([^<]{{0,300}})</{tag}>", body.decode("utf-8", "replace"))
+             for tag in ("Code", "Message")]
+    return tuple(m.group(1).strip() if m else None for m in found)  # type: ignore[return-value]
+
+
+def _http_failure(got: Streamed) -> dict[str, Any]:
+    code, detail = _storage_error(got.error_body)
+    said = f"the image host answered HTTP {got.status_code}" + (f" {code}" if code else "")
+    if detail:
+        said += f": {detail}"
+    mentions_expiry = b"expire" in got.error_body.lower()
+    if got.status_code in EXPIRED_STATUSES or (400 <= got.status_code < 500 and mentions_expiry):
+        return _failure("expired", f"the link has expired ({said})",
+                        status_code=got.status_code)
+    if got.status_code == 404:
+        return _failure("not_found", said, status_code=got.status_code)
+    return _failure("http_error", said, status_code=got.status_code)
+
+
+def download_image(
+    url: Any, folder: Path, index: int, max_bytes: int = MAX_IMAGE_BYTES
+) -> Flow[dict[str, Any]]:
+    """Fetch one image into ``folder``: its file fields, or why there is no file.
+
+    Retried like CreatOK's idempotent GETs (``_retry``): connection trouble, 429, 5xx.
+    """
+    if not isinstance(url, str) or not url:
+        return _failure("no_url", "CreatOK gave no URL for this image")
+    try:
+        request = httpx.Request(
+            "GET", httpx.URL(url),  # verbatim: the signature covers the exact query
+            headers={"Accept": "image/*", "User-Agent": USER_AGENT},
+            extensions={"timeout": DOWNLOAD_TIMEOUT.as_dict()},
+        )
+    except (httpx.InvalidURL, ValueError) as exc:
+        return _failure("bad_url", f"the image URL cannot be used ({exc})")
+    finish = functools.partial(_place, folder, index)
+    attempt = 0
+    while True:
+        try:
+            got: Streamed = yield StreamToFile(request, folder, max_bytes, finish)
+        except BodyTooLarge as exc:
+            return _failure("too_large", f"the image is larger than {exc.limit} bytes",
+                            limit=exc.limit)
+        except httpx.UnsupportedProtocol as exc:
+            return _failure("bad_url", f"the image URL cannot be used ({exc})")
+        except httpx.TransportError as exc:
+            if attempt < _retry.MAX_RETRIES and _retry.should_retry_error(
+                _retry.RetryMode.IDEMPOTENT, exc
+            ):
+                yield Sleep(_retry.backoff_delay(attempt))
+                attempt += 1
+                continue
+            return _failure("connection_error",
+                            f"the image host could not be reached ({type(exc).__name__})")
+        except OSError as exc:
+            return _failure("write_error",
+                            f"the image could not be saved ({exc.strerror or exc})")
+        if got.status_code < 300:
+            if got.kept is None:
+                return _failure("not_image", "the download is not a PNG, JPEG, WebP or GIF image")
+            return dict(got.kept)
+        if attempt < _retry.MAX_RETRIES and _retry.should_retry_status(
+            _retry.RetryMode.IDEMPOTENT, got.status_code
+        ):
+            wait = _retry.retry_after_seconds(httpx.Response(got.status_code,
+                                                             headers=got.headers))
+            if wait is None or wait <= _retry.MAX_RETRY_AFTER:
+                yield Sleep(wait if wait is not None else _retry.backoff_delay(attempt))
+                attempt += 1
+                continue
+        return _http_failure(got)
+
+
+# -- a run's images ------------------------------------------------------------------------
+
+
+def _file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _intact(outputs: Path, entry: dict[str, Any]) -> bool:
+    """Is the file an entry names still there, inside ``images/``, with its recorded bytes?"""
+    name = entry.get("file")
+    if not isinstance(name, str) or not name:
+        return False
+    images = (outputs / IMAGES_FOLDER).resolve()
+    path = (outputs / name).resolve()
+    try:
+        path.relative_to(images)
+        return (path.is_file() and path.stat().st_size == entry.get("bytes")
+                and _file_sha256(path) == entry.get("sha256"))
+    except (ValueError, OSError):
+        return False
+
+
+def _already_kept(
+    outputs: Path, images: list[Any], task_id: Any
+) -> list[dict[str, Any] | None]:
+    """Per image, the file fields of an intact earlier copy of this task's image, or None."""
+    previous = artifacts.read_json(outputs / "result.json")
+    earlier: list[Any] = []
+    if isinstance(previous, dict) and previous.get("task_id") == task_id:
+        earlier = list(previous.get("images") or [])
+    kept: list[dict[str, Any] | None] = []
+    for i in range(len(images)):
+        entry = earlier[i] if i < len(earlier) and isinstance(earlier[i], dict) else {}
+        kept.append({k: entry[k] for k in FILE_FIELDS if k in entry}
+                    if _intact(outputs, entry) else None)
+    return kept
+
+
+def with_file_fields(image: Any, fields: dict[str, Any]) -> dict[str, Any]:
+    """The image entry as CreatOK sent it, plus what we know of its copy (stale fields go)."""
+    base = dict(image) if isinstance(image, dict) else {"url": image}
+    for key in ("file", "sha256", "bytes", "content_type", "error"):
+        base.pop(key, None)
+    return {**base, **fields}
+
+
+def keep_images(
+    root: str, run_id: str, record: dict[str, Any], *, max_bytes: int = MAX_IMAGE_BYTES
+) -> Flow[list[dict[str, Any]]]:
+    """Download every image of ``record`` not already kept; the entries with file fields."""
+    outputs = artifacts.outputs_dir(root, run_id)
+    folder = outputs / IMAGES_FOLDER
+    images = list(record.get("images") or [])
+    kept: list[dict[str, Any] | None] = yield Blocking(
+        _already_kept, (outputs, images, record.get("task_id"))
+    )
+    todo = [i for i, fields in enumerate(kept) if fields is None]
+    fetches: tuple[Callable[[], Flow[dict[str, Any]]], ...] = tuple(
+        functools.partial(download_image, _url(images[i]), folder, i + 1, max_bytes)
+        for i in todo
+    )
+    fetched = yield Gather(fetches, PARALLEL_DOWNLOADS, new_download_http,
+                           new_async_download_http)
+    for i, fields in zip(todo, fetched, strict=True):
+        kept[i] = fields
+    return [with_file_fields(image, fields or {})
+            for image, fields in zip(images, kept, strict=True)]
+
+
+def _url(image: Any) -> Any:
+    return image.get("url") if isinstance(image, dict) else image
+
+
+def keep(
+    root: str, run_id: str, record: dict[str, Any], *, lang: str, fetch: bool = True
+) -> Flow[dict[str, Any]]:
+    """After a success: the images saved (when ``fetch``) and the gallery written.
+
+    Returns ``record`` with each image's file fields. Never raises for a file it could not
+    fetch or write: the run succeeded, and the record says what is missing.
+    """
+    if not record.get("images"):
+        return record
+    try:
+        if fetch:
+            record = {**record, "images": (yield from keep_images(root, run_id, record))}
+        yield Blocking(gallery.write_run_gallery, (root, run_id, record, lang))
+    except (OSError, InvalidRequestError) as exc:
+        logger.warning("could not keep the images of run %s: %s", run_id, exc)
+    return record
+
+
+# -- telling the person --------------------------------------------------------------------
+
+
+def missing(images: list[Any]) -> list[tuple[int, dict[str, Any]]]:
+    """(1-based index, error) of each image whose download failed."""
+    out = []
+    for i, image in enumerate(images, 1):
+        if isinstance(image, dict) and "file" in image and image["file"] is None:
+            error = image.get("error")
+            out.append((i, error if isinstance(error, dict) else {}))
+    return out
+
+
+def _reason(lang: str, error: dict[str, Any]) -> str:
+    kind = str(error.get("kind") or "")
+    if kind == "http_error":
+        return text(lang, "download_reason_http", status=error.get("status_code"))
+    if kind == "too_large":
+        limit = int(error.get("limit") or MAX_IMAGE_BYTES) // (1024 * 1024)
+        return text(lang, "download_reason_too_large", limit=limit)
+    with contextlib.suppress(KeyError):
+        return text(lang, f"download_reason_{kind}")
+    return str(error.get("message") or kind)
+
+
+def notes(lang: str, images: list[Any]) -> list[str]:
+    """Plain sentences about the copies that could not be made (none when all are saved)."""
+    lines = []
+    for index, error in missing(images):
+        if error.get("kind") == "expired":
+            lines.append(text(lang, "download_expired", index=index))
+        else:
+            lines.append(text(lang, "download_failed", index=index, reason=_reason(lang, error)))
+    if lines:
+        lines.append(text(lang, "download_still_succeeded"))
+    return lines
+
+
+def with_notes(message: str, lang: str, record: dict[str, Any]) -> str:
+    return "\n".join([message, *notes(lang, list(record.get("images") or []))])
+
+
+# -- a later pass --------------------------------------------------------------------------
+
+
+def complete_run(root: str, run_id: str, *, lang: str) -> Flow[dict[str, Any] | None]:
+    """Fetch only the images a succeeded run is still missing; never calls CreatOK's API.
+
+    Rewrites ``result.json``, ``result.md`` and the gallery when something changed; returns
+    the (possibly updated) record, or None when the run left no succeeded result.
+    """
+    record: dict[str, Any] | None = yield Blocking(artifacts.read_result, (root, run_id))
+    if not record or record.get("status") != "succeeded" or not record.get("images"):
+        return None
+    updated = yield from keep(root, run_id, record, lang=lang)
+    if updated == record:
+        return record  # every copy was intact: nothing fetched, nothing rewritten
+    message = with_notes(final_message(lang, updated), lang, updated)
+    with contextlib.suppress(OSError):
+        yield Blocking(artifacts.write_result,
+                       (root, run_id, updated, artifacts.result_markdown(updated, message)))
+    return updated
