@@ -284,9 +284,11 @@ def _intact(outputs: Path, entry: dict[str, Any]) -> bool:
 
 
 def _already_kept(
-    outputs: Path, images: list[Any], task_id: Any
-) -> list[dict[str, Any] | None]:
-    """Per image, the file fields of an intact earlier copy of this task's image, or None."""
+    root: str, run_id: str, images: list[Any], task_id: Any
+) -> tuple[Path, list[dict[str, Any] | None]]:
+    """The outputs folder and, per image, the file fields of an intact earlier copy of this
+    task's image (or None). Blocking: paths are resolved here, not on the event loop."""
+    outputs = artifacts.outputs_dir(root, run_id)
     previous = artifacts.read_json(outputs / "result.json")
     earlier: list[Any] = []
     if isinstance(previous, dict) and previous.get("task_id") == task_id:
@@ -296,7 +298,7 @@ def _already_kept(
         entry = earlier[i] if i < len(earlier) and isinstance(earlier[i], dict) else {}
         kept.append({k: entry[k] for k in FILE_FIELDS if k in entry}
                     if _intact(outputs, entry) else None)
-    return kept
+    return outputs, kept
 
 
 def with_file_fields(image: Any, fields: dict[str, Any]) -> dict[str, Any]:
@@ -311,12 +313,9 @@ def keep_images(
     root: str, run_id: str, record: dict[str, Any], *, max_bytes: int = MAX_IMAGE_BYTES
 ) -> Flow[list[dict[str, Any]]]:
     """Download every image of ``record`` not already kept; the entries with file fields."""
-    outputs = artifacts.outputs_dir(root, run_id)
-    folder = outputs / IMAGES_FOLDER
     images = list(record.get("images") or [])
-    kept: list[dict[str, Any] | None] = yield Blocking(
-        _already_kept, (outputs, images, record.get("task_id"))
-    )
+    outputs, kept = yield Blocking(_already_kept, (root, run_id, images, record.get("task_id")))
+    folder = outputs / IMAGES_FOLDER
     todo = [i for i, fields in enumerate(kept) if fields is None]
     fetches: tuple[Callable[[], Flow[dict[str, Any]]], ...] = tuple(
         functools.partial(download_image, _url(images[i]), folder, i + 1, max_bytes)
