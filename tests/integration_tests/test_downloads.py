@@ -11,8 +11,10 @@ import hashlib
 import json
 import os
 import stat
+from typing import Any
 
 import httpx
+import pytest
 from blockbuster import blockbuster_ctx
 from graph_support import APPROVE, PROMPT, Harness, last_text
 
@@ -23,13 +25,11 @@ from creatok_graph.prompts import text
 ES_PROMPT = "un zorro rojo sentado en un bosque de abedules nevado al amanecer, acuarela"
 
 
-async def _generate(h: Harness, prompt: str = PROMPT, n: int = 3, **extra: object) -> dict:
+async def _generate(
+    h: Harness, prompt: str = PROMPT, n: int = 3, **extra: object
+) -> dict[str, Any]:
     await h.invoke({"prompt": prompt, "n": n, **extra})
     return await h.resume(APPROVE)
-
-
-def _outputs(h: Harness, run_id: str = "t1") -> os.PathLike[str]:
-    return h.root / run_id / "outputs"
 
 
 async def test_each_image_is_kept_byte_for_byte_and_named_by_its_bytes(h2: Harness) -> None:
@@ -46,7 +46,8 @@ async def test_each_image_is_kept_byte_for_byte_and_named_by_its_bytes(h2: Harne
     outputs = h2.root / "t1" / "outputs"
     expected_types = ["image/png", "image/jpeg", "image/png"]
     for index, (image, ctype) in enumerate(zip(record["images"], expected_types, strict=True), 1):
-        body = httpx.get(image["url"]).content  # what the image host serves
+        async with httpx.AsyncClient() as client:  # what the image host serves
+            body = (await client.get(image["url"])).content
         ext = {"image/png": ".png", "image/jpeg": ".jpg"}[ctype]
         assert image["file"] == f"images/image-{index}{ext}"
         kept = (outputs / image["file"]).read_bytes()
@@ -133,10 +134,7 @@ async def test_download_off_keeps_links_only(h1: Harness) -> None:
     assert page.count("<figure") == 2
 
 
-async def test_download_follows_the_environment(h1: Harness, monkeypatch: object) -> None:
-    import pytest
-
-    assert isinstance(monkeypatch, pytest.MonkeyPatch)
+def test_download_follows_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CREATOK_DOWNLOAD", "0")
     assert CreatokContext().download is False
     assert CreatokContext(download=True).download is True
