@@ -230,6 +230,22 @@ class _TempFile:
             os.unlink(self.path)
 
 
+class _ErrorHead:
+    """The start of a non-2xx body, enough to read object storage's XML error."""
+
+    def __init__(self) -> None:
+        self.data = b""
+
+    def add(self, chunk: bytes) -> bool:
+        """Keep ``chunk``; True once there is enough."""
+        self.data += chunk
+        return len(self.data) >= ERROR_BODY_LIMIT
+
+    def streamed(self, response: httpx.Response) -> Streamed:
+        return Streamed(response.status_code, response.headers,
+                        error_body=self.data[:ERROR_BODY_LIMIT])
+
+
 def _declared_length(response: httpx.Response) -> int | None:
     try:
         return int(response.headers["content-length"])
@@ -262,13 +278,11 @@ class StreamToFile(Effect):
         response = http.send(self.request, stream=True)
         try:
             if not response.is_success:
-                body = b""
+                head = _ErrorHead()
                 for chunk in response.iter_bytes():
-                    body += chunk
-                    if len(body) >= ERROR_BODY_LIMIT:
+                    if head.add(chunk):
                         break
-                return Streamed(response.status_code, response.headers,
-                                error_body=body[:ERROR_BODY_LIMIT])
+                return head.streamed(response)
             self._refuse_declared(response)
             sink = _TempFile(self.folder)
             try:
@@ -290,13 +304,11 @@ class StreamToFile(Effect):
         response = await http.send(self.request, stream=True)
         try:
             if not response.is_success:
-                body = b""
+                head = _ErrorHead()
                 async for chunk in response.aiter_bytes():
-                    body += chunk
-                    if len(body) >= ERROR_BODY_LIMIT:
+                    if head.add(chunk):
                         break
-                return Streamed(response.status_code, response.headers,
-                                error_body=body[:ERROR_BODY_LIMIT])
+                return head.streamed(response)
             self._refuse_declared(response)
             sink = await asyncio.to_thread(_TempFile, self.folder)
             try:
