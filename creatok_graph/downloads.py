@@ -31,7 +31,6 @@ import httpx
 from . import _retry, artifacts, gallery
 from ._flow import Blocking, BodyTooLarge, Flow, Gather, Sleep, Streamed, StreamToFile
 from .client import USER_AGENT, shared_ssl_context
-from .errors import InvalidRequestError
 from .prompts import text
 from .replies import final_message
 
@@ -238,6 +237,9 @@ def download_image(
                 continue
             return _failure("connection_error",
                             f"the image host could not be reached ({type(exc).__name__})")
+        except httpx.HTTPError as exc:  # too many redirects, a body that cannot be decoded...
+            return _failure("bad_response",
+                            f"the image host's answer could not be read ({type(exc).__name__})")
         except OSError as exc:
             return _failure("write_error",
                             f"the image could not be saved ({exc.strerror or exc})")
@@ -347,8 +349,8 @@ def keep(
         if fetch:
             record = {**record, "images": (yield from keep_images(root, run_id, record))}
         yield Blocking(gallery.write_run_gallery, (root, run_id, record, lang))
-    except (OSError, InvalidRequestError) as exc:
-        logger.warning("could not keep the images of run %s: %s", run_id, exc)
+    except Exception:  # a copy is a bonus: nothing here may fail a paid success
+        logger.warning("could not keep the images of run %s", run_id, exc_info=True)
     return record
 
 
