@@ -63,6 +63,7 @@ async def test_each_image_is_kept_byte_for_byte_and_named_by_its_bytes(h2: Harne
         "image-1.png", "image-2.jpg", "image-3.png"]
     page = (outputs / "index.html").read_text(encoding="utf-8")
     assert 'src="images/image-2.jpg"' in page
+    assert "saved as: images/image-2.jpg" in h2.result_md()
     # The message names no problem: every copy was made.
     assert text("en", "download_still_succeeded") not in last_text(done)
 
