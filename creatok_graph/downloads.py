@@ -243,7 +243,7 @@ def download_image(
         except OSError as exc:
             return _failure("write_error",
                             f"the image could not be saved ({exc.strerror or exc})")
-        if got.status_code < 300:
+        if 200 <= got.status_code < 300:
             if got.kept is None:
                 return _failure("not_image", "the download is not a PNG, JPEG, WebP or GIF image")
             return dict(got.kept)

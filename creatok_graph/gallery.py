@@ -139,7 +139,6 @@ def _figure(lang: str, gen: Generation, index: int, image: Any) -> str:
     if local and gen.present is not None and local not in gen.present:
         local = None
     src = gen.base + quote(local) if local else remote
-    details = [f"<strong>{_e(text(lang, 'gallery_image', index=index))}</strong>"]
     facts = []
     if image.get("width") and image.get("height"):
         facts.append(f"{image['width']}×{image['height']}")
@@ -147,9 +146,10 @@ def _figure(lang: str, gen: Generation, index: int, image: Any) -> str:
         facts.append(image["content_type"].removeprefix("image/").upper())
     if local:
         facts.append(_size_label(image.get("bytes")))
-    caption = details[0] + (" · " + _e(" · ".join(f for f in facts if f)) if facts else "")
-    links = f'<a href="{_e(remote)}" target="_blank" rel="noopener noreferrer">' \
-            f'{_e(text(lang, "gallery_original"))} ↗</a>' if remote else ""
+    caption = f"<strong>{_e(text(lang, 'gallery_image', index=index))}</strong>" + "".join(
+        f" · {_e(fact)}" for fact in facts if fact)
+    links = (f'<a href="{_e(remote)}" target="_blank" rel="noopener noreferrer">'
+             f'{_e(text(lang, "gallery_original"))} ↗</a>' if remote else "")
     note = ""
     error = image.get("error") if "file" in image and not local else None
     if isinstance(error, Mapping):
