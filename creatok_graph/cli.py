@@ -188,6 +188,8 @@ class Progress:
         elif kind == "upload":
             self.line(text(self.lang, "cli_upload", index=event.get("index"),
                            total=event.get("total")))
+        elif kind == "downloading":
+            self.line(text(self.lang, "cli_downloading", count=event.get("count")))
 
     def line(self, message: str) -> None:
         with self._lock:
@@ -361,7 +363,9 @@ class Session:
                             payload={"task_id": task_id, "wait": wait, "run_id": self.run_id})
         self.note(text(self.lang, "cli_finished_earlier", run_id=self.run_id))
         if status == "succeeded" and ctx.download:  # fetch only the copies still missing
-            values = {**values, **_complete_downloads(ctx.artifacts_dir, self.run_id, self.lang)}
+            self.progress.lang = self.lang
+            values = {**values, **_complete_downloads(ctx.artifacts_dir, self.run_id, self.lang,
+                                                      self.progress.update)}
         return self.report(values)
 
     def _note_continuing(self) -> None:
@@ -567,13 +571,14 @@ class Session:
 # -- main ------------------------------------------------------------------------------------
 
 
-def _complete_downloads(root: str, run_id: str, lang: str) -> dict[str, Any]:
+def _complete_downloads(root: str, run_id: str, lang: str,
+                        announce: Callable[[dict[str, Any]], None]) -> dict[str, Any]:
     """A finished run again: fetch the image copies still missing (never calls the API)."""
     from . import downloads
     from ._flow import run_sync
     from .artifacts import run_dir
 
-    record = run_sync(downloads.complete_run(root, run_id, lang=lang))
+    record = run_sync(downloads.complete_run(root, run_id, lang=lang, announce=announce))
     if not record:
         return {}
     return {"images": record["images"], "artifacts_dir": str(run_dir(root, run_id))}

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import IO, Any
 
 import httpx
+from langgraph.config import get_stream_writer
 
 from . import _retry, artifacts, gallery
 from ._flow import Blocking, BodyTooLarge, Flow, Gather, Sleep, Streamed, StreamToFile
@@ -311,14 +312,23 @@ def with_file_fields(image: Any, fields: dict[str, Any]) -> dict[str, Any]:
     return {**base, **fields}
 
 
+Announce = Callable[[dict[str, Any]], None]
+
+
 def keep_images(
-    root: str, run_id: str, record: dict[str, Any], *, max_bytes: int = MAX_IMAGE_BYTES
+    root: str, run_id: str, record: dict[str, Any], *, max_bytes: int = MAX_IMAGE_BYTES,
+    announce: Announce | None = None,
 ) -> Flow[list[dict[str, Any]]]:
-    """Download every image of ``record`` not already kept; the entries with file fields."""
+    """Download every image of ``record`` not already kept; the entries with file fields.
+
+    ``announce`` hears {"type": "downloading", "count"} first (default: the graph's
+    ``custom`` stream)."""
     images = list(record.get("images") or [])
     outputs, kept = yield Blocking(_already_kept, (root, run_id, images, record.get("task_id")))
     folder = outputs / IMAGES_FOLDER
     todo = [i for i, fields in enumerate(kept) if fields is None]
+    if todo:
+        (announce or _announce)({"type": "downloading", "count": len(todo)})
     fetches: tuple[Callable[[], Flow[dict[str, Any]]], ...] = tuple(
         functools.partial(download_image, _url(images[i]), folder, i + 1, max_bytes)
         for i in todo
@@ -331,12 +341,22 @@ def keep_images(
             for image, fields in zip(images, kept, strict=True)]
 
 
+def _announce(event: dict[str, Any]) -> None:
+    """Progress on LangGraph's ``custom`` stream, when inside a graph run."""
+    try:
+        writer = get_stream_writer()
+    except RuntimeError:  # called outside a graph (e.g. the CLI's later pass)
+        return
+    writer({"source": "creatok", **event})
+
+
 def _url(image: Any) -> Any:
     return image.get("url") if isinstance(image, dict) else image
 
 
 def keep(
-    root: str, run_id: str, record: dict[str, Any], *, lang: str, fetch: bool = True
+    root: str, run_id: str, record: dict[str, Any], *, lang: str, fetch: bool = True,
+    announce: Announce | None = None,
 ) -> Flow[dict[str, Any]]:
     """After a success: the images saved (when ``fetch``) and the gallery written.
 
@@ -347,7 +367,8 @@ def keep(
         return record
     try:
         if fetch:
-            record = {**record, "images": (yield from keep_images(root, run_id, record))}
+            images = yield from keep_images(root, run_id, record, announce=announce)
+            record = {**record, "images": images}
         yield Blocking(gallery.write_run_gallery, (root, run_id, record, lang))
     except Exception:  # a copy is a bonus: nothing here may fail a paid success
         logger.warning("could not keep the images of run %s", run_id, exc_info=True)
@@ -399,7 +420,9 @@ def with_notes(message: str, lang: str, record: dict[str, Any]) -> str:
 # -- a later pass --------------------------------------------------------------------------
 
 
-def complete_run(root: str, run_id: str, *, lang: str) -> Flow[dict[str, Any] | None]:
+def complete_run(
+    root: str, run_id: str, *, lang: str, announce: Announce | None = None
+) -> Flow[dict[str, Any] | None]:
     """Fetch only the images a succeeded run is still missing; never calls CreatOK's API.
 
     Rewrites ``result.json``, ``result.md`` and the gallery when something changed; returns
@@ -408,7 +431,7 @@ def complete_run(root: str, run_id: str, *, lang: str) -> Flow[dict[str, Any] | 
     record: dict[str, Any] | None = yield Blocking(artifacts.read_result, (root, run_id))
     if not record or record.get("status") != "succeeded" or not record.get("images"):
         return None
-    updated = yield from keep(root, run_id, record, lang=lang)
+    updated = yield from keep(root, run_id, record, lang=lang, announce=announce)
     if updated == record:
         return record  # every copy was intact: nothing fetched, nothing rewritten
     message = with_notes(final_message(lang, updated), lang, updated)

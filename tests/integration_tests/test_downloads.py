@@ -17,6 +17,7 @@ import httpx
 import pytest
 from blockbuster import blockbuster_ctx
 from graph_support import APPROVE, PROMPT, Harness, last_text
+from langgraph.types import Command
 
 from creatok_graph import CreatokContext
 from creatok_graph.downloads import sniff_image_bytes
@@ -174,3 +175,12 @@ async def test_a_recheck_of_the_same_task_reuses_intact_copies(h1: Harness) -> N
     assert len(h1.emulator.file_requests) == before + 1  # only the lost one again
     assert json.loads((h1.root / "t1" / "outputs" / "result.json").read_text())["images"] == (
         again["images"])
+
+
+async def test_the_downloads_are_announced_on_the_custom_stream(h1: Harness) -> None:
+    await h1.invoke({"prompt": PROMPT, "n": 2})
+    chunks = await h1.stream(Command(resume=APPROVE))
+    kinds = [c["type"] for mode, c in chunks if mode == "custom"]
+    assert kinds[-2:] == ["downloading", "done"]
+    (event,) = [c for mode, c in chunks if mode == "custom" and c["type"] == "downloading"]
+    assert event["count"] == 2

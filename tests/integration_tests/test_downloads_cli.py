@@ -47,6 +47,7 @@ def test_expired_links_then_the_same_run_id_fetches_only_what_is_missing(
     emu.set_scenarios([])  # the links work again (e.g. a transient storage fault is over)
     second = world.run("--run-id", "keep")
     assert second.returncode == 0, second
+    assert text("en", "cli_downloading", count=2) in second.stderr, second
     assert text("en", "download_expired", index=1) not in second.stdout, second
     assert _gets(emu) == 4  # two refused before, two fetched now
     outputs = world.artifacts / "keep" / "outputs"
@@ -62,6 +63,7 @@ def test_expired_links_then_the_same_run_id_fetches_only_what_is_missing(
     third = world.run("--run-id", "keep")
     assert third.returncode == 0, third
     assert _gets(emu) == before + 1  # only the missing one
+    assert text("en", "cli_downloading", count=1) in third.stderr, third
     fourth = world.run("--run-id", "keep")
     assert fourth.returncode == 0 and _gets(emu) == before + 1  # nothing missing: no GET
     assert emu.stats()["submits"] == 1  # never charged again
@@ -87,6 +89,7 @@ def test_json_lists_the_kept_files(tmp_path: Path, emulator_for_cli: Emulator) -
     world = World(tmp_path, emu)
     run = world.run("--prompt", PROMPT, "--n", "2", "--yes", "--run-id", "j", "--json")
     assert run.returncode == 0, run
+    assert text("en", "cli_downloading", count=2) in run.stderr, run
     images = run.json()["images"]
     assert [(i["file"], i["content_type"]) for i in images] == [
         ("images/image-1.png", "image/png"), ("images/image-2.jpg", "image/jpeg")]
