@@ -21,6 +21,7 @@ import logging
 import os
 import re
 import struct
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -286,12 +287,25 @@ def _intact(outputs: Path, entry: dict[str, Any]) -> bool:
         return False
 
 
+STALE_TEMP_SECONDS = 3600.0
+"""A temp file this old belongs to a download that was killed, not one still running."""
+
+
+def _remove_stale_temps(folder: Path) -> None:
+    cutoff = time.time() - STALE_TEMP_SECONDS
+    for temp in folder.glob(".download.*.tmp"):
+        with contextlib.suppress(OSError):
+            if temp.stat().st_mtime < cutoff:
+                temp.unlink()
+
+
 def _already_kept(
     root: str, run_id: str, images: list[Any], task_id: Any
 ) -> tuple[Path, list[dict[str, Any] | None]]:
     """The outputs folder and, per image, the file fields of an intact earlier copy of this
     task's image (or None). Blocking: paths are resolved here, not on the event loop."""
     outputs = artifacts.outputs_dir(root, run_id)
+    _remove_stale_temps(outputs / IMAGES_FOLDER)
     previous = artifacts.read_json(outputs / "result.json")
     earlier: list[Any] = []
     if isinstance(previous, dict) and previous.get("task_id") == task_id:

@@ -167,12 +167,17 @@ async def test_kept_copies_get_the_users_usual_permissions(h1: Harness) -> None:
 async def test_a_recheck_of_the_same_task_reuses_intact_copies(h1: Harness) -> None:
     done = await _generate(h1, n=2)
     before = len(h1.emulator.file_requests)
-    (h1.root / "t1" / "outputs" / "images" / "image-2.png").unlink()  # one copy lost
+    images = h1.root / "t1" / "outputs" / "images"
+    (images / "image-2.png").unlink()  # one copy lost
+    killed = images / ".download.0123456789ab.tmp"  # left by a download that was killed
+    killed.write_bytes(b"partial")
+    os.utime(killed, (0, 0))
     again = await h1.invoke({"task_id": done["task_id"], "wait": True})
     assert again["status"] == "succeeded"
     assert [image["file"] for image in again["images"]] == [
         "images/image-1.png", "images/image-2.png"]
     assert len(h1.emulator.file_requests) == before + 1  # only the lost one again
+    assert sorted(p.name for p in images.iterdir()) == ["image-1.png", "image-2.png"]
     assert json.loads((h1.root / "t1" / "outputs" / "result.json").read_text())["images"] == (
         again["images"])
 
