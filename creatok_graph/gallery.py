@@ -24,7 +24,7 @@ PAGE_NAME = "index.html"
 
 
 @dataclass(frozen=True)
-class Generation:
+class GalleryEntry:
     """One generation on a page: its result record, and where its files are from the page.
 
     ``base`` is the path from the page's folder to the generation's ``outputs`` folder
@@ -132,7 +132,7 @@ def _size_label(size: Any) -> str:
     return f"{size / (1024 * 1024):.1f} MB"
 
 
-def _figure(lang: str, gen: Generation, index: int, image: Any) -> str:
+def _figure(lang: str, gen: GalleryEntry, index: int, image: Any) -> str:
     image = image if isinstance(image, Mapping) else {"url": image}
     remote = _web_url(image.get("url"))
     local = image.get("file") if isinstance(image.get("file"), str) else None
@@ -172,7 +172,7 @@ def _figure(lang: str, gen: Generation, index: int, image: Any) -> str:
             f"<figcaption><span>{caption}</span>{links}{note}</figcaption></figure>")
 
 
-def _section(lang: str, gen: Generation) -> str:
+def _section(lang: str, gen: GalleryEntry) -> str:
     record = gen.record
     chips = []
     for key, field, mono in (
@@ -193,7 +193,7 @@ def _section(lang: str, gen: Generation) -> str:
     return f'<section>{head}<dl>{"".join(chips)}</dl><div class="grid">{figures}</div></section>'
 
 
-def render(generations: Sequence[Generation], *, lang: str) -> str:
+def render(generations: Sequence[GalleryEntry], *, lang: str) -> str:
     """The whole page for one or more generations (a batch is just a longer list)."""
     count = sum(len(g.record.get("images") or []) for g in generations)
     title = text(lang, "gallery_title")
@@ -220,5 +220,5 @@ def write_run_gallery(root: str, run_id: str, record: Mapping[str, Any], lang: s
         and (outputs / image["file"]).is_file()
     )
     page = outputs / PAGE_NAME
-    artifacts.atomic_write_text(page, render([Generation(record, present=present)], lang=lang))
+    artifacts.atomic_write_text(page, render([GalleryEntry(record, present=present)], lang=lang))
     return page

@@ -8,7 +8,7 @@ import html
 import re
 from typing import Any
 
-from creatok_graph.gallery import Generation, render
+from creatok_graph.gallery import GalleryEntry, render
 from creatok_graph.messages import text
 
 URL = "https://cdn.example/a/0.png?X-Amz-Date=1&X-Amz-Signature=ff"
@@ -29,7 +29,7 @@ def _record(**changes: Any) -> dict[str, Any]:
 
 def test_every_text_is_escaped() -> None:
     hostile = '<script>alert(1)</script>" onload="x'
-    page = render([Generation(_record(prompt=hostile, model=hostile, task_id=hostile))],
+    page = render([GalleryEntry(_record(prompt=hostile, model=hostile, task_id=hostile))],
                   lang="en")
     assert "<script>alert" not in page
     assert page.count("&lt;script&gt;alert(1)&lt;/script&gt;&quot; onload=&quot;x") == 3
@@ -37,7 +37,7 @@ def test_every_text_is_escaped() -> None:
 
 
 def test_the_copy_is_shown_and_the_original_linked_verbatim() -> None:
-    page = render([Generation(_record())], lang="en")
+    page = render([GalleryEntry(_record())], lang="en")
     assert 'src="images/image-1.png"' in page
     assert f'href="{URL.replace("&", "&amp;")}"' in page  # the signed URL, escaped, unchanged
     assert f'data-remote="{URL.replace("&", "&amp;")}"' in page
@@ -46,14 +46,14 @@ def test_the_copy_is_shown_and_the_original_linked_verbatim() -> None:
 
 
 def test_a_missing_copy_falls_back_to_the_link() -> None:
-    page = render([Generation(_record(), present=frozenset())], lang="en")
+    page = render([GalleryEntry(_record(), present=frozenset())], lang="en")
     assert 'src="images/image-1.png"' not in page
     assert f'src="{URL.replace("&", "&amp;")}"' in page
 
 
 def test_only_web_links_become_sources_or_links() -> None:
     images = [{"url": "javascript:alert(1)", "file": None, "error": {"kind": "expired"}}]
-    page = render([Generation(_record(images=images))], lang="en")
+    page = render([GalleryEntry(_record(images=images))], lang="en")
     assert "javascript:" not in page
     assert 'data-state="broken"' in page
     assert text("en", "gallery_expired") in page
@@ -61,8 +61,8 @@ def test_only_web_links_become_sources_or_links() -> None:
 
 def test_a_batch_is_one_page_of_generations() -> None:
     second = _record(run_id="r2", task_id="task_2", prompt="an owl")
-    page = render([Generation(_record(), base="r1/outputs/"),
-                   Generation(second, base="r2/outputs/")], lang="ja")
+    page = render([GalleryEntry(_record(), base="r1/outputs/"),
+                   GalleryEntry(second, base="r2/outputs/")], lang="ja")
     assert page.count("<section>") == 2
     assert 'src="r1/outputs/images/image-1.png"' in page
     assert 'src="r2/outputs/images/image-1.png"' in page
@@ -71,7 +71,7 @@ def test_a_batch_is_one_page_of_generations() -> None:
 
 
 def test_the_pages_script_is_allowed_by_its_own_policy_and_nothing_else_is() -> None:
-    page = render([Generation(_record())], lang="en")
+    page = render([GalleryEntry(_record())], lang="en")
     script = re.search(r"<script>(.*?)</script>", page, re.S)
     assert script is not None
     digest = base64.b64encode(hashlib.sha256(script.group(1).encode()).digest()).decode()
