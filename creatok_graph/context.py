@@ -94,6 +94,14 @@ class CreatokContext:
             f"CREATOK_TIMEOUT or {int(DEFAULT_WAIT_SECONDS)}."
         },
     )
+    download: bool | None = field(
+        default=None,
+        metadata={
+            "description": "After a success, save a copy of each image (outputs/images/) "
+            "beside result.json, for signed links expire; CREATOK_DOWNLOAD (0 turns it off) "
+            "or on. Files only ever go under the artifacts folder."
+        },
+    )
     local_files: LocalFiles = field(
         default=ANY_LOCAL_FILE,
         metadata={"description": "Which local files may be sent as reference images."},
@@ -104,6 +112,9 @@ class CreatokContext:
     """Why a client's settings were refused (the run then ends before any call)."""
 
     def __post_init__(self) -> None:
+        if self.download is None:
+            self.download = os.environ.get("CREATOK_DOWNLOAD", "").strip().lower() not in (
+                "0", "false", "no", "off")
         self.base_url = resolve_base_url(self.base_url or None)
         self.artifacts_dir = (
             self.artifacts_dir or os.environ.get("CREATOK_ARTIFACTS_DIR") or DEFAULT_ARTIFACTS_DIR
@@ -189,6 +200,12 @@ class ClientContext(BaseModel):
         description="Seconds to wait for the task, kept between "
         f"{CLIENT_TIMEOUT[0]:g} and {CLIENT_TIMEOUT[1]:g}. Empty: the server's default.",
     )
+    download: bool | None = Field(
+        default=None,
+        description="false: keep only the image links for this run (no copies on the "
+        "server). true cannot switch copies on where the server's operator turned them off "
+        "(CREATOK_DOWNLOAD=0). Empty: the server's setting.",
+    )
     _refused_fields: tuple[str, ...] = PrivateAttr(default=())
 
     @model_validator(mode="wrap")
@@ -222,6 +239,8 @@ class ClientContext(BaseModel):
             poll_interval=_clamp(self.poll_interval, CLIENT_POLL_INTERVAL)
             if self.poll_interval else operator.poll_interval,
             timeout=_clamp(self.timeout, CLIENT_TIMEOUT) if self.timeout else operator.timeout,
+            # the operator's disk: a client may turn copies off, never back on
+            download=bool(operator.download) and self.download is not False,
             local_files=LocalFiles.for_client(),
         )
 

@@ -233,6 +233,13 @@ async def test_approve_with_yes_streams_progress(server: Server) -> None:
     assert state["images"][0]["url"] in state["messages"][-1]["content"]
     assert server.submits() == before + 1
     assert result_written(Path(server.artifacts), state["run_id"])
+    # Copies of the images, streamed and written off the event loop (downloads.py).
+    outputs = Path(server.artifacts) / state["run_id"] / "outputs"
+    async with httpx.AsyncClient() as plain:
+        for image in state["images"]:
+            served = (await plain.get(image["url"])).content
+            assert (outputs / image["file"]).read_bytes() == served
+    assert (outputs / "index.html").is_file()
     server.assert_no_blocking_calls()
 
 
@@ -431,8 +438,8 @@ async def test_a_hostile_client_reaches_nothing_it_should_not(server: Server,
     # Studio builds its context form from this schema: nothing there asks for a key
     (assistant,) = [a for a in await client.assistants.search() if a["graph_id"] == GRAPH]
     schema = (await client.assistants.get_schemas(assistant["assistant_id"]))["context_schema"]
-    assert sorted(schema["properties"]) == ["artifacts_dir", "base_url", "poll_interval",
-                                            "timeout"]
+    assert sorted(schema["properties"]) == ["artifacts_dir", "base_url", "download",
+                                            "poll_interval", "timeout"]
 
     # 1. redirect the key: a base URL the operator never allowed (with a key of its own)
     values = await refused(client, "base_url", input={"prompt": PROMPT},

@@ -31,7 +31,8 @@ def operator_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
 def test_the_served_schema_has_no_key_field() -> None:
     schema = graph.get_context_jsonschema()
     assert schema is not None
-    assert set(schema["properties"]) == {"base_url", "artifacts_dir", "poll_interval", "timeout"}
+    assert set(schema["properties"]) == {"base_url", "artifacts_dir", "poll_interval", "timeout",
+                                         "download"}
     assert "key" not in (schema.get("description") or "").lower()  # Studio shows it
     for name, prop in schema["properties"].items():
         assert "api" not in name and "key" not in prop.get("title", "").lower()
@@ -108,6 +109,18 @@ def test_poll_interval_and_timeout_are_clamped() -> None:
     assert nan.poll_interval == CLIENT_POLL_INTERVAL[0]
     fine = CreatokContext.coerce({"poll_interval": 2, "timeout": 30})
     assert (fine.poll_interval, fine.timeout) == (2, 30)
+
+
+def test_a_client_may_turn_image_copies_off_but_never_on_against_the_operator(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("CREATOK_DOWNLOAD", raising=False)
+    assert CreatokContext.coerce({}).download is True
+    assert CreatokContext.coerce({"download": False}).download is False
+    monkeypatch.setenv("CREATOK_DOWNLOAD", "0")  # the operator's disk keeps no images
+    assert CreatokContext.coerce({"download": True}).download is False
+    assert CreatokContext.coerce({}).download is False
+    assert CreatokContext(download=True).download is True  # the operator may
 
 
 def test_a_client_sends_reference_images_only_from_the_reference_dir(
