@@ -22,6 +22,12 @@ A person's "send again" is itself written to the ledger (``resend_approved``)
 and consumed, durably, just before the POST: if the process dies during that
 POST too, the next pass asks again instead of sending a third time.
 
+Where the file lives belongs to the thread, not to the working directory: the
+artifacts folder is resolved to an absolute path when the person approves and
+recorded in state (:func:`ledger_root`), so a run resumed from another directory
+finds the same ledger. When the ledger still has nothing but state remembers an
+unanswered request (:func:`intent_from_state`), ``begin`` asks rather than send.
+
 Two sinks can disagree after a crash between their writes. Every transition
 bumps ``seq``; the highest ``seq`` wins, except that a task id found anywhere
 always wins ("already submitted" is the one fact we must never forget).
@@ -66,6 +72,22 @@ RESEND = "resend"
 CONFLICT = "conflict"
 
 _CLAIM_ROUNDS = 3
+
+
+def ledger_root(recorded: str | None, artifacts_dir: str) -> str:
+    """This thread's ledger folder, absolute.
+
+    A relative ``artifacts_dir`` (the default) names another folder from another
+    working directory, so the absolute path recorded in state when the person
+    approved wins. Only a path that ends in that same relative folder is taken from
+    state: state is not trusted to point the server at any other directory.
+    """
+    configured = Path(artifacts_dir).expanduser()
+    if recorded and not configured.is_absolute():
+        tail = Path(recorded).parts[-len(configured.parts):] if configured.parts else ()
+        if Path(recorded).is_absolute() and tuple(tail) == configured.parts:
+            return recorded
+    return str(configured.resolve())
 
 
 def approved_params(body: dict[str, Any], reference_images: list[str] | None) -> dict[str, Any]:
@@ -164,6 +186,12 @@ def _entry(value: Any) -> LedgerEntry | None:
     if not isinstance(entry.run_id, str) or not isinstance(entry.idempotency_key, str):
         return None
     return entry
+
+
+def intent_from_state(value: Any) -> LedgerEntry | None:
+    """The unanswered request a submit pass left in state (``submit_intent``), if any."""
+    entry = _entry(value)
+    return entry if entry is not None and entry.state == PENDING else None
 
 
 def newest(*entries: LedgerEntry | None) -> LedgerEntry | None:
@@ -287,11 +315,22 @@ class Ledger:
 
     # -- the decision before a paid call -----------------------------------------------
     def begin(
-        self, run_id: str, approved_hash: str, body: dict[str, Any]
+        self,
+        run_id: str,
+        approved_hash: str,
+        body: dict[str, Any],
+        remembered: LedgerEntry | None = None,
     ) -> Flow[tuple[str, LedgerEntry]]:
-        """What ``submit`` may do; for ``SEND`` and ``RESEND`` the intent is already recorded."""
+        """What ``submit`` may do; for ``SEND`` and ``RESEND`` the intent is already recorded.
+
+        ``remembered``: an unanswered request that state recorded (see
+        :func:`intent_from_state`); if the ledger lost it, the outcome is unknown.
+        """
         for _ in range(_CLAIM_ROUNDS):
             entry = yield from self.get(run_id)
+            if (entry is None and remembered is not None and remembered.run_id == run_id
+                    and remembered.params_hash == approved_hash):
+                return UNKNOWN, remembered
             if entry is not None and entry.state != REFUSED:
                 if entry.params_hash != approved_hash:
                     return CONFLICT, entry

@@ -41,7 +41,16 @@ from .errors import (
     TaskTimeoutError,
 )
 from .language import detect_language, uses_cjk_script
-from .ledger import CONFLICT, REUSE, UNKNOWN, Ledger, approved_params, params_hash
+from .ledger import (
+    CONFLICT,
+    REUSE,
+    UNKNOWN,
+    Ledger,
+    approved_params,
+    intent_from_state,
+    ledger_root,
+    params_hash,
+)
 from .prompts import DEFAULT_LANGUAGE, is_keep, is_no, is_retry, is_use, is_yes, text
 from .references import inspect_references
 from .replies import describe_invalid, error_record, final_message
@@ -608,7 +617,9 @@ def confirm(state: State, env: NodeEnv) -> Flow[Command[Any]]:
     if decision["type"] == "approve":
         # No reference images: straight to the paid call, one graph step (and checkpoint) less.
         goto = "upload_refs" if request.get("reference_images") else "submit"
-        return Command(update={"approval_note": None, "status": "approved"}, goto=goto)
+        root = ledger_root(state.get("ledger_root"), env.artifacts_root)  # issue 13
+        return Command(update={"approval_note": None, "status": "approved", "ledger_root": root},
+                       goto=goto)
     if decision["type"] == "unclear":
         # Neither yes nor no ("hmm", a question): nothing is charged, so ask again.
         said = _shorten(decision["answer"])
@@ -695,8 +706,9 @@ def submit(state: State, env: NodeEnv) -> Flow[Command[Any]]:
     )
     body = resolved.submit_body(state.get("object_keys"))
     approved = params_hash(approved_params(body, request.get("reference_images")))
-    ledger = Ledger(env.store, env.artifacts_root)
-    decision, entry = yield from ledger.begin(run_id, approved, body)
+    ledger = Ledger(env.store, ledger_root(state.get("ledger_root"), env.artifacts_root))
+    decision, entry = yield from ledger.begin(run_id, approved, body,
+                                              intent_from_state(state.get("submit_intent")))
 
     if decision == REUSE:
         task_id = str(entry.task_id)
@@ -737,19 +749,23 @@ def submit(state: State, env: NodeEnv) -> Flow[Command[Any]]:
         answer_ = yield from _send_paid(env.api, entry.body or body, entry.idempotency_key)
     except CreatokError as exc:
         if _maybe_charged(exc):
-            yield from ledger.record(entry.unanswered(f"{exc.kind}: {exc.message}"))
+            open_intent = entry.unanswered(f"{exc.kind}: {exc.message}")
+            yield from ledger.record(open_intent)
             if isinstance(exc, ContractError):  # accepted, but no task id to follow
                 return _end(exc.kind, exc, submit_failures=failures)
-            # Outcome unknown: keep the intent; the next pass asks the person.
-            return Command(update={"submit_failures": failures, "error": error_record(exc)},
+            # Outcome unknown: keep the intent (in state too); the next pass asks the person.
+            return Command(update={"submit_failures": failures, "error": error_record(exc),
+                                   "submit_intent": open_intent.to_dict()},
                            goto="submit")
         yield from ledger.record(entry.refused(f"{exc.kind}: {exc.message}"))
         return _end(exc.kind, exc, submit_failures=failures)
     except Exception as exc:  # anything unforeseen once the request may have left: ask
         note = f"{type(exc).__name__}: {exc}"
-        yield from ledger.record(entry.unanswered(note))
+        open_intent = entry.unanswered(note)
+        yield from ledger.record(open_intent)
         return Command(update={"submit_failures": failures,
-                               "error": {"kind": "unknown_outcome", "message": note}},
+                               "error": {"kind": "unknown_outcome", "message": note},
+                               "submit_intent": open_intent.to_dict()},
                        goto="submit")
     yield from ledger.record(entry.submitted(answer_.task_id))
     return (yield from _submitted(state, env, answer_.task_id, answer_.raw))
@@ -809,7 +825,7 @@ def _submitted(
         # The capabilities snapshot has done its job (validation, price): later
         # checkpoints of the run need not carry it.
         update={"task_id": task_id, "status": "submitted", "submitted_at": submitted_at,
-                "raw": raw, "error": None, "capabilities": None},
+                "raw": raw, "error": None, "capabilities": None, "submit_intent": None},
         goto="poll",
     )
 

@@ -70,3 +70,7 @@ class State(InputState, OutputState, total=False):
     generation: int
     finished_task_id: str | None
     finished_request: dict[str, Any] | None
+    ledger_root: str | None
+    """The absolute folder of this thread's submission ledger, recorded at approval (issue 13)."""
+    submit_intent: dict[str, Any] | None
+    """A paid request sent without an answer (a ledger entry): asked about if the ledger lost it."""
