@@ -5,8 +5,10 @@ artifacts dir (the run id is the thread), so a run can be continued after a
 crash or Ctrl-C, and the same interrupts a LangGraph UI would show are asked
 here on stdin.
 
-Exit codes: 0 succeeded; 1 failed, timed out or an error; 2 usage error or
-declined; 3 still queued/running (a recovery check without --wait); 130 Ctrl-C.
+Exit codes: 0 succeeded; 1 failed or an error (including a paid request whose outcome
+is unknown and was not sent again); 2 usage error or declined; 3 still queued/running
+(the wait timed out, a recovery check without --wait, or another process is handling the
+run id); 130 Ctrl-C.
 """
 
 from __future__ import annotations
@@ -230,9 +232,13 @@ class _Declined(Exception):
     pass
 
 
-def exit_code(status: str, error: Any = None) -> int:
+def exit_code(status: str, error: Any = None, *, task_id: str | None = None) -> int:
     if status == "succeeded":
         return EXIT_OK
+    if status == "timeout" and task_id:
+        return EXIT_PENDING  # we stopped waiting; the task goes on (issue 13)
+    if isinstance(error, dict) and error.get("kind") == "unknown_outcome":
+        return EXIT_ERROR  # not a "no": a request that may have been charged is unresolved
     if status in USAGE_STATUSES:
         return EXIT_USAGE
     if status in ("failed", "timeout", "error") or error:
@@ -251,6 +257,23 @@ def _input(args: argparse.Namespace, run_id: str) -> dict[str, Any]:
     if args.reference_image:
         payload["reference_images"] = list(args.reference_image)
     return payload
+
+
+def _before_approval(graph: Any, config: dict[str, Any]) -> dict[str, Any] | None:
+    """Where a run that ended without a charge starts again: just before the approval
+    question (a new yes is needed), else at its input. None when it cannot be retried.
+
+    The ledger still decides at the paid call: a refusal (nothing charged) lets the new
+    yes send once; an open intent asks; a recorded task is reused.
+    """
+    first: Any = None
+    for snapshot in graph.get_state_history(config):
+        if tuple(snapshot.next) == ("confirm",):
+            return dict(snapshot.config)
+        first = snapshot
+    if first is not None and tuple(first.next) == ("__start__",):
+        return dict(first.config)
+    return None
 
 
 def _last_message(values: dict[str, Any]) -> str:
@@ -349,6 +372,11 @@ class Session:
             return self.run(graph, config, ctx, payload=None)
         task_id = self.args.task_id or values.get("task_id")
         status = values.get("status")
+        if not task_id and status not in FINAL_STATUSES:
+            retry_from = _before_approval(graph, config)
+            if retry_from is not None:  # it ended before anything was charged: try again
+                self.note(text(self.lang, "cli_retrying", run_id=self.run_id))
+                return self.run(graph, config, ctx, payload=None, start_from=retry_from)
         if task_id and (task_id != values.get("task_id") or status not in FINAL_STATUSES):
             # It stopped waiting (still running, timed out, connection lost): check the task
             # again. The graph routes a known task id straight to polling: nothing is resent.
@@ -368,12 +396,15 @@ class Session:
             self.note(text(self.lang, "cli_continuing", run_id=self.run_id))
 
     def run(self, graph: Any, config: dict[str, Any], ctx: CreatokContext, *,
-            payload: Any = None, pending: Any = None) -> int:
+            payload: Any = None, pending: Any = None,
+            start_from: dict[str, Any] | None = None) -> int:
+        """``start_from``: an earlier checkpoint of the thread to continue from, once."""
         from langgraph.types import Command
 
         while True:
             if pending is None:
-                pending = self._stream(graph, payload, config, ctx)
+                pending = self._stream(graph, payload, start_from or config, ctx)
+                start_from = None
                 values = graph.get_state(config).values
                 # The graph may have learnt the language since (e.g. from an asked-for prompt).
                 self.lang = values.get("language") or self.lang
@@ -503,14 +534,18 @@ class Session:
             self.human.flush()
         elif final:
             self.say(final)
-        code = exit_code(status, error)
+        task_id = values.get("task_id") or self.task_id
+        code = exit_code(status, error, task_id=task_id)
         if self.args.verbose and error:
             self.note(f"details: {json.dumps(error, ensure_ascii=False)}")
         if values.get("artifacts_dir"):
             path = os.path.join(values["artifacts_dir"], "outputs")
             self.note(text(self.lang, "cli_results", path=path))
-        task_id = values.get("task_id") or self.task_id
-        if code == EXIT_PENDING and task_id:
+        if code == EXIT_PENDING and task_id and not self.args.task_id:
+            # The same run id continues the same task: nothing is sent again.
+            self.note(text(self.lang, "cli_still_running", command=f"{PROG} --run-id "
+                           f"{self.run_id}", task_id=task_id))
+        elif code == EXIT_PENDING and task_id:
             self.note(text(self.lang, "cli_check_again", task_id=task_id))
         self.emit_json(values, ok=status == "succeeded", status=status)
         return code
@@ -588,6 +623,7 @@ def main(argv: list[str] | None = None) -> int:
         return session.fail(text(session.lang, "cli_no_key", url=API_KEYS_URL), EXIT_USAGE,
                             status="auth_error")
     try:
+        from . import runlock
         from .checkpointing import checkpoint_url, open_persistence
         from .context import CreatokContext
         from .graph import build_graph
@@ -613,6 +649,12 @@ def main(argv: list[str] | None = None) -> int:
                 return session.fail(text(session.lang, "cli_bad_store",
                                          path=ctx.artifacts_dir, reason=reason),
                                     EXIT_ERROR, status="configuration_error")
+            try:
+                stack.enter_context(runlock.hold(ctx.artifacts_dir, run_id))
+            except runlock.RunBusy:
+                return session.fail(text(session.lang, "cli_busy", run_id=run_id,
+                                         command=f"{PROG} --run-id {run_id}"),
+                                    EXIT_PENDING, status="busy")
             graph = build_graph(persistence.checkpointer, persistence.store)
             return session.start(graph, {"configurable": {"thread_id": run_id}}, ctx)
     except KeyboardInterrupt:

@@ -39,7 +39,9 @@ from .errors import (
     InvalidRequestError,
     InvalidResponseError,
     TaskTimeoutError,
+    is_submission_failure,
 )
+from .inputs import check_input
 from .language import detect_language, uses_cjk_script
 from .ledger import (
     CONFLICT,
@@ -53,7 +55,7 @@ from .ledger import (
 )
 from .prompts import DEFAULT_LANGUAGE, is_keep, is_no, is_retry, is_use, is_yes, text
 from .references import inspect_references
-from .replies import describe_invalid, error_record, final_message
+from .replies import describe_invalid, error_record, final_message, unknown_outcome_question
 from .state import State
 
 logger = logging.getLogger(__name__)
@@ -349,7 +351,12 @@ def _restart(state: State, derived: dict[str, Any]) -> dict[str, Any]:
 
 def clarify(state: State, env: NodeEnv) -> Flow[Command[Any]]:
     """Find the prompt; ask for it when missing; offer a refinement once when vague."""
-    update: dict[str, Any] = _new_request_reset(state)
+    try:
+        coerced = check_input(state)  # issue 13: wrong types end as invalid_request
+    except InvalidRequestError as exc:
+        return _end("invalid_request", exc, **{str(exc.field): None})
+    state = {**state, **coerced}  # type: ignore[typeddict-item]
+    update: dict[str, Any] = {**coerced, **_new_request_reset(state)}
     try:
         update.update(_run_id_update({**state, **update}, env))  # type: ignore[typeddict-item]
     except InvalidRequestError as exc:
@@ -722,7 +729,7 @@ def submit(state: State, env: NodeEnv) -> Flow[Command[Any]]:
         answer = interrupt(
             {
                 "type": "unknown_outcome",
-                "question": text(lang, "unknown_outcome"),
+                "question": unknown_outcome_question(lang, entry.note),
                 "run_id": run_id,
                 "options": ["retry", "stop"],
                 "idempotency_key": entry.idempotency_key,
@@ -735,7 +742,7 @@ def submit(state: State, env: NodeEnv) -> Flow[Command[Any]]:
         said = _answer_text(answer, "type")
         if not (said and (is_retry(said) or is_yes(said))):
             return _end("cancelled", {"kind": "unknown_outcome",
-                                      "message": text(lang, "unknown_outcome"),
+                                      "message": unknown_outcome_question(lang, entry.note),
                                       "idempotency_key": entry.idempotency_key})
         # The answer is spent by exactly one send: record it, then send in a fresh step
         # (a crash during that send must ask again, not replay this answer).
@@ -744,10 +751,11 @@ def submit(state: State, env: NodeEnv) -> Flow[Command[Any]]:
 
     # SEND or RESEND: the intent is on record; now, and only now, the paid call.
     _emit({"type": "submitting", "run_id": run_id, "attempt": entry.attempts})
-    failures = int(state.get("submit_failures") or 0) + 1
+    failures = int(state.get("submit_failures") or 0)
     try:
         answer_ = yield from _send_paid(env.api, entry.body or body, entry.idempotency_key)
     except CreatokError as exc:
+        failures += is_submission_failure(exc)  # CreatOK's rule for the "outdated" hint
         if _maybe_charged(exc):
             open_intent = entry.unanswered(f"{exc.kind}: {exc.message}")
             yield from ledger.record(open_intent)
@@ -832,6 +840,10 @@ def _submitted(
 
 def poll(state: State, env: NodeEnv) -> Flow[Command[Any]]:
     """Wait for the task in one step: bounded checkpoints however long it runs."""
+    try:
+        check_input(state)  # issue 13: wrong types end as invalid_request
+    except InvalidRequestError as exc:
+        return _end("invalid_request", exc, **{str(exc.field): None})
     task_id = str(state.get("task_id"))
     # Straight from submit (or re-run after a crash there): keep waiting on the same clock.
     # Otherwise this is a recovery check: once, unless asked to wait, with a fresh clock.
