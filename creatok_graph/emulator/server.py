@@ -457,6 +457,7 @@ class Emulator:
             "status": 0,
             "downloads": 0,
             "idempotent_replays": 0,
+            "submits_in_flight": 0,
         }
         self._credits: float = 0
         self._requests: dict[str, int] = {}
@@ -1086,9 +1087,18 @@ class Emulator:
                     200, CODE_INSUFFICIENT_CREDITS, "insufficient credits", extra=extra
                 )
             slow_active = Scenario.SLOW_SUBMIT.value in active and slow > 0
-            if slow_active and self._stopping.wait(slow):
-                return _envelope(503, 503, "server shutting down")
-            answer = self._create_task(parsed, idem_key, sent_key)
+            if slow_active:
+                with self._lock:
+                    self._counters["submits_in_flight"] += 1
+                try:
+                    if self._stopping.wait(slow):
+                        return _envelope(503, 503, "server shutting down")
+                    answer = self._create_task(parsed, idem_key, sent_key)
+                finally:
+                    with self._lock:
+                        self._counters["submits_in_flight"] -= 1
+            else:
+                answer = self._create_task(parsed, idem_key, sent_key)
             created = True
         finally:
             if idem_key is not None and not created:
