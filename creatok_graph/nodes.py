@@ -624,7 +624,7 @@ def confirm(state: State, env: NodeEnv) -> Flow[Command[Any]]:
     if decision["type"] == "approve":
         # No reference images: straight to the paid call, one graph step (and checkpoint) less.
         goto = "upload_refs" if request.get("reference_images") else "submit"
-        root = ledger_root(state.get("ledger_root"), env.artifacts_root)  # issue 13
+        root = yield Blocking(ledger_root, (state.get("ledger_root"), env.artifacts_root))
         return Command(update={"approval_note": None, "status": "approved", "ledger_root": root},
                        goto=goto)
     if decision["type"] == "unclear":
@@ -713,7 +713,8 @@ def submit(state: State, env: NodeEnv) -> Flow[Command[Any]]:
     )
     body = resolved.submit_body(state.get("object_keys"))
     approved = params_hash(approved_params(body, request.get("reference_images")))
-    ledger = Ledger(env.store, ledger_root(state.get("ledger_root"), env.artifacts_root))
+    root = yield Blocking(ledger_root, (state.get("ledger_root"), env.artifacts_root))
+    ledger = Ledger(env.store, root)
     decision, entry = yield from ledger.begin(run_id, approved, body,
                                               intent_from_state(state.get("submit_intent")))
 

@@ -229,6 +229,9 @@ class Outcome:
     exit_code: int
     artifacts_whole: bool
     stale_temp_files: int
+    result_task_id: str | None
+    warned_before_retry: bool
+    """Asked, answered "retry", and the question said a retry may charge again."""
 
 
 def _whole(run_dir: Path) -> tuple[bool, int]:
@@ -326,8 +329,8 @@ def _one_run(case: Case, rep: int, emulator: EmulatorProcess, root: Path,
             assert tasks[0]["idempotency_key"] == ledger["idempotency_key"], context
     return Outcome(run_id, delay, killed, charged_at_kill, len(tasks),
                    [t["task_id"] for t in tasks], result.get("status"),
-                   QUESTION_MARK in output, resumed.returncode, whole_at_kill and whole_at_end,
-                   temps)
+                   asked, resumed.returncode, whole_at_kill and whole_at_end,
+                   temps, result.get("task_id"), resent and RETRY_MAY_CHARGE in output)
 
 
 def _json(path: Path) -> dict[str, Any] | None:
@@ -373,18 +376,23 @@ def test_write_report() -> None:
         "ignores Idempotency-Key",
         "",
         "| case | kill point | runs | SIGKILL after window entry (s) | charged at kill | "
-        "charged in the end (per run) | POSTs / replays seen | asked | recovered task id | "
+        "charged in the end (per run) | 2nd charges after a warned \"retry\" | "
+        "POSTs / replays seen | asked | recovered task id | "
         "final status | artifacts whole | leftover .tmp |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for row in REPORT:
         case, outs = row["case"], row["outcomes"]
-        recovered = sum(1 for o in outs if len(o.task_ids) == 1 and o.status == "succeeded")
+        recovered = sum(1 for o in outs if o.status == "succeeded" and o.task_ids
+                        and o.result_task_id == o.task_ids[-1])
+        second = [o for o in outs if o.charged_final > 1]
+        warned = sum(o.warned_before_retry for o in second)
         lines.append(
             f"| {case.name} | {case.label} | {len(outs)} | "
             + ", ".join(f"{o.kill_delay:.2f}" for o in outs) + " | "
             + ", ".join(str(o.charged_at_kill) for o in outs) + " | "
             + ", ".join(str(o.charged_final) for o in outs) + " | "
+            + (f"{warned}/{len(second)}" if second else "none") + " | "
             + f"{row['posts']} / {row['replays']} | "
             + f"{sum(o.asked for o in outs)}/{len(outs)} | "
             + (f"{recovered}/{len(outs)}" if case.expect_status == "succeeded" else "n/a (stopped)")
