@@ -183,3 +183,25 @@ def test_a_connection_error_names_the_url() -> None:
     url = "http://api.example:8443/base/api/open/skills/tasks/status"
     assert url in exc.message and "?" not in exc.message
     assert error_message("en", error_record(exc)) == text("en", "connection_error_url", url=url)
+
+
+# -- the emulator can be as strict as the contract ------------------------------------------
+
+
+@pytest.mark.parametrize("honour", [True, False])
+def test_the_emulator_deduplicates_a_key_only_when_asked_to(
+    emulator_factory: Any, honour: bool
+) -> None:
+    emulator = emulator_factory(task_seconds=0.0, honour_idempotency=honour)
+    body = {"prompt": PROMPT, "model": "nano-banana-2", "resolution": "2K", "n": 1}
+    headers = {"Authorization": f"Bearer {emulator.api_key}", "Idempotency-Key": "k-1"}
+    url = emulator.base_url + "/api/open/skills/image-generation"
+    ids = [httpx.post(url, json=body, headers=headers, timeout=10).json()["data"]["task_id"]
+           for _ in range(2)]
+    assert (ids[0] == ids[1]) is honour
+    assert emulator.stats()["submits"] == (1 if honour else 2)
+    assert all(t["idempotency_key"] == "k-1" for t in emulator.tasks.values())
+    # and the switch is reachable over HTTP, for emulators in another process
+    config = httpx.post(emulator.base_url + "/_emulator/config",
+                        json={"honour_idempotency": not honour}, timeout=10).json()["data"]
+    assert config["honour_idempotency"] is (not honour) and emulator.honour_idempotency is not honour
