@@ -35,6 +35,8 @@ def check_input(state: Any) -> dict[str, Any]:
         if value is not None and not isinstance(value, str):
             raise _refuse(name, "text", value)
     n = state.get("n")
+    if isinstance(n, float) and n.is_integer():
+        changed["n"] = n = int(n)  # 2.0 from a JSON client or a chat model means 2
     if n is not None and (isinstance(n, bool) or not isinstance(n, (int, str))):
         raise _refuse("n", "a whole number", n)
     for name in FLAG_FIELDS:
