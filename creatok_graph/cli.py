@@ -33,7 +33,7 @@ from .artifacts import check_run_id
 from .errors import API_KEYS_URL, CreatokError, InvalidRequestError
 from .language import detect_language
 from .prompts import DEFAULT_LANGUAGE, is_retry, is_yes, text
-from .replies import describe_invalid, error_record
+from .replies import describe_invalid, error_record, maybe_charged
 
 if TYPE_CHECKING:
     from .context import CreatokContext
@@ -374,8 +374,10 @@ class Session:
         status = values.get("status")
         if not task_id and status not in FINAL_STATUSES:
             retry_from = _before_approval(graph, config)
-            if retry_from is not None:  # it ended before anything was charged: try again
-                self.note(text(self.lang, "cli_retrying", run_id=self.run_id))
+            if retry_from is not None:  # it ended without a task: try again after a yes
+                # (the ledger asks first if that earlier request may have been charged)
+                said = "cli_continuing" if maybe_charged(values.get("error")) else "cli_retrying"
+                self.note(text(self.lang, said, run_id=self.run_id))
                 return self.run(graph, config, ctx, payload=None, start_from=retry_from)
         if task_id and (task_id != values.get("task_id") or status not in FINAL_STATUSES):
             # It stopped waiting (still running, timed out, connection lost): check the task
