@@ -7,8 +7,8 @@ here on stdin.
 
 Exit codes: 0 succeeded; 1 failed or an error (including a paid request whose outcome
 is unknown and was not sent again); 2 usage error or declined; 3 still queued/running
-(the wait timed out, a recovery check without --wait, or another process is handling the
-run id); 130 Ctrl-C.
+(the wait for an accepted task ended: timeout, or status checks failing; a recovery check
+without --wait; or another process is handling the run id); 130 Ctrl-C.
 """
 
 from __future__ import annotations
@@ -46,6 +46,9 @@ EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_PENDING, EXIT_INTERRUPTED = 0, 1, 2, 3, 13
 FINAL_STATUSES = frozenset({"succeeded", "failed", "cancelled"})
 """A run that ended with one of these is only reprinted when its run id is used again."""
 USAGE_STATUSES = frozenset({"cancelled", "invalid_request"})
+WAIT_ENDED_STATUSES = frozenset({"timeout", "server_error", "connection_error", "rate_limited"})
+"""How a wait for an accepted task can end without an answer about the task itself: it is
+still running as far as anyone knows, and the same run id continues it (exit 3)."""
 SANDBOX_TASK_SECONDS = 2.0
 
 def _isatty(stream: Any) -> bool:
@@ -235,8 +238,8 @@ class _Declined(Exception):
 def exit_code(status: str, error: Any = None, *, task_id: str | None = None) -> int:
     if status == "succeeded":
         return EXIT_OK
-    if status == "timeout" and task_id:
-        return EXIT_PENDING  # we stopped waiting; the task goes on (issue 13)
+    if status in WAIT_ENDED_STATUSES and task_id:
+        return EXIT_PENDING  # we stopped waiting, the task was accepted and goes on (issue 13)
     if isinstance(error, dict) and error.get("kind") == "unknown_outcome":
         return EXIT_ERROR  # not a "no": a request that may have been charged is unresolved
     if status in USAGE_STATUSES:

@@ -70,6 +70,28 @@ def test_reaching_the_timeout_is_still_running_and_the_same_run_id_continues(
     assert stats["submit_requests"] == 1 and stats["submits"] == 1, stats
 
 
+@pytest.mark.timeout(180)
+def test_an_outage_while_waiting_leaves_a_way_to_continue_the_same_task(
+    emulator_factory: Any, tmp_path: Path
+) -> None:
+    emulator = emulator_factory(task_seconds=3.0, honour_idempotency=False)
+    world = World(emulator, tmp_path)
+    proc = world.start("--prompt", PROMPT, "--yes", "--run-id", "outage", "--json",
+                       "--timeout", "3")
+    assert wait_until(lambda: emulator.stats()["submits"] == 1, 60)
+    emulator.set_scenarios(["status-500"])  # the status checks fail from now on
+    out, err = proc.communicate(timeout=TIMEOUT)
+    shown = f"exit {proc.returncode}\n{out}{err}"
+    assert proc.returncode == 3, shown  # the task was accepted: still running, not failed
+    assert "creatok-image --run-id outage" in err, shown
+    assert _json(out)["ok"] is False, shown
+
+    emulator.set_scenarios([])
+    again = world.run("--run-id", "outage", "--json")
+    assert again.returncode == 0 and _json(again)["ok"] is True, _show(again)
+    assert emulator.stats()["submits"] == 1 and emulator.stats()["submit_requests"] == 1
+
+
 @pytest.mark.parametrize(("prompt", "stdin", "status", "code"), [
     (PROMPT + " [fail]", "yes\n", "failed", 1),
     (PROMPT, "no\n", "cancelled", 2),
