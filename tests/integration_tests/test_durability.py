@@ -111,3 +111,37 @@ def test_the_ledger_folder_recorded_in_state_is_used_only_for_the_same_relative_
     assert ledger_root(recorded, str(tmp_path / "mine")) == str(tmp_path / "mine")
     assert ledger_root("/etc", "generate-image/.artifacts") == str(
         tmp_path / "generate-image" / ".artifacts")
+
+
+def test_an_invocation_waits_for_a_request_in_flight_elsewhere(tmp_path: Path) -> None:
+    """Two invocations of one run id (two processes, say): the second neither sends nor asks
+    about a crash while the first one's request is in flight; it takes its answer."""
+    import threading
+
+    from creatok_graph import ledger as L
+    from creatok_graph._flow import run_sync
+
+    body = {"prompt": PROMPT, "model": "m", "resolution": "2K", "n": 1}
+    approved = L.params_hash(L.approved_params(body, []))
+    for answer in ("submitted", "unanswered"):
+        root = str(tmp_path / answer)
+        sender = L.Ledger(None, root)
+        decision, intent = run_sync(sender.begin("r1", approved, body))
+        assert decision == L.SEND
+        seen: list[tuple[str, L.LedgerEntry]] = []
+        def second(root: str = root, seen: list[Any] = seen) -> None:
+            seen.append(run_sync(L.Ledger(None, root).begin("r1", approved, body)))
+
+        other = threading.Thread(target=second)
+        other.start()
+        other.join(0.6)
+        assert other.is_alive() and not seen  # waiting: the request is still in flight
+        outcome = (intent.submitted("task_1") if answer == "submitted"
+                   else intent.unanswered("timeout: no answer"))
+        run_sync(sender.record(outcome))  # the answer (or its absence) is on record
+        other.join(10)
+        ((decision, entry),) = seen
+        if answer == "submitted":
+            assert (decision, entry.task_id) == (L.REUSE, "task_1")  # follows the same task
+        else:
+            assert decision == L.UNKNOWN  # now, and only now, a person must decide
