@@ -27,6 +27,8 @@ artifacts folder is resolved to an absolute path when the person approves and
 recorded in state (:func:`ledger_root`), so a run resumed from another directory
 finds the same ledger. When the ledger still has nothing but state remembers an
 unanswered request (:func:`intent_from_state`), ``begin`` asks rather than send.
+Another process's request in flight is waited for, not taken for a crash: decisions are
+made under the run's sending lock, held until the answer is recorded.
 
 Two sinks can disagree after a crash between their writes. Every transition
 bumps ``seq``; the highest ``seq`` wins, except that a task id found anywhere
