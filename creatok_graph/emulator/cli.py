@@ -15,7 +15,14 @@ from collections.abc import Sequence
 from types import FrameType
 from typing import Any
 
-from .server import SANDBOX_API_KEY, SCENARIO_HELP, SCENARIO_NAMES, Emulator, load_capabilities
+from .server import (
+    PROGRESS_UNITS,
+    SANDBOX_API_KEY,
+    SCENARIO_HELP,
+    SCENARIO_NAMES,
+    Emulator,
+    load_capabilities,
+)
 
 DEFAULT_PORT = 8765
 
@@ -35,7 +42,8 @@ def _scenario_epilog() -> str:
         "",
         "admin endpoints (no auth): GET /_emulator/stats, POST /_emulator/reset,",
         'GET|POST /_emulator/scenarios {"scenarios": [...]}, POST /_emulator/config',
-        '{"task_seconds", "flaky_rate", "slow_submit_seconds"}, GET /_emulator/tasks.',
+        '{"task_seconds", "flaky_rate", "slow_submit_seconds", "latency", "progress"},',
+        "GET /_emulator/tasks.",
     ]
     return "\n".join(lines)
 
@@ -122,6 +130,21 @@ def build_parser() -> argparse.ArgumentParser:
         default=5.0,
         help="delay of submit under slow-submit (default 5)",
     )
+    parser.add_argument(
+        "--latency",
+        type=_non_negative,
+        default=0.0,
+        metavar="SECONDS",
+        help="delay every answer so a round trip costs about this long, like a distant "
+        "server (default 0; e.g. 0.15)",
+    )
+    parser.add_argument(
+        "--progress",
+        choices=tuple(PROGRESS_UNITS),
+        default="percent",
+        help="how status answers report progress: "
+        + "; ".join(f"{k}: {v}" for k, v in PROGRESS_UNITS.items()),
+    )
     parser.add_argument("-v", "--verbose", action="store_true", help="log every request to stderr")
     return parser
 
@@ -165,6 +188,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         flaky_rate=args.flaky_rate,
         slow_submit_seconds=args.slow_submit_seconds,
         verbose=args.verbose,
+        latency=args.latency,
+        progress=args.progress,
     )
     try:
         emulator.start()

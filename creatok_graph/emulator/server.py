@@ -138,6 +138,13 @@ SCENARIO_HELP: dict[str, str] = {
 
 SCENARIO_NAMES: tuple[str, ...] = tuple(s.value for s in Scenario)
 
+PROGRESS_UNITS: dict[str, str] = {
+    "percent": "status answers carry progress as 0-100 (the default)",
+    "fraction": "status answers carry progress as 0-1, as some servers do",
+    "none": "status answers carry no progress field (what the contract promises: nothing)",
+}
+"""How the status answer reports ``progress`` (``--progress``)."""
+
 
 # --------------------------------------------------------------------------- capabilities
 
@@ -377,6 +384,8 @@ class Emulator:
         flaky_rate: float = 0.5,
         slow_submit_seconds: float = 5.0,
         verbose: bool = False,
+        latency: float = 0.0,
+        progress: str = "percent",
     ) -> None:
         if not api_key:
             raise ValueError("api_key must be non-empty")
@@ -400,6 +409,8 @@ class Emulator:
         self._broken_body = _json_bytes(_broken_capabilities(self._capabilities))
         self._models = _image_models(self._capabilities)
         self._scenarios: frozenset[str] = self._parse_scenarios(scenarios)
+        self._latency = self._check_non_negative("latency", latency)
+        self._progress_unit = self._check_progress_unit(progress)
         self._init_state()
 
     # ----------------------------------------------------------------- config helpers
@@ -410,6 +421,12 @@ class Emulator:
         if not math.isfinite(value) or value < 0:
             raise ValueError(f"{name} must be a finite number >= 0")
         return value
+
+    @staticmethod
+    def _check_progress_unit(unit: str) -> str:
+        if unit not in PROGRESS_UNITS:
+            raise ValueError(f"progress must be one of {', '.join(PROGRESS_UNITS)}, not {unit!r}")
+        return unit
 
     @staticmethod
     def _check_rate(rate: float) -> float:
@@ -457,6 +474,7 @@ class Emulator:
         self._requests: dict[str, int] = {}
         self._flaky_seen = 0
         self._rate_seen = 0
+        self._first_request_at: float | None = None
 
     # ----------------------------------------------------------------- public API
 
@@ -549,6 +567,25 @@ class Emulator:
             self._task_seconds = self._check_non_negative("task_seconds", value)
 
     @property
+    def latency(self) -> float:
+        """Seconds every answer (admin endpoints aside) waits before it leaves: a server
+        that far away. Applies to the HTTP server, not to :meth:`handle`."""
+        return self._latency
+
+    @latency.setter
+    def latency(self, value: float) -> None:
+        self._latency = self._check_non_negative("latency", value)
+
+    @property
+    def progress_unit(self) -> str:
+        """``percent``, ``fraction`` or ``none``: how status answers report ``progress``."""
+        return self._progress_unit
+
+    @progress_unit.setter
+    def progress_unit(self, value: str) -> None:
+        self._progress_unit = self._check_progress_unit(value)
+
+    @property
     def flaky_rate(self) -> float:
         return self._flaky_rate
 
@@ -613,6 +650,7 @@ class Emulator:
             snap["tasks"] = len(self._tasks)
             snap["credits"] = self._credits
             snap["scenarios"] = sorted(self._scenarios)
+            snap["first_request_at"] = self._first_request_at
         return snap
 
     @property
@@ -752,6 +790,9 @@ class Emulator:
             self._count(f"{method} {FILES_PREFIX}*")
             return self._files(method, raw_path, raw_query)
         path = unquote(raw_path)
+        with self._lock:
+            if self._first_request_at is None:  # wall clock: comparable across processes
+                self._first_request_at = time.time()
         self._count(f"{method} {path}", api_path=path, method=method)
         if path.startswith(API_PREFIX):
             return self._api(method, path, raw_query, headers, body)
@@ -1183,8 +1224,10 @@ class Emulator:
             if Scenario.ALT_STATUSES.value in active:
                 status = {"queued": "pending", "running": "processing"}.get(status, status)
             data.update(status=status, progress=progress)
-        if Scenario.NO_PROGRESS.value in active:
+        if Scenario.NO_PROGRESS.value in active or self._progress_unit == "none":
             data.pop("progress", None)
+        elif self._progress_unit == "fraction" and "progress" in data:
+            data["progress"] = round(data["progress"] / 100, 2)
         if extra:
             data["created_at"] = _iso(task.created_wall)
             data["model"] = task.model
@@ -1361,6 +1404,8 @@ class Emulator:
             "flaky_rate": self._flaky_rate,
             "slow_submit_seconds": self._slow_submit_seconds,
             "task_seconds": self._task_seconds,
+            "latency": self._latency,
+            "progress": self._progress_unit,
         }
 
     def _admin_configure(self, parsed: Mapping[str, Any], *, require_scenarios: bool) -> Response:
@@ -1369,7 +1414,7 @@ class Emulator:
             raise ValueError('body must be {"scenarios": [names...]}')
         if scenarios is not None and not isinstance(scenarios, (list, str)):
             raise ValueError("scenarios must be a list of names")
-        for name in ("flaky_rate", "slow_submit_seconds", "task_seconds"):
+        for name in ("flaky_rate", "slow_submit_seconds", "task_seconds", "latency"):
             value = parsed.get(name)
             if value is not None and (
                 isinstance(value, bool) or not isinstance(value, (int, float))
@@ -1377,6 +1422,10 @@ class Emulator:
                 raise ValueError(f"{name} must be a number")
         if parsed.get("task_seconds") is not None:
             self._check_non_negative("task_seconds", parsed["task_seconds"])
+        if parsed.get("latency") is not None:
+            self._check_non_negative("latency", parsed["latency"])
+        if parsed.get("progress") is not None:
+            self._check_progress_unit(parsed["progress"])
         if scenarios is not None:
             self.set_scenarios(
                 scenarios,
@@ -1391,6 +1440,10 @@ class Emulator:
             )
         if parsed.get("task_seconds") is not None:
             self.task_seconds = parsed["task_seconds"]
+        if parsed.get("latency") is not None:
+            self.latency = parsed["latency"]
+        if parsed.get("progress") is not None:
+            self.progress_unit = parsed["progress"]
         return _envelope(200, 0, "ok", self._scenario_info())
 
 
@@ -1533,6 +1586,8 @@ class _Handler(BaseHTTPRequestHandler):
             response = _envelope(exc.status, CODE_BAD_REQUEST, exc.message)
             response.close = True
         else:
+            if emulator.latency and not self.path.startswith(ADMIN_PREFIX):
+                time.sleep(emulator.latency)  # the round trip of a server that far away
             try:
                 response = emulator.handle(self.command, self.path, self.headers.items(), body)
             except Exception:  # a bug in the emulator must not kill the connection thread
@@ -1566,6 +1621,7 @@ class _Handler(BaseHTTPRequestHandler):
 __all__ = [
     "ALLOWED_FILE_TYPES",
     "FAIL_MARKER",
+    "PROGRESS_UNITS",
     "SANDBOX_API_KEY",
     "SCENARIO_HELP",
     "SCENARIO_NAMES",
