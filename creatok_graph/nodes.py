@@ -25,7 +25,7 @@ from langgraph.config import get_stream_writer
 from langgraph.store.base import BaseStore
 from langgraph.types import Command, interrupt
 
-from . import artifacts, polling
+from . import artifacts, timings
 from ._flow import Blocking, Dual, Flow, SingleFlight, Sleep
 from .capabilities import ImageCapabilities, ResolvedRequest, resolve_request
 from .client import CreatokAPI, SubmitResult, TaskStatus
@@ -851,13 +851,12 @@ def poll(state: State, env: NodeEnv) -> Flow[Command[Any]]:
         if not wait:
             result: TaskStatus = yield from api.get_status(task_id)
             report(result, time.monotonic() - started)
-        elif env.context.poll_interval:
-            result = yield from _fixed_interval_wait(api, task_id, timeout,
-                                                     float(env.context.poll_interval),
-                                                     started, report)
-        else:
-            result = yield from polling.wait_for_task(api, task_id, timeout=timeout,
-                                                      on_update=report, started_at=started)
+        else:  # timed from the submit when continuing; a recovery check looks at once
+            interval = env.context.poll_interval
+            result = yield from timings.wait_and_learn(
+                api, task_id, env.store, state, timeout=timeout, on_update=report,
+                started_at=started if continuing else None,
+                interval=float(interval) if interval else None)
     except TaskTimeoutError as exc:
         update["raw"] = exc.last_status.raw if exc.last_status else None
         return _end("timeout", {"kind": "timeout", "message": exc.message,
@@ -875,26 +874,6 @@ def poll(state: State, env: NodeEnv) -> Flow[Command[Any]]:
     else:
         update["error"] = None
     return Command(update=update, goto="persist")
-
-
-def _fixed_interval_wait(
-    api: CreatokAPI,
-    task_id: str,
-    timeout: float,
-    interval: float,
-    started: float,
-    report: Callable[[TaskStatus, float], None],
-) -> Flow[TaskStatus]:
-    while True:
-        status: TaskStatus = yield from api.get_status(task_id)
-        elapsed = time.monotonic() - started
-        report(status, elapsed)
-        if status.is_terminal:
-            return status
-        if elapsed >= timeout:
-            raise TaskTimeoutError(f"task {task_id} is still {status.status}", task_id=task_id,
-                                   last_status=status)
-        yield Sleep(max(interval, status.retry_after or 0.0))
 
 
 # -- persist ---------------------------------------------------------------------------
