@@ -588,15 +588,21 @@ def main(argv: list[str] | None = None) -> int:
         return session.fail(text(session.lang, "cli_no_key", url=API_KEYS_URL), EXIT_USAGE,
                             status="auth_error")
     try:
-        from .checkpointing import checkpoint_url, open_persistence
-        from .context import CreatokContext
-        from .graph import build_graph
-
         with ExitStack() as stack:
             ctx_kwargs: dict[str, Any] = {}
             if args.sandbox:
                 ctx_kwargs["base_url"], ctx_kwargs["api_key"] = stack.enter_context(_sandbox())
                 session.note(text(session.lang, "cli_sandbox_banner", url=ctx_kwargs["base_url"]))
+            prefetched = None
+            if not args.task_id:  # a new run starts with capabilities: ask while LangGraph loads
+                from .prefetch import prefetch_capabilities
+
+                prefetched = prefetch_capabilities(ctx_kwargs.get("base_url"),
+                                                   ctx_kwargs.get("api_key"))
+            from .checkpointing import checkpoint_url, open_persistence
+            from .context import CreatokContext
+            from .graph import build_graph
+
             if args.artifacts_dir:
                 ctx_kwargs["artifacts_dir"] = args.artifacts_dir
             if args.timeout:
@@ -614,6 +620,10 @@ def main(argv: list[str] | None = None) -> int:
                                          path=ctx.artifacts_dir, reason=reason),
                                     EXIT_ERROR, status="configuration_error")
             graph = build_graph(persistence.checkpointer, persistence.store)
+            if prefetched is not None:
+                from .prefetch import seed_capabilities
+
+                seed_capabilities(prefetched, ctx)
             return session.start(graph, {"configurable": {"thread_id": run_id}}, ctx)
     except KeyboardInterrupt:
         return session.interrupted()

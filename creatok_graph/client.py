@@ -19,13 +19,12 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
 from . import _retry
 from ._flow import Blocking, Flow, Send, Sleep, run_async, run_sync
-from .capabilities import ImageCapabilities, parse_capabilities
 from .errors import (
     API_KEYS_URL,
     APIConnectionError,
@@ -44,6 +43,9 @@ from .errors import (
 )
 from .polling import wait_for_task
 from .references import UPLOAD_PREFIX, inspect_reference, read_bytes
+
+if TYPE_CHECKING:  # pydantic loads on first use: the CLI's first request need not wait for it
+    from .capabilities import ImageCapabilities
 
 DEFAULT_BASE_URL = "https://www.creatok.ai"
 DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
@@ -329,6 +331,8 @@ class CreatokAPI:
     # -- endpoints --------------------------------------------------------------
     def get_capabilities(self) -> Flow[ImageCapabilities]:
         """``capabilities.image``, validated strictly."""
+        from .capabilities import parse_capabilities
+
         data, _ = yield from self._request(
             "GET",
             CAPABILITIES_PATH,

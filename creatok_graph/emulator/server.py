@@ -262,6 +262,7 @@ class _Task:
     stuck: bool
     idempotency_key: str | None
     credits: float
+    status_checks: int = 0
 
 
 @dataclass
@@ -703,6 +704,8 @@ class Emulator:
             "aspect_ratio": task.aspect_ratio,
             "imageObjectKeys": list(task.image_object_keys),
             "created_at": _iso(task.created_wall),
+            "created_epoch": task.created_wall,
+            "status_checks": task.status_checks,
             "will_fail": task.fail_message is not None,
             "stuck": task.stuck,
             "idempotency_key": task.idempotency_key,
@@ -1209,6 +1212,8 @@ class Emulator:
             )
         with self._lock:
             task = self._tasks.get(task_id)
+            if task is not None:
+                task.status_checks += 1
         if task is None:
             return _envelope(404, 404, "task not found", extra=extra)
         status, progress = self._phase(task, time.monotonic())
