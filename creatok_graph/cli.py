@@ -27,7 +27,7 @@ from contextlib import ExitStack, contextmanager, suppress
 from types import FrameType
 from typing import IO, TYPE_CHECKING, Any, NoReturn
 
-from .artifacts import check_run_id
+from .artifacts import check_run_id, run_dir
 from .errors import API_KEYS_URL, CreatokError, InvalidRequestError
 from .language import detect_language
 from .prompts import DEFAULT_LANGUAGE, is_retry, is_yes, text
@@ -556,6 +556,12 @@ def _sandbox() -> Iterator[tuple[str, str]]:
         yield emu.base_url, emu.api_key
 
 
+def _starts_with_capabilities(args: argparse.Namespace, artifacts_dir: str, run_id: str) -> bool:
+    """Will the graph's first call be the capabilities request? For a new run without
+    reference files, yes (files are checked before any call; a known run may be done)."""
+    return not (args.task_id or args.reference_image or run_dir(artifacts_dir, run_id).exists())
+
+
 def _default_run_id() -> str:
     return time.strftime("%Y%m%d-%H%M%S-") + secrets.token_hex(3)
 
@@ -593,23 +599,23 @@ def main(argv: list[str] | None = None) -> int:
             if args.sandbox:
                 ctx_kwargs["base_url"], ctx_kwargs["api_key"] = stack.enter_context(_sandbox())
                 session.note(text(session.lang, "cli_sandbox_banner", url=ctx_kwargs["base_url"]))
-            prefetched = None
-            if not args.task_id:  # a new run starts with capabilities: ask while LangGraph loads
-                from .prefetch import prefetch_capabilities
-
-                prefetched = prefetch_capabilities(ctx_kwargs.get("base_url"),
-                                                   ctx_kwargs.get("api_key"))
-            from .checkpointing import checkpoint_url, open_persistence
-            from .context import CreatokContext
-            from .graph import build_graph
-
             if args.artifacts_dir:
                 ctx_kwargs["artifacts_dir"] = args.artifacts_dir
             if args.timeout:
                 ctx_kwargs["timeout"] = args.timeout
             if args.poll_interval:
                 ctx_kwargs["poll_interval"] = args.poll_interval
+            from .context import CreatokContext  # light: LangGraph is not imported yet
+
             ctx = CreatokContext(**ctx_kwargs)
+            prefetched = None
+            if _starts_with_capabilities(args, ctx.artifacts_dir, run_id):
+                from .prefetch import prefetch_capabilities  # ask while LangGraph loads
+
+                prefetched = prefetch_capabilities(ctx.base_url, ctx.resolved_api_key())
+            from .checkpointing import checkpoint_url, open_persistence
+            from .graph import build_graph
+
             try:
                 persistence = stack.enter_context(
                     open_persistence(checkpoint_url(ctx.artifacts_dir))

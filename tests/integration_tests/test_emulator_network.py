@@ -105,3 +105,15 @@ def test_bad_options_are_refused_with_the_allowed_values() -> None:
         Emulator(latency=float("inf"))
     args = build_parser().parse_args(["--latency", "0.15", "--progress", "fraction"])
     assert (args.latency, args.progress) == (0.15, "fraction")
+
+
+def test_tasks_listing_counts_status_checks_and_exact_creation_time(emulator: Emulator) -> None:
+    with httpx.Client(base_url=emulator.base_url, headers=AUTH, timeout=10) as client:
+        before = time.time()
+        task_id = client.post(SUBMIT, json=GOOD).json()["data"]["task_id"]
+        for _ in range(3):
+            _status(client, task_id)
+        listed = client.get("/_emulator/tasks").json()["data"]["tasks"]
+    task = next(t for t in listed if t["task_id"] == task_id)
+    assert task["status_checks"] == 3
+    assert before <= task["created_epoch"] <= time.time()
