@@ -118,6 +118,12 @@ def budget_allows_at(checks: int) -> float:
     return max(0.0, (checks + 1 - BUDGET_BURST) / BUDGET_RATE)
 
 
+def _pause_until(target: float, now: float, round_trip: float, checks: int) -> float:
+    """The pause after which a request sent at ``now`` is seen by the server at ``target``
+    (half a round trip after it leaves), and which keeps within the budget."""
+    return max(MIN_PAUSE, target - now - round_trip / 2, budget_allows_at(checks) - now)
+
+
 def hinted_check(elapsed: float, fraction: float | None, eta: float | None) -> float | None:
     """When a hint says the task will be done (seconds after the submit), if it says so."""
     hints = []
@@ -202,17 +208,15 @@ def wait_for_task(
             pause = interval
         else:
             misses += hinted  # the hint said "done by now" and it was not
-            target = planned_check(elapsed, expected)
             percent_seen = percent_seen or (status.progress or 0) > 1
+            target = planned_check(elapsed, expected)
             hint = hinted_check(elapsed, progress_fraction(status.progress,
                                                            percent_seen=percent_seen),
                                 eta_hint(status.raw))
             hinted = hint is not None and hint < target and misses < MAX_HINT_MISSES
             if hint is not None and hinted:
                 target = max(hint, elapsed + MIN_PAUSE)
-            sent_at = now - start  # the budget counts requests sent
-            pause = max(MIN_PAUSE, target - sent_at - round_trip / 2,
-                        budget_allows_at(checks) - sent_at)
+            pause = _pause_until(target, now - start, round_trip, checks)
         if status.retry_after is not None:
             pause = max(pause, status.retry_after)
         yield Sleep(max(0.0, min(pause, remaining)))

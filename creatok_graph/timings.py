@@ -95,18 +95,15 @@ def wait_and_learn(
     """
     key = timing_key(request) if store is not None and started_at is not None else None
     expected: Window | None = None
-    if key is not None and interval is None:
+    if store is not None and key is not None and interval is None:
         try:
-            expected = yield from load(store, key)  # type: ignore[arg-type]
-        except Exception:
+            expected = yield from load(store, key)
+        except Exception:  # learning is best effort: a store error costs only the history
             logger.warning("could not read task timings", exc_info=True)
-    seen = {"running": 0.0, "done": None}
+    window = [0.0, -1.0]  # [last seen running, first seen done]
 
     def observe(status: TaskStatus, elapsed: float) -> None:
-        if status.is_terminal:
-            seen["done"] = elapsed
-        else:
-            seen["running"] = elapsed
+        window[1 if status.is_terminal else 0] = elapsed
         if on_update is not None:
             on_update(status, elapsed)
 
@@ -114,10 +111,9 @@ def wait_and_learn(
         api, task_id, timeout=timeout, on_update=observe, started_at=started_at,
         interval=interval, expected=expected, clock=clock,
     )
-    done = seen["done"]
-    if key is not None and result.status == "succeeded" and done is not None:
+    if store is not None and key is not None and result.status == "succeeded" and window[1] >= 0:
         try:
-            yield from record(store, key, (float(seen["running"]), float(done)))  # type: ignore[arg-type]
-        except Exception:
+            yield from record(store, key, (window[0], window[1]))
+        except Exception:  # as above
             logger.warning("could not save task timings", exc_info=True)
     return result
