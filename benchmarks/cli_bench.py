@@ -4,8 +4,9 @@ Both run as whole commands (launch to exit, as subprocesses) against emulators w
 every answer takes ``LATENCY`` (a server ~150 ms away) and whose status answers carry
 no ``progress`` (what the contract promises). Each task length has its own pair of
 emulators (one per client, same settings), so task clocks and request counts never
-mix; the rows run at the same time, but launches are spaced ``LAUNCH_SPACING`` apart
-so no two start-ups (the CPU-heavy second of our CLI) overlap on the 2-core machine.
+mix; the rows run at the same time, but one start-up at a time: the next pair is
+launched only once both clients of the previous one have created their task (the
+CPU-heavy second of our CLI), so start-ups never compete on the 2-core machine.
 Within a row the runs are one after another, both clients side by side: the first run
 of ``creatok-image`` has no history, later ones learn from it (``timings``), as a user
 running the same kind of task again would.
@@ -30,7 +31,6 @@ from typing import Any
 import bench_lib as lib
 
 LATENCY = 0.15
-LAUNCH_SPACING = 2.0
 OURS = Path(sys.executable).parent / "creatok-image"
 REFERENCE = Path(__file__).resolve().parent / "creatok_reference.py"
 
@@ -48,20 +48,17 @@ class CliRun:
     caps_per_run: float = float("nan")
 
 
-class Launcher:
-    """One start-up at a time: launches are at least ``spacing`` seconds apart."""
+START_UP = threading.Lock()
+"""Held from a pair's launch until both have created their task (or exited)."""
 
-    def __init__(self, spacing: float) -> None:
-        self.spacing = spacing
-        self._lock = threading.Lock()
-        self._last = 0.0
 
-    def wait_turn(self) -> None:
-        with self._lock:
-            pause = self._last + self.spacing - time.monotonic()
-            if pause > 0:
-                time.sleep(pause)
-            self._last = time.monotonic()
+def _until_created(emu: lib.EmulatorProcess, proc: subprocess.Popen[str], prompt: str) -> None:
+    while proc.poll() is None:
+        assert emu._admin is not None
+        tasks = emu._admin.get("/_emulator/tasks").json()["data"]["tasks"]
+        if any(t["prompt"] == prompt for t in tasks):
+            return
+        time.sleep(0.05)
 
 
 def _emulator(task_seconds: float) -> lib.EmulatorProcess:
@@ -99,7 +96,7 @@ def _task_of(emu: lib.EmulatorProcess, prompt: str) -> dict[str, Any]:
     return next(t for t in tasks if t["prompt"] == prompt)
 
 
-def run_row(seconds: float, reps: int, launcher: Launcher, root: str,
+def run_row(seconds: float, reps: int, root: str,
             out: dict[float, list[CliRun]]) -> None:
     """All runs of one task length: both clients side by side, ``reps`` times in a row."""
     emus = {v: _emulator(seconds) for v in ("reference", "ours")}
@@ -107,11 +104,13 @@ def run_row(seconds: float, reps: int, launcher: Launcher, root: str,
     runs: list[CliRun] = []
     try:
         for rep in range(reps):
-            launcher.wait_turn()
             started = {}
-            for variant, emu in emus.items():
-                prompt = f"{lib.PROMPT} ({variant} {seconds:g}s #{rep})"
-                started[variant] = (prompt, *_start(variant, emu, workdir, prompt))
+            with START_UP:
+                for variant, emu in emus.items():
+                    prompt = f"{lib.PROMPT} ({variant} {seconds:g}s #{rep})"
+                    started[variant] = (prompt, *_start(variant, emu, workdir, prompt))
+                for variant, (prompt, proc, _) in started.items():
+                    _until_created(emus[variant], proc, prompt)
             for variant, (prompt, proc, launched) in started.items():
                 exited, code, err = _finish(proc, launched)
                 task = _task_of(emus[variant], prompt)
@@ -134,10 +133,9 @@ def run_row(seconds: float, reps: int, launcher: Launcher, root: str,
 
 
 def run_all(seconds: Sequence[float], reps: int, root: str) -> dict[float, list[CliRun]]:
-    """Every row at once (launches spaced), the longest first so it does not end last."""
-    launcher = Launcher(LAUNCH_SPACING)
+    """Every row at once (start-ups one at a time), the longest first so it ends first."""
     out: dict[float, list[CliRun]] = {}
-    threads = [threading.Thread(target=run_row, args=(s, reps, launcher, root, out))
+    threads = [threading.Thread(target=run_row, args=(s, reps, root, out))
                for s in sorted(seconds, reverse=True)]
     for t in threads:
         t.start()
