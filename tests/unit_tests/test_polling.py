@@ -16,7 +16,7 @@ from creatok_graph import polling
 from creatok_graph._flow import Send, Sleep
 from creatok_graph.client import CreatokAPI, TaskStatus
 from creatok_graph.errors import TaskTimeoutError
-from creatok_graph.polling import progress_fraction, wait_for_task
+from creatok_graph.polling import progress_fraction, progress_unit, wait_for_task
 
 DONE = {"status": "succeeded", "result": {"images": [{"url": "https://x/0.png"}]}}
 
@@ -115,10 +115,24 @@ def test_without_history_or_hint_short_tasks_are_seen_soon_and_60_s_costs_20(
 ) -> None:
     task = SimTask(duration)
     assert task.run().status == "succeeded"
-    if duration < 3:
+    if duration < 1.5:
         assert task.lag <= 1.0 + task.rtt
     assert task.lag <= polling.GAP + task.rtt
     assert len(task.checks) <= 20
+
+
+@pytest.mark.parametrize(("low", "high"), [(0.5, 5.0), (5.0, 30.0), (30.0, 60.0)])
+def test_without_history_the_mean_lag_is_no_worse_than_creatoks_3_s_loop(
+    low: float, high: float
+) -> None:
+    lengths = [low + 0.25 * i for i in range(int((high - low) / 0.25) + 1)]
+    ours = theirs = 0.0
+    for duration in lengths:
+        task = SimTask(duration)
+        task.run()
+        ours += task.lag
+        theirs += creatok_loop(duration)[1] - duration
+    assert ours <= theirs
 
 
 @pytest.mark.parametrize("duration", DURATIONS)
@@ -165,15 +179,23 @@ def test_progress_in_either_unit_brings_the_check_to_the_finish(unit: str) -> No
 
 
 @pytest.mark.parametrize(
-    ("value", "percent_seen", "expected"),
-    [(None, False, None), (0, False, None), (1, False, None), (100, False, None),
-     (150, False, None), (-3, False, None), (float("nan"), False, None),
-     (0.25, False, 0.25), (25, False, 0.25), (0.5, True, 0.005), (99.5, False, 0.995)],
+    ("values", "expected"),
+    [
+        ([None], None), ([0], None), ([1], None), ([100], 1.0), ([150], None), ([-3], None),
+        ([float("nan")], None), ([0.25], 0.25), ([25], 0.25), ([99.5], 0.995),
+        ([0.4, 1], 1.0),  # a fraction before: 1 is 100 %
+        ([30, 1], 0.01),  # percent before: 1 is 1 %
+        ([30, 0.5], 0.005),
+        ([0.5, 30], None),  # a fraction before: 30 is nonsense
+    ],
 )
 def test_progress_is_read_only_when_its_unit_is_clear(
-    value: float | None, percent_seen: bool, expected: float | None
+    values: list[float | None], expected: float | None
 ) -> None:
-    assert progress_fraction(value, percent_seen=percent_seen) == expected
+    unit = None
+    for value in values:
+        unit = progress_unit(value, unit)
+    assert progress_fraction(values[-1], unit) == expected
 
 
 def test_a_task_stalled_at_99_percent_costs_at_most_the_budget() -> None:
