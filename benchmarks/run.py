@@ -211,7 +211,7 @@ class Bench:
         import cli_bench
 
         print(f"\n(cli: {len(self.plan.cli_seconds)} task lengths x {self.plan.cli_reps} runs "
-              "of both clients, rows at once, one start-up at a time)")
+              "of both clients, one run at a time)")
         sys.stdout.flush()
         results = cli_bench.run_all(self.plan.cli_seconds, self.plan.cli_reps, self.root)
         summary = cli_bench.summary_rows(results)
