@@ -569,8 +569,9 @@ class Emulator:
 
     @property
     def latency(self) -> float:
-        """Seconds every answer (admin endpoints aside) waits before it leaves: a server
-        that far away. Applies to the HTTP server, not to :meth:`handle`."""
+        """Seconds every exchange (admin endpoints aside) takes on top of the work: half
+        before the request is handled, half before the answer leaves, like a server that
+        far away. Applies to the HTTP server, not to :meth:`handle`."""
         return self._latency
 
     @latency.setter
@@ -1591,13 +1592,16 @@ class _Handler(BaseHTTPRequestHandler):
             response = _envelope(exc.status, CODE_BAD_REQUEST, exc.message)
             response.close = True
         else:
-            if emulator.latency and not self.path.startswith(ADMIN_PREFIX):
-                time.sleep(emulator.latency)  # the round trip of a server that far away
+            # A server that far away sees a request half a round trip after it was sent,
+            # and its answer arrives half a round trip later.
+            delay = 0.0 if self.path.startswith(ADMIN_PREFIX) else emulator.latency / 2
+            time.sleep(delay)
             try:
                 response = emulator.handle(self.command, self.path, self.headers.items(), body)
             except Exception:  # a bug in the emulator must not kill the connection thread
                 traceback.print_exc(file=sys.stderr)
                 response = _envelope(500, 500, "internal emulator error")
+            time.sleep(delay)
         self._write(response)
 
     def _write(self, response: Response) -> None:
