@@ -247,8 +247,8 @@ class Bench:
                 f"{med(figures['submit_ours']):.3f} s", f"{med(figures['help']):.3f} s"],
                ["CreatOK client (re-implemented)", f"{med(figures['first_reference']):.3f} s",
                 f"{med(figures['submit_reference']):.3f} s", "-"]],
-              [f"Medians of {self.plan.startup_runs} runs; the first request is seen by the "
-               "emulator (150 ms per answer, so it arrives before its answer is sent)."])
+              [f"Medians of {self.plan.startup_runs} runs; times are when the emulator saw "
+               "the request (half a round trip, 75 ms, after it was sent)."])
 
     def schedule(self) -> None:
         durations = [0.5, 1.0, 2.0, 3.0, 5.0, 10.0, 30.0, 60.0, 120.0]
