@@ -429,7 +429,7 @@ def simulate_wait(duration: float, *, progress: bool, timeout: float = 600.0) ->
     now = 0.0
     checks = 0
     api = CreatokAPI(api_key="sk-sim", base_url="https://sim.invalid")
-    flow = wait_for_task(api, "task_sim", timeout=timeout, clock=lambda: now)
+    flow = wait_for_task(api, "task_sim", timeout=timeout, clock=lambda: now, started_at=0.0)
     value: Any = None
     while True:
         try:

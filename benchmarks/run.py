@@ -2,6 +2,10 @@
 
 Scenarios (all against ``python -m creatok_graph.emulator`` in its own process):
 
+  cli          what a user feels: the installed ``creatok-image --yes`` and CreatOK's own
+               client (re-implemented: 3 s loop, two capabilities fetches), whole commands
+               side by side, server 150 ms away, no ``progress``; plus start-up times
+
   schedule     the poll schedule on a simulated clock: requests and lag per task duration,
                ours (with and without a progress hint) next to CreatOK's fixed 3 s loop
   latency      approval -> result for tasks of fixed durations; CreatOK's own loop (the
@@ -44,7 +48,8 @@ from typing import Any
 import bench_lib as lib
 
 HERE = Path(__file__).resolve().parent
-SCENARIOS = ("schedule", "latency", "overhead", "concurrency", "knee", "storage", "footprint")
+SCENARIOS = ("cli", "schedule", "latency", "overhead", "concurrency", "knee", "storage",
+             "footprint")
 VARIANT_LABELS = {
     "reference": "CreatOK client (fixed 3 s)",
     "client": "AsyncCreatok.wait (ours)",
@@ -70,6 +75,9 @@ class Plan:
     storage_seconds: list[float]
     profile: bool = False
     what_if: list[str] = field(default_factory=list)
+    cli_seconds: list[float] = field(default_factory=lambda: [1, 2, 5, 10, 20, 30, 60])
+    cli_reps: int = 3
+    startup_runs: int = 5
 
 
 def make_plan(args: argparse.Namespace) -> Plan:
@@ -86,6 +94,14 @@ def make_plan(args: argparse.Namespace) -> Plan:
                     ["reference", "client", "graph", "graph-library-saver"], [200, 500, 1000],
                     ["client", "graph"],
                     [2.0, 60.0])
+    if args.smoke:
+        plan.cli_seconds, plan.cli_reps, plan.startup_runs = [0.3], 2, 1
+    elif args.quick:
+        plan.cli_seconds, plan.startup_runs = [1, 2, 5, 10], 3
+    if args.cli_seconds:
+        plan.cli_seconds = _floats(args.cli_seconds)
+    if args.cli_reps:
+        plan.cli_reps = args.cli_reps
     if args.scenarios:
         plan.scenarios = [s for s in SCENARIOS if s in args.scenarios.split(",")]
     if args.latency_seconds:
@@ -192,6 +208,49 @@ class Bench:
         return report
 
     # -- scenarios ---------------------------------------------------------------------------------
+
+    def cli(self) -> None:
+        import cli_bench
+
+        print(f"\n(cli: {len(self.plan.cli_seconds)} task lengths x {self.plan.cli_reps} runs "
+              "of both clients, one run at a time)")
+        sys.stdout.flush()
+        results = cli_bench.run_all(self.plan.cli_seconds, self.plan.cli_reps, self.root)
+        summary = cli_bench.summary_rows(results)
+        rows = []
+        for row in summary:
+            ref, first, learnt = row["reference"], row["first"], row["learnt"]
+            cells = [f"{row['seconds']:g} s"]
+            for fig in (ref, first, learnt):
+                cells.append("-" if not fig["n"] else
+                             f"{fig['wall']:.2f} s / {fig['lag']:+.2f} s / {fig['status']:g}")
+            cells.append(f"{ref['caps']:g} / {first['caps']:g}")
+            cells.append(f"{ref['submit']:.2f} / {first['submit']:.2f} s")
+            cells.append(f"{ref['ok'] + first['ok'] + learnt['ok']}/"
+                         f"{ref['n'] + first['n'] + learnt['n']}")
+            rows.append(cells)
+        self.results["cli"] = summary
+        table("What a user feels: whole command, server 150 ms away, no progress field",
+              ["task", "CreatOK client: wall / lag / status req",
+               "creatok-image, first run (no history)",
+               "creatok-image, later runs (history)", "caps fetches/run (theirs / ours)",
+               "launch -> task created (theirs / ours)", "ok"], rows,
+              [f"Medians; {self.plan.cli_reps} runs per row, one after another, both clients "
+               "side by side (each on its own emulator, latency "
+               f"{cli_bench.LATENCY:g} s per answer, `progress` none). wall = launch to exit; "
+               "lag = exit - (task created + task length). 'later runs' = runs 2.. of the "
+               "same row, which learnt from the first (same artifacts dir)."])
+        figures = cli_bench.start_up(self.plan.startup_runs, self.root)
+        self.results["startup"] = figures
+        med = cli_bench.median
+        table("Start-up: launch -> first request and -> task created (one run at a time)",
+              ["variant", "first request", "task created", "--help"],
+              [["creatok-image --yes", f"{med(figures['first_ours']):.3f} s",
+                f"{med(figures['submit_ours']):.3f} s", f"{med(figures['help']):.3f} s"],
+               ["CreatOK client (re-implemented)", f"{med(figures['first_reference']):.3f} s",
+                f"{med(figures['submit_reference']):.3f} s", "-"]],
+              [f"Medians of {self.plan.startup_runs} runs; times are when the emulator saw "
+               "the request (half a round trip, 75 ms, after it was sent)."])
 
     def schedule(self) -> None:
         durations = [0.5, 1.0, 2.0, 3.0, 5.0, 10.0, 30.0, 60.0, 120.0]
@@ -404,6 +463,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     p.add_argument("--smoke", action="store_true",
                    help="tiny sizes, a few seconds: checks the script still works")
     p.add_argument("--scenarios", help=f"comma-separated subset of {','.join(SCENARIOS)}")
+    p.add_argument("--cli-seconds", help="task lengths of the cli scenario, e.g. 1,2,5,10,60")
+    p.add_argument("--cli-reps", type=int, help="runs per cli row (first one without history)")
     p.add_argument("--latency-seconds", help="task durations for latency, e.g. 1,2,5,10,60")
     p.add_argument("--reps", type=int, help="runs per latency row")
     p.add_argument("--overhead-runs", type=int, help="sequential runs per overhead variant")
@@ -436,6 +497,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             if args.no_progress:
                 emulator.set_scenarios(["no-progress"])
             bench = Bench(plan, emulator, root)
+            if "cli" in plan.scenarios:
+                bench.cli()
             if "schedule" in plan.scenarios:
                 bench.schedule()
             if "latency" in plan.scenarios:

@@ -363,6 +363,10 @@ class SingleFlight:
     def clear(self) -> None:
         self._values.clear()
 
+    def seed(self, key: Any, value: Any) -> None:
+        """Store a value fetched elsewhere (the CLI's start-up prefetch)."""
+        self._store(key, value)
+
     def effect(self, key: Any, fetch: Callable[[], Flow[T]]) -> Effect:
         return _CachedFetch(self, key, fetch)
 

@@ -23,6 +23,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from .errors import ContractError, InvalidRequestError
+from .inputs import check_prompt_length
 
 _Text = Annotated[str, Field(pattern=r"\S")]
 """A string with something in it besides spaces."""
@@ -220,20 +221,6 @@ class ResolvedRequest:
 
 def _refuse(message: str, reason: str, field_name: str, **params: Any) -> InvalidRequestError:
     return InvalidRequestError(message, field=field_name, reason=reason, params=params)
-
-
-MAX_PROMPT_CHARS = 4000
-"""Longest prompt sent (characters, after trimming): refused before any call above it."""
-
-
-def check_prompt_length(prompt: str) -> None:
-    """Refuse a prompt longer than :data:`MAX_PROMPT_CHARS`, naming the limit."""
-    length = len((prompt or "").strip())
-    if length > MAX_PROMPT_CHARS:
-        raise _refuse(
-            f"the prompt is {length} characters long; the limit is {MAX_PROMPT_CHARS}",
-            "prompt_too_long", "prompt", length=length, max=MAX_PROMPT_CHARS,
-        )
 
 
 def resolve_request(

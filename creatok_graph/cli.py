@@ -14,6 +14,7 @@ without --wait; or another process is handling the run id); 130 Ctrl-C.
 from __future__ import annotations
 
 import argparse
+import atexit
 import itertools
 import json
 import os
@@ -30,8 +31,9 @@ from types import FrameType
 from typing import IO, TYPE_CHECKING, Any, NoReturn
 
 from .answer_words import is_retry, is_yes
-from .artifacts import check_run_id
+from .artifacts import check_run_id, run_dir
 from .errors import API_KEYS_URL, CreatokError, InvalidRequestError
+from .inputs import check_prompt_length
 from .language import detect_language
 from .messages import DEFAULT_LANGUAGE, text
 from .outcome import Outcome, maybe_charged
@@ -346,7 +348,10 @@ class Session:
         if not values:
             return self.run(graph, config, ctx, payload=_input(self.args, self.run_id))
         self.lang = values.get("language") or self.lang
-        self.task_id = values.get("task_id") or self.task_id
+        # The output keys are filled at the end; a run stopped mid-way has its task id
+        # only in the generation record.
+        self.task_id = (values.get("task_id") or (values.get("generation") or {}).get("task_id")
+                        or self.task_id)
         if existing.interrupts:  # it was waiting for an answer
             self._note_continuing()
             return self.run(graph, config, ctx, pending=existing.interrupts[0])
@@ -635,6 +640,19 @@ def _sandbox() -> Iterator[tuple[str, str]]:
         yield emu.base_url, emu.api_key
 
 
+def _starts_with_capabilities(args: argparse.Namespace, artifacts_dir: str, run_id: str) -> bool:
+    """Will the graph's first call be the capabilities request? For a new run without
+    reference files and with a prompt it will accept, yes (files and the prompt's length
+    are checked before any call; a known run may be done)."""
+    if args.task_id or args.reference_image or run_dir(artifacts_dir, run_id).exists():
+        return False
+    try:
+        check_prompt_length(args.prompt or "")
+    except InvalidRequestError:
+        return False
+    return True
+
+
 def _default_run_id() -> str:
     return time.strftime("%Y%m%d-%H%M%S-") + secrets.token_hex(3)
 
@@ -667,11 +685,6 @@ def main(argv: list[str] | None = None) -> int:
         return session.fail(text(session.lang, "cli_no_key", url=API_KEYS_URL), EXIT_USAGE,
                             status="auth_error")
     try:
-        from . import runlock
-        from .checkpointing import checkpoint_url, open_persistence
-        from .context import CreatokContext
-        from .graph import build_graph
-
         with ExitStack() as stack:
             ctx_kwargs: dict[str, Any] = {}
             if args.sandbox:
@@ -685,7 +698,19 @@ def main(argv: list[str] | None = None) -> int:
                 ctx_kwargs["poll_interval"] = args.poll_interval
             if args.no_download:
                 ctx_kwargs["download"] = False
+            from .context import CreatokContext  # light: LangGraph is not imported yet
+
             ctx = CreatokContext(**ctx_kwargs)
+            prefetched = None
+            if _starts_with_capabilities(args, ctx.artifacts_dir, run_id):
+                from .prefetch import prefetch_capabilities  # ask while LangGraph loads
+
+                prefetched = prefetch_capabilities(ctx.base_url, ctx.resolved_api_key())
+            from . import runlock
+            from .checkpointing import checkpoint_url, open_persistence
+            from .connections import GraphHttp
+            from .graph import build_graph
+
             try:
                 persistence = stack.enter_context(
                     open_persistence(checkpoint_url(ctx.artifacts_dir))
@@ -701,7 +726,12 @@ def main(argv: list[str] | None = None) -> int:
                 return session.fail(text(session.lang, "cli_busy", run_id=run_id,
                                          command=f"{PROG} --run-id {run_id}"),
                                     EXIT_PENDING, status="busy")
-            graph = build_graph(persistence.checkpointer, persistence.store)
+            http = stack.enter_context(GraphHttp())
+            if prefetched is not None:
+                from .prefetch import seed_capabilities
+
+                seed_capabilities(prefetched, ctx, http)
+            graph = build_graph(persistence.checkpointer, persistence.store, http=http)
             return session.start(graph, {"configurable": {"thread_id": run_id}}, ctx)
     except KeyboardInterrupt:
         return session.interrupted()
@@ -716,5 +746,21 @@ def main(argv: list[str] | None = None) -> int:
                                  error=f"{type(exc).__name__}: {exc}"), EXIT_ERROR)
 
 
+def run() -> NoReturn:
+    """The ``creatok-image`` command: :func:`main`, then leave without unloading modules.
+
+    Tearing down an interpreter that imported LangGraph takes 0.2-0.4 s, after the
+    result is printed and before the shell gets its prompt back. By then every file and
+    database of the run is closed (``main`` closes them); atexit handlers (logging,
+    tracing) still run, as ``multiprocessing`` does for its children.
+    """
+    code = main()
+    for stream in (sys.stdout, sys.stderr):
+        with suppress(Exception):
+            stream.flush()
+    atexit._run_exitfuncs()
+    os._exit(code)
+
+
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    run()

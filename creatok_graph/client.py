@@ -19,7 +19,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
@@ -27,7 +27,6 @@ from . import _retry
 from ._flow import Blocking, Flow, Send, Sleep, run_async, run_sync
 from .api_paths import CAPABILITIES_PATH, PRESIGN_PATH, STATUS_PATH, SUBMIT_PATH
 from .api_paths import IMAGE_TASK_TYPE as TASK_TYPE
-from .capabilities import ImageCapabilities, parse_capabilities
 from .errors import (
     API_KEYS_URL,
     APIConnectionError,
@@ -53,6 +52,9 @@ from .references import (
     ReferenceFile,
     inspect_reference,
 )
+
+if TYPE_CHECKING:  # pydantic loads on first use: the CLI's first request need not wait for it
+    from .capabilities import ImageCapabilities
 
 DEFAULT_BASE_URL = "https://www.creatok.ai"
 DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
@@ -353,6 +355,8 @@ class CreatokAPI:
     # -- endpoints --------------------------------------------------------------
     def get_capabilities(self) -> Flow[ImageCapabilities]:
         """``capabilities.image``, validated strictly."""
+        from .capabilities import parse_capabilities
+
         data, _ = yield from self._request(
             "GET",
             CAPABILITIES_PATH,

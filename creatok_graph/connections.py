@@ -48,7 +48,7 @@ class CapabilitiesCache:
         return caps
 
     def seed(self, api: CreatokAPI, api_key: str | None, caps: ImageCapabilities) -> None:
-        self._cache._store(self.key(api, api_key), caps)
+        self._cache.seed(self.key(api, api_key), caps)
 
     def clear(self) -> None:
         self._cache.clear()

@@ -1,4 +1,4 @@
-"""The caller's input, checked for types at the graph's entry.
+"""The caller's input, checked for types (and the prompt for length) at the graph's entry.
 
 A served graph takes input from clients it does not trust, and a Python caller may pass
 ``{"prompt": 123}``: a wrong type must end the run as ``invalid_request`` with a message
@@ -15,6 +15,8 @@ from .errors import InvalidRequestError
 TEXT_FIELDS = ("prompt", "model", "resolution", "aspect_ratio", "run_id", "task_id", "language")
 """Input fields that hold one piece of text (or nothing)."""
 FLAG_FIELDS = ("wait", "refine")
+MAX_PROMPT_CHARS = 4000
+"""Longest prompt sent (characters, after trimming): refused before any call above it."""
 
 
 def _refuse(name: str, expected: str, value: Any) -> InvalidRequestError:
@@ -60,3 +62,14 @@ def check_input(state: Any) -> dict[str, Any]:
     if paths != state.get("reference_images"):
         changed["reference_images"] = paths
     return changed
+
+
+def check_prompt_length(prompt: str) -> None:
+    """Refuse a prompt longer than :data:`MAX_PROMPT_CHARS`, naming the limit."""
+    length = len((prompt or "").strip())
+    if length > MAX_PROMPT_CHARS:
+        raise InvalidRequestError(
+            f"the prompt is {length} characters long; the limit is {MAX_PROMPT_CHARS}",
+            field="prompt", reason="prompt_too_long",
+            params={"length": length, "max": MAX_PROMPT_CHARS},
+        )

@@ -1,83 +1,81 @@
-"""Waiting for a task: an adaptive schedule, written once for every caller.
+"""Waiting for a task: one wait loop for every caller, written once.
 
-CreatOK's own client checks at once, then every 3 s, so a 2 s task is seen
-done after ~3 s and a 60 s task costs 21 status requests. We check at once,
-then quickly, and back off in proportion to the time already waited (each
-pause is ``GROWTH`` of it, at most ``MAX_DELAY``): a 2 s task is seen within
-~0.1 s, a 10 s task costs 10 requests and a 60 s task 20 (see ``docs/performance.md``).
-A hint in the status answer (``progress`` in percent, or a server ETA such as
-``eta_seconds``) can only bring the next check forward, to just after the
-estimated finish; ``Retry-After`` is always honoured; no pause runs past the
-caller's deadline.
+CreatOK's own client checks at once, then every 3 s (3.15 s with a 150 ms round
+trip), so a 2 s task is seen done after ~3 s and a 60 s task costs 21 status
+requests. Ours:
+
+- **No history, no hint**: checks at 0.5 and 1.5 s, then every ``GAP`` (3.25) s: a
+  short task is seen within ~1 s, a 60 s task costs 20 requests, and the mean lag of
+  longer tasks is no worse than that of a 3 s loop (``docs/performance.md``).
+- **History** (how long tasks of the same kind took, see ``timings``): the budget is
+  spent around the expected finish, a few checks inside the window where earlier tasks
+  finished, sparse checks before it; a task later than usual falls back to ``GAP``.
+- **Hints**: ``progress`` (read only when its unit is unambiguous: 0-1 or 0-100) or a
+  server ETA (``eta_seconds``...) can bring a check forward; ``Retry-After`` always
+  pushes it back; no pause runs past the caller's deadline.
+- **Fixed interval** (``interval=``, ``CREATOK_POLL_INTERVAL``): check at once, then
+  every ``interval`` s (longer when ``Retry-After`` says so).
+- **Budget**: never more checks than ``BUDGET_BURST + BUDGET_RATE * elapsed``, i.e. at
+  most 20 over a 60 s task, whatever the hints or the history say.
+- **Transient failures** (5xx, 429, connection trouble, after the client's own retries)
+  are waited out with backoff: only a definite answer or the deadline ends the wait.
 """
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from . import _retry
 from ._flow import Flow, Sleep
-from .errors import TaskTimeoutError
+from .errors import APIConnectionError, RateLimitError, ServerError, TaskTimeoutError
 
 if TYPE_CHECKING:
     from .client import CreatokAPI, TaskStatus
 
-FIRST_DELAY = 0.5
-"""Pause after the first checks (seconds): short tasks are seen within ~0.5 s."""
+EARLY_CHECKS = (0.5, 1.5)
+"""Seconds after the submit of the first checks: short tasks are seen within ~1 s."""
 
-GROWTH = 0.4
-"""Later pauses are this share of the time waited so far (a geometric schedule: the
-n-th check is ~1.4x later than the one before, so a task of a few seconds is seen done
-within ~40 % of its duration without hints)..."""
+GAP = 3.25
+"""Pause after the early checks without history: 2 + 18 checks reach 60 s (20 in all), and
+the mean lag over 5-60 s tasks (1.6 s) is no worse than that of CreatOK's 3 s loop."""
 
-MAX_DELAY = 5.0
-"""...but never longer than this: the worst lag of a long task without hints. Reached
-after ~12 s, it spends the budget of CreatOK's own 3 s loop (21 checks over 60 s; we make
-20) on seeing long tasks sooner rather than on saving requests."""
+SPARSE_GAP = 6.0
+"""Pause before the expected window, when history says the task will not be done yet."""
+
+WINDOW_CHECKS = 3
+"""Checks spread over the window in which earlier tasks of the same kind finished..."""
+
+WINDOW_MIN_STEP = 0.15
+"""...but no closer together than this (seconds)."""
+
+MIN_PAUSE = 0.05
+"""Shortest pause between two checks (guards against a busy loop)."""
 
 ETA_MARGIN = 0.1
-"""How long after the estimated finish we look again."""
-
-MIN_DELAY = FIRST_DELAY / 2
-"""Shortest pause a hint can ask for (guards against a busy loop near the end)."""
+"""How long after an estimated finish we look again."""
 
 MAX_HINT_MISSES = 3
 """A progress/ETA hint that was early this many times is not trusted any more."""
 
+BUDGET_BURST = 3.5
+BUDGET_RATE = 0.275
+"""Checks allowed by elapsed ``t``: ``BUDGET_BURST + BUDGET_RATE * t`` (20 by 60 s)."""
+
+MAX_ERROR_DELAY = 15.0
+"""Longest pause after a transient status failure (unless ``Retry-After`` asks more)."""
+
 ETA_FIELDS = ("eta_seconds", "eta", "remaining_seconds", "estimated_remaining_seconds")
 """Names under which a status answer may carry the server's seconds-to-finish estimate."""
 
+TRANSIENT_ERRORS = (ServerError, RateLimitError, APIConnectionError)
+"""Status failures that say nothing about the task: waited out until the deadline, then the
+last one is raised (we could not see the task; it may still finish)."""
 
-def next_delay(
-    elapsed: float,
-    *,
-    progress: float | None = None,
-    retry_after: float | None = None,
-    remaining: float | None = None,
-    eta: float | None = None,
-) -> float:
-    """Seconds to wait before the next status check.
-
-    ``elapsed``: seconds since the task was submitted. ``progress``: percent done, as
-    the status reported it. ``eta``: the server's own estimate of seconds left.
-    ``retry_after``: the server's ``Retry-After``. ``remaining``: seconds until the
-    caller stops waiting.
-    """
-    delay = min(MAX_DELAY, max(FIRST_DELAY, GROWTH * elapsed))
-    if progress is not None and 0 < progress < 100 and elapsed > 0:
-        # Linear extrapolation. Progress counted only after a queue makes it err late
-        # (bounded by the plain schedule); a stalling task makes it err early, which
-        # costs a few extra checks at MIN_DELAY intervals at most.
-        left = elapsed * (100 - progress) / progress
-        delay = min(delay, max(MIN_DELAY, left + ETA_MARGIN))
-    if eta is not None and eta >= 0:
-        delay = min(delay, max(MIN_DELAY, eta + ETA_MARGIN))
-    if retry_after is not None:
-        delay = max(delay, retry_after)
-    if remaining is not None:
-        delay = max(0.0, min(delay, remaining))
-    return delay
+Window = tuple[float, float]
+"""(last check that saw it running, first check that saw it done), seconds after submit."""
 
 
 def eta_hint(raw: dict[str, Any]) -> float | None:
@@ -89,6 +87,68 @@ def eta_hint(raw: dict[str, Any]) -> float | None:
     return None
 
 
+def progress_unit(value: float | None, unit: str | None) -> str | None:
+    """The unit ``progress`` is in, learnt from the values seen so far: a value above 1
+    means percent, one strictly between 0 and 1 a fraction; 0 and 1 tell nothing."""
+    if unit is not None or value is None or not math.isfinite(value):
+        return unit
+    if 1 < value <= 100:
+        return "percent"
+    if 0 < value < 1:
+        return "fraction"
+    return None
+
+
+def progress_fraction(value: float | None, unit: str | None) -> float | None:
+    """``progress`` as a share of the work done, or None when its unit is unclear.
+
+    ``unit`` (see :func:`progress_unit`) settles the ambiguous values: 1 is 1 % or 100 %.
+    Anything outside 0-100 (or 0-1 for a fraction) says nothing usable.
+    """
+    if value is None or not math.isfinite(value) or value <= 0:
+        return None
+    if unit == "percent" and value <= 100:
+        return value / 100
+    if unit == "fraction" and value <= 1:
+        return value
+    return None
+
+
+def planned_check(elapsed: float, window: Window | None = None) -> float:
+    """When (seconds after the submit) the next check should be answered, hints aside."""
+    later = [t for t in EARLY_CHECKS if t > elapsed + MIN_PAUSE][:1]
+    if window is not None and elapsed < window[1]:
+        later = []  # history says when: the early checks' budget goes to the window
+        low, high = window
+        step = max(WINDOW_MIN_STEP, (high - low) / WINDOW_CHECKS)
+        inside = [t for t in (low + step * (i + 1) for i in range(WINDOW_CHECKS))
+                  if t > elapsed + MIN_PAUSE][:1]
+        if inside:  # sparse checks before the window, never jumping over its first check
+            return min([*later, elapsed + SPARSE_GAP, inside[0]])
+    return later[0] if later else elapsed + GAP
+
+
+def budget_allows_at(checks: int) -> float:
+    """The earliest elapsed time at which check number ``checks + 1`` is within budget."""
+    return max(0.0, (checks + 1 - BUDGET_BURST) / BUDGET_RATE)
+
+
+def _pause_until(target: float, now: float, round_trip: float, checks: int) -> float:
+    """The pause after which a request sent at ``now`` is seen by the server at ``target``
+    (half a round trip after it leaves), and which keeps within the budget."""
+    return max(MIN_PAUSE, target - now - round_trip / 2, budget_allows_at(checks) - now)
+
+
+def hinted_check(elapsed: float, fraction: float | None, eta: float | None) -> float | None:
+    """When a hint says the task will be done (seconds after the submit), if it says so."""
+    hints = []
+    if fraction is not None and elapsed > 0:
+        hints.append(elapsed / fraction + ETA_MARGIN)  # linear extrapolation
+    if eta is not None:
+        hints.append(elapsed + eta + ETA_MARGIN)
+    return min(hints) if hints else None
+
+
 def wait_for_task(
     api: CreatokAPI,
     task_id: str,
@@ -98,26 +158,58 @@ def wait_for_task(
     started_at: float | None = None,
     clock: Callable[[], float] = time.monotonic,
     interval: float | None = None,
+    expected: Window | None = None,
 ) -> Flow[TaskStatus]:
-    """Poll until the task is terminal; raise :class:`TaskTimeoutError` at ``timeout``.
+    """Poll until the task is terminal; raise :class:`TaskTimeoutError` at ``timeout``
+    (or, when the status checks were failing then, the last failure: see ``TRANSIENT_ERRORS``).
 
-    ``on_update(status, elapsed)`` runs after every check, so callers can report
-    progress; it decides itself whether anything changed. Hints that brought a
-    check forward and were wrong ``MAX_HINT_MISSES`` times (a task stalled at
-    99 %) are ignored from then on, so a stuck task costs no more than the plain
-    schedule. ``interval`` replaces the schedule with fixed pauses (``Retry-After`` still wins).
+    ``started_at``: when the task was submitted (``clock`` time); without it the task's
+    age is unknown (a recovery check) and the first check is made at once.
+    ``interval``: a fixed pause instead of the adaptive schedule. ``expected``: the
+    window in which tasks of this kind finished before (``timings``).
+    ``on_update(status, elapsed)`` runs after every answer so callers can report
+    progress; ``elapsed`` is when the server looked (mid-way through the exchange), and
+    every planned time here is in those terms, so a round trip shifts nothing. Hints
+    that brought a check forward and were wrong ``MAX_HINT_MISSES`` times (a task
+    stalled at 99 %) are ignored from then on.
     """
     start = started_at if started_at is not None else clock()
-    misses = 0
+    checks = misses = errors = 0
     hinted = False
+    unit: str | None = None  # of progress, once a value has told it
+    status: TaskStatus | None = None
+    round_trip = 0.0
+    elapsed = clock() - start
+    if started_at is not None and interval is None:
+        first = planned_check(-1.0, expected)
+        if elapsed < first:  # just submitted: nothing to see before the first planned check
+            yield Sleep(min(first - elapsed, max(0.0, timeout - elapsed)))
     while True:
-        status: TaskStatus = yield from api.get_status(task_id)
-        elapsed = clock() - start
+        sent = clock()
+        try:
+            status = yield from api.get_status(task_id)
+        except TRANSIENT_ERRORS as exc:
+            elapsed = clock() - start
+            remaining = timeout - elapsed
+            if remaining <= 0:  # the outage outlasted the wait: say so (the task id is kept)
+                raise
+            pause = min(MAX_ERROR_DELAY, _retry.backoff_delay(errors) * 2)
+            retry_after = getattr(exc, "retry_after", None)
+            if retry_after is not None:
+                pause = max(pause, retry_after)
+            errors += 1
+            yield Sleep(min(pause, remaining))
+            continue
+        errors = 0
+        checks += 1
+        now = clock()
+        round_trip = now - sent
+        elapsed = (sent + now) / 2 - start  # when the server looked: half a round trip ago
         if on_update is not None:
             on_update(status, elapsed)
         if status.is_terminal:
             return status
-        remaining = timeout - elapsed
+        remaining = timeout - (now - start)
         if remaining <= 0:
             raise TaskTimeoutError(
                 f"task {task_id} is still {status.status} after {int(elapsed)} s",
@@ -125,17 +217,17 @@ def wait_for_task(
                 last_status=status,
             )
         if interval is not None:
-            yield Sleep(max(interval, status.retry_after or 0.0))
-            continue
-        misses += hinted  # the hint said "done by now" and it was not
-        delay = plain = next_delay(elapsed, retry_after=status.retry_after, remaining=remaining)
-        if misses < MAX_HINT_MISSES:
-            delay = next_delay(
-                elapsed,
-                progress=status.progress,
-                retry_after=status.retry_after,
-                remaining=remaining,
-                eta=eta_hint(status.raw),
-            )
-        hinted = delay < plain
-        yield Sleep(delay)
+            pause = interval
+        else:
+            misses += hinted  # the hint said "done by now" and it was not
+            unit = progress_unit(status.progress, unit)
+            target = planned_check(elapsed, expected)
+            hint = hinted_check(elapsed, progress_fraction(status.progress, unit),
+                                eta_hint(status.raw))
+            hinted = hint is not None and hint < target and misses < MAX_HINT_MISSES
+            if hint is not None and hinted:
+                target = max(hint, elapsed + MIN_PAUSE)
+            pause = _pause_until(target, now - start, round_trip, checks)
+        if status.retry_after is not None:
+            pause = max(pause, status.retry_after)
+        yield Sleep(max(0.0, min(pause, remaining)))

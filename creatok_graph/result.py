@@ -1,7 +1,8 @@
 """Waiting for the task and keeping its result: ``poll`` then ``persist``.
 
 ``poll`` waits in one step (bounded checkpoints however long the task runs) with the
-one wait loop, ``polling.wait_for_task``. ``persist`` ends every request, whichever
+one wait loop, ``polling.wait_for_task``, guided by how long tasks of the same kind took
+before (``timings``). ``persist`` ends every request, whichever
 node ended it: after a success it keeps copies of the images (``downloads``), then it
 writes ``result.json``/``result.md``, tells the person, and fills the output keys from
 the generation record.
@@ -15,7 +16,7 @@ from typing import Any
 from langchain_core.messages import AIMessage
 from langgraph.types import Command
 
-from . import artifacts, downloads, polling
+from . import artifacts, downloads, timings
 from ._flow import Blocking, Flow
 from .client import TaskStatus
 from .errors import CreatokError, InvalidRequestError, TaskTimeoutError
@@ -65,10 +66,11 @@ def poll(state: State, env: NodeEnv) -> Flow[Command[Any]]:
         if not wait:
             result: TaskStatus = yield from api.get_status(task_id)
             report(result, time.monotonic() - started)
-        else:
+        else:  # timed from the submit when continuing; a recovery check looks at once
             interval = env.context.poll_interval
-            result = yield from polling.wait_for_task(
-                api, task_id, timeout=timeout, on_update=report, started_at=started,
+            result = yield from timings.wait_and_learn(
+                api, task_id, env.store, gen.get("request") or {}, timeout=timeout,
+                on_update=report, started_at=started if continuing else None,
                 interval=float(interval) if interval else None,
             )
     except TaskTimeoutError as exc:

@@ -11,13 +11,9 @@ from typing import Any
 from langgraph.types import Command
 
 from ._flow import Blocking, Flow
-from .capabilities import (
-    ImageCapabilities,
-    ResolvedRequest,
-    check_prompt_length,
-    resolve_request,
-)
+from .capabilities import ImageCapabilities, ResolvedRequest, resolve_request
 from .errors import CreatokError, InvalidRequestError
+from .inputs import check_prompt_length
 from .intake import run_id_conflict
 from .ledger import REFUSED, SUBMITTED, Ledger, approved_params, params_hash
 from .node_env import NodeEnv, end, generation, step

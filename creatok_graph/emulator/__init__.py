@@ -9,6 +9,7 @@ ever reaches (or pays) the real service::
 
 from .server import (
     FAIL_MARKER,
+    PROGRESS_UNITS,
     SANDBOX_API_KEY,
     SCENARIO_HELP,
     SCENARIO_NAMES,
@@ -20,6 +21,7 @@ from .server import (
 
 __all__ = [
     "FAIL_MARKER",
+    "PROGRESS_UNITS",
     "SANDBOX_API_KEY",
     "SCENARIO_HELP",
     "SCENARIO_NAMES",

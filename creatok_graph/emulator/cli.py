@@ -15,7 +15,14 @@ from collections.abc import Sequence
 from types import FrameType
 from typing import Any
 
-from .server import SANDBOX_API_KEY, SCENARIO_HELP, SCENARIO_NAMES, Emulator, load_capabilities
+from .server import (
+    PROGRESS_UNITS,
+    SANDBOX_API_KEY,
+    SCENARIO_HELP,
+    SCENARIO_NAMES,
+    Emulator,
+    load_capabilities,
+)
 
 DEFAULT_PORT = 8765
 
@@ -35,7 +42,8 @@ def _scenario_epilog() -> str:
         "",
         "admin endpoints (no auth): GET /_emulator/stats, POST /_emulator/reset,",
         'GET|POST /_emulator/scenarios {"scenarios": [...]}, POST /_emulator/config',
-        '{"task_seconds", "flaky_rate", "slow_submit_seconds", "honour_idempotency"},',
+        '{"task_seconds", "flaky_rate", "slow_submit_seconds", "honour_idempotency",',
+        '"latency", "progress"},',
         "GET /_emulator/tasks.",
     ]
     return "\n".join(lines)
@@ -129,6 +137,21 @@ def build_parser() -> argparse.ArgumentParser:
         help="ignore the Idempotency-Key header: every accepted submit is a new charge "
         "(CreatOK's contract does not promise de-duplication)",
     )
+    parser.add_argument(
+        "--latency",
+        type=_non_negative,
+        default=0.0,
+        metavar="SECONDS",
+        help="delay every answer so a round trip costs about this long, like a distant "
+        "server (default 0; e.g. 0.15)",
+    )
+    parser.add_argument(
+        "--progress",
+        choices=tuple(PROGRESS_UNITS),
+        default="percent",
+        help="how status answers report progress: "
+        + "; ".join(f"{k}: {v}" for k, v in PROGRESS_UNITS.items()),
+    )
     parser.add_argument("-v", "--verbose", action="store_true", help="log every request to stderr")
     return parser
 
@@ -173,6 +196,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         slow_submit_seconds=args.slow_submit_seconds,
         honour_idempotency=not args.no_idempotency,
         verbose=args.verbose,
+        latency=args.latency,
+        progress=args.progress,
     )
     try:
         emulator.start()

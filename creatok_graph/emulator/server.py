@@ -145,6 +145,13 @@ SCENARIO_HELP: dict[str, str] = {
 
 SCENARIO_NAMES: tuple[str, ...] = tuple(s.value for s in Scenario)
 
+PROGRESS_UNITS: dict[str, str] = {
+    "percent": "status answers carry progress as 0-100 (the default)",
+    "fraction": "status answers carry progress as 0-1, as some servers do",
+    "none": "status answers carry no progress field (what the contract promises: nothing)",
+}
+"""How the status answer reports ``progress`` (``--progress``)."""
+
 
 # --------------------------------------------------------------------------- capabilities
 
@@ -262,6 +269,7 @@ class _Task:
     stuck: bool
     idempotency_key: str | None
     credits: float
+    status_checks: int = 0
 
 
 @dataclass
@@ -385,6 +393,8 @@ class Emulator:
         slow_submit_seconds: float = 5.0,
         honour_idempotency: bool = True,
         verbose: bool = False,
+        latency: float = 0.0,
+        progress: str = "percent",
     ) -> None:
         if not api_key:
             raise ValueError("api_key must be non-empty")
@@ -412,6 +422,8 @@ class Emulator:
         """False: ``Idempotency-Key`` is ignored, every accepted submit is a new charge.
         CreatOK's contract does not promise de-duplication; tests of what a user pays
         should hold without it."""
+        self._latency = self._check_non_negative("latency", latency)
+        self._progress_unit = self._check_progress_unit(progress)
         self._init_state()
 
     # ----------------------------------------------------------------- config helpers
@@ -422,6 +434,12 @@ class Emulator:
         if not math.isfinite(value) or value < 0:
             raise ValueError(f"{name} must be a finite number >= 0")
         return value
+
+    @staticmethod
+    def _check_progress_unit(unit: str) -> str:
+        if unit not in PROGRESS_UNITS:
+            raise ValueError(f"progress must be one of {', '.join(PROGRESS_UNITS)}, not {unit!r}")
+        return unit
 
     @staticmethod
     def _check_rate(rate: float) -> float:
@@ -472,6 +490,7 @@ class Emulator:
         self._rate_seen = 0
         self._file_flaky_seen = 0
         self._file_requests: list[dict[str, Any]] = []
+        self._first_request_at: float | None = None
 
     # ----------------------------------------------------------------- public API
 
@@ -564,6 +583,26 @@ class Emulator:
             self._task_seconds = self._check_non_negative("task_seconds", value)
 
     @property
+    def latency(self) -> float:
+        """Seconds every exchange (admin endpoints aside) takes on top of the work: half
+        before the request is handled, half before the answer leaves, like a server that
+        far away. Applies to the HTTP server, not to :meth:`handle`."""
+        return self._latency
+
+    @latency.setter
+    def latency(self, value: float) -> None:
+        self._latency = self._check_non_negative("latency", value)
+
+    @property
+    def progress_unit(self) -> str:
+        """``percent``, ``fraction`` or ``none``: how status answers report ``progress``."""
+        return self._progress_unit
+
+    @progress_unit.setter
+    def progress_unit(self, value: str) -> None:
+        self._progress_unit = self._check_progress_unit(value)
+
+    @property
     def flaky_rate(self) -> float:
         return self._flaky_rate
 
@@ -629,6 +668,7 @@ class Emulator:
             snap["tasks"] = len(self._tasks)
             snap["credits"] = self._credits
             snap["scenarios"] = sorted(self._scenarios)
+            snap["first_request_at"] = self._first_request_at
         return snap
 
     @property
@@ -697,6 +737,8 @@ class Emulator:
             "aspect_ratio": task.aspect_ratio,
             "imageObjectKeys": list(task.image_object_keys),
             "created_at": _iso(task.created_wall),
+            "created_epoch": task.created_wall,
+            "status_checks": task.status_checks,
             "will_fail": task.fail_message is not None,
             "stuck": task.stuck,
             "idempotency_key": task.idempotency_key,
@@ -789,6 +831,9 @@ class Emulator:
                 del self._file_requests[:-1000]
             return self._files(method, raw_path, raw_query)
         path = unquote(raw_path)
+        with self._lock:
+            if self._first_request_at is None:  # wall clock: comparable across processes
+                self._first_request_at = time.time()
         self._count(f"{method} {path}", api_path=path, method=method)
         if path.startswith(API_PREFIX):
             return self._api(method, path, raw_query, headers, body)
@@ -1218,6 +1263,8 @@ class Emulator:
             )
         with self._lock:
             task = self._tasks.get(task_id)
+            if task is not None:
+                task.status_checks += 1
         if task is None:
             return _envelope(404, 404, "task not found", extra=extra)
         status, progress = self._phase(task, time.monotonic())
@@ -1233,8 +1280,10 @@ class Emulator:
             if Scenario.ALT_STATUSES.value in active:
                 status = {"queued": "pending", "running": "processing"}.get(status, status)
             data.update(status=status, progress=progress)
-        if Scenario.NO_PROGRESS.value in active:
+        if Scenario.NO_PROGRESS.value in active or self._progress_unit == "none":
             data.pop("progress", None)
+        elif self._progress_unit == "fraction" and "progress" in data:
+            data["progress"] = round(data["progress"] / 100, 2)
         if extra:
             data["created_at"] = _iso(task.created_wall)
             data["model"] = task.model
@@ -1437,6 +1486,8 @@ class Emulator:
             "slow_submit_seconds": self._slow_submit_seconds,
             "task_seconds": self._task_seconds,
             "honour_idempotency": self.honour_idempotency,
+            "latency": self._latency,
+            "progress": self._progress_unit,
         }
 
     def _admin_configure(self, parsed: Mapping[str, Any], *, require_scenarios: bool) -> Response:
@@ -1445,7 +1496,7 @@ class Emulator:
             raise ValueError('body must be {"scenarios": [names...]}')
         if scenarios is not None and not isinstance(scenarios, (list, str)):
             raise ValueError("scenarios must be a list of names")
-        for name in ("flaky_rate", "slow_submit_seconds", "task_seconds"):
+        for name in ("flaky_rate", "slow_submit_seconds", "task_seconds", "latency"):
             value = parsed.get(name)
             if value is not None and (
                 isinstance(value, bool) or not isinstance(value, (int, float))
@@ -1456,6 +1507,10 @@ class Emulator:
         honour = parsed.get("honour_idempotency")
         if honour is not None and not isinstance(honour, bool):
             raise ValueError("honour_idempotency must be true or false")
+        if parsed.get("latency") is not None:
+            self._check_non_negative("latency", parsed["latency"])
+        if parsed.get("progress") is not None:
+            self._check_progress_unit(parsed["progress"])
         if scenarios is not None:
             self.set_scenarios(
                 scenarios,
@@ -1472,6 +1527,10 @@ class Emulator:
             self.task_seconds = parsed["task_seconds"]
         if honour is not None:
             self.honour_idempotency = honour
+        if parsed.get("latency") is not None:
+            self.latency = parsed["latency"]
+        if parsed.get("progress") is not None:
+            self.progress_unit = parsed["progress"]
         return _envelope(200, 0, "ok", self._scenario_info())
 
 
@@ -1614,11 +1673,16 @@ class _Handler(BaseHTTPRequestHandler):
             response = _envelope(exc.status, CODE_BAD_REQUEST, exc.message)
             response.close = True
         else:
+            # A server that far away sees a request half a round trip after it was sent,
+            # and its answer arrives half a round trip later.
+            delay = 0.0 if self.path.startswith(ADMIN_PREFIX) else emulator.latency / 2
+            time.sleep(delay)
             try:
                 response = emulator.handle(self.command, self.path, self.headers.items(), body)
             except Exception:  # a bug in the emulator must not kill the connection thread
                 traceback.print_exc(file=sys.stderr)
                 response = _envelope(500, 500, "internal emulator error")
+            time.sleep(delay)
         self._write(response)
 
     def _write(self, response: Response) -> None:
@@ -1647,6 +1711,7 @@ class _Handler(BaseHTTPRequestHandler):
 __all__ = [
     "ALLOWED_FILE_TYPES",
     "FAIL_MARKER",
+    "PROGRESS_UNITS",
     "SANDBOX_API_KEY",
     "SCENARIO_HELP",
     "SCENARIO_NAMES",

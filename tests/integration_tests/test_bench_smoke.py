@@ -12,7 +12,8 @@ import sys
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-TITLES = ("Poll schedule", "Latency", "Overhead", "Concurrency", "Storage")
+TITLES = ("What a user feels", "Start-up", "Poll schedule", "Latency", "Overhead", "Concurrency",
+          "Storage")
 
 
 def test_bench_smoke(tmp_path: Path) -> None:
@@ -26,7 +27,11 @@ def test_bench_smoke(tmp_path: Path) -> None:
     for title in TITLES:
         assert f"## {title}" in done.stdout, title
     figures = json.loads(report.read_text())
-    assert {"schedule", "latency", "overhead", "concurrency", "storage"} <= set(figures)
+    assert {"cli", "startup", "schedule", "latency", "overhead", "concurrency", "storage"} <= set(
+        figures)
+    for row in figures["cli"]:  # every whole-command run of both clients succeeded
+        assert all(fig["ok"] == fig["n"] for fig in (row["reference"], row["first"], row["learnt"]))
+        assert row["reference"]["caps"] == 2
     assert all(row["kind"] in ("reference", "client", "graph") for row in figures["latency"])
     for storage in figures["storage"]:  # state holds URLs, never image bytes or the key
         assert storage["threads"] > 0

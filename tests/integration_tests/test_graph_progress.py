@@ -65,7 +65,7 @@ async def test_checkpoints_do_not_grow_with_waiting(h1_sqlite: Harness) -> None:
     done = await h.resume(APPROVE, "long", recursion_limit=5)
     assert done["status"] == "succeeded"
     long_checks = h.stats()["status"] - short_checks
-    assert long_checks >= 4
+    assert long_checks >= 2  # several checks, all inside one step
     assert len(await h.checkpoints("long")) == short
     assert short <= 12
 

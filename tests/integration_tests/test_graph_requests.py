@@ -10,10 +10,11 @@ import httpx
 import pytest
 from graph_support import APPROVE, PROMPT, Harness, action_of, edit, last_text
 
-from creatok_graph.capabilities import MAX_PROMPT_CHARS
 from creatok_graph.client import STATUS_PATH
 from creatok_graph.connections import GraphHttp
+from creatok_graph.context import CreatokContext
 from creatok_graph.emulator.server import load_capabilities
+from creatok_graph.inputs import MAX_PROMPT_CHARS
 
 
 def capabilities_with_default_resolution(model: str, resolution: str) -> dict[str, Any]:
@@ -162,13 +163,16 @@ async def test_a_read_timeout_while_polling_is_a_connection_error_not_timeout(
     h1: Harness,
 ) -> None:
     """``timeout`` means "we stopped waiting, the task may still finish"; a status check
-    that could not be read is a connection problem (the task id is kept for a recheck)."""
+    that could not be read until the deadline is a connection problem (the task id is kept
+    for a recheck)."""
     transport = StatusReadTimeouts()
+    short = CreatokContext(api_key=h1.emulator.api_key, base_url=h1.emulator.base_url,
+                           artifacts_dir=str(h1.root), timeout=1.0)
     with GraphHttp(transport=transport) as http:
         h1.mode = "sync"  # the injected transport is a sync one
         h1.build(http=http)
-        await h1.invoke({"prompt": PROMPT})
-        done = await h1.resume(APPROVE)
+        await h1.invoke({"prompt": PROMPT}, context=short)
+        done = await h1.resume(APPROVE, context=short)
     assert transport.timeouts >= 2  # the client retried the idempotent GET
     assert done["status"] == "connection_error"
     assert done["error"]["kind"] == "timeout"
