@@ -1,7 +1,8 @@
 """What one finished run leaves in the SQLite checkpointer, and how often its prompt is in it.
 
-Issue 12's figures: a finished run's checkpoints (target <= 16 KiB) and the copies of a
-100k-character prompt (a small constant: the same number as for a short prompt).
+Issue 12's figures: a finished run's checkpoints (target <= 16 KiB) and the copies of the
+longest prompt the graph accepts (``MAX_PROMPT_CHARS``; issue 12 measured 100k before the
+limit existed): a small constant, the same number as for a short prompt.
 Runs in-process against an in-process emulator (instant tasks); the graph, the saver and
 the store are the CLI's (``open_persistence``).
 """
@@ -13,8 +14,11 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from creatok_graph.inputs import MAX_PROMPT_CHARS
+
 MARKER = "FOOTPRINT-MARKER"
-LONG_PROMPT = f"{MARKER} " + "a red fox in a snowy birch forest at dawn, " * 2400
+LONG_PROMPT = (f"{MARKER} " + "a red fox in a snowy birch forest at dawn, " * 100)[
+    :MAX_PROMPT_CHARS]
 SHORT_PROMPT = f"a red fox in a snowy birch forest at dawn, watercolor {MARKER}"
 TARGET_KIB = 16.0
 
@@ -55,7 +59,7 @@ def _one_run(prompt: str, root: Path) -> dict[str, Any]:
 
 
 def measure() -> list[dict[str, Any]]:
-    """One run with a short prompt, one with a 100k-character prompt."""
+    """One run with a short prompt, one with the longest prompt accepted."""
     rows = []
     for prompt in (SHORT_PROMPT, LONG_PROMPT):
         with tempfile.TemporaryDirectory(prefix="creatok-footprint-") as tmp:

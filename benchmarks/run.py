@@ -17,7 +17,7 @@ Scenarios (all against ``python -m creatok_graph.emulator`` in its own process):
                requests, CPU, RSS
   knee         the concurrency run at growing N (full run only by default)
   storage      checkpoint/store bytes each finished run leaves behind, per task duration
-  footprint    one finished run's checkpoint KiB (target <= 16) and copies of a 100k prompt
+  footprint    one finished run's checkpoint KiB (target <= 16) and copies of the longest prompt
 
 It prints figures and asserts nothing about timing. ``--quick`` takes about one minute;
 the full run (the 60 s task series, the 500- and 1000-run knee) about 8 minutes.
