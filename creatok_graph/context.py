@@ -15,6 +15,10 @@ from .client import DEFAULT_BASE_URL, resolve_api_key, resolve_base_url
 DEFAULT_ARTIFACTS_DIR = os.path.join("generate-image", ".artifacts")
 DEFAULT_WAIT_SECONDS = 600.0
 """How long a run waits for its task (``timeout``); not a request timeout (``client``)."""
+DEFAULT_BATCH_CONCURRENCY = 200
+"""Generations of one batch submitted and followed at once; the rest wait for a free slot.
+Followed tasks cost one status request every few seconds each, so 200 keep one process and
+CreatOK's rate limits comfortable (``make bench``, scenario batch)."""
 
 
 def _env_float(name: str, default: float | None) -> float | None:
@@ -62,6 +66,14 @@ class CreatokContext:
         },
     )
 
+    batch_concurrency: int = field(
+        default=0,
+        metadata={
+            "description": "Generations of one batch in flight at once; "
+            f"CREATOK_BATCH_CONCURRENCY or {DEFAULT_BATCH_CONCURRENCY}."
+        },
+    )
+
     def __post_init__(self) -> None:
         self.base_url = resolve_base_url(self.base_url or None)
         self.artifacts_dir = (
@@ -72,6 +84,9 @@ class CreatokContext:
         if not self.timeout:
             waited = _env_float("CREATOK_TIMEOUT", DEFAULT_WAIT_SECONDS)
             self.timeout = waited or DEFAULT_WAIT_SECONDS
+        if not self.batch_concurrency or self.batch_concurrency < 1:
+            limit = _env_float("CREATOK_BATCH_CONCURRENCY", DEFAULT_BATCH_CONCURRENCY)
+            self.batch_concurrency = max(1, int(limit or DEFAULT_BATCH_CONCURRENCY))
 
     def resolved_api_key(self) -> str | None:
         """The key to use right now: this context's, else ``CREATOK_API_KEY``."""

@@ -2,6 +2,7 @@
 
 clarify -> load_capabilities -> validate -> confirm (interrupt) -> upload_refs -> submit
 -> poll -> persist        (START -> poll: a recovery check of a known task)
+batch_validate -> batch_confirm (interrupt) -> batch_item x N -> batch_persist   (``requests``)
 
 ``graph`` at the bottom is what ``langgraph.json`` serves: compiled without a
 checkpointer, because the LangGraph server brings its own. ``build_graph``
@@ -21,12 +22,12 @@ from langgraph.runtime import get_runtime
 from langgraph.store.base import BaseStore
 from langgraph.types import RetryPolicy
 
+from . import batch
 from ._flow import run_async, run_sync
 from .approval import confirm
 from .clarify import clarify
 from .connections import GraphHttp
 from .context import CreatokContext
-from .intake import route_start
 from .node_env import NodeEnv, NodeFlow
 from .result import persist, poll
 from .state import InputState, OutputState, State
@@ -87,6 +88,7 @@ NODES: list[tuple[str, NodeFlow, tuple[str, ...]]] = [
     ("submit", submit, ("submit", "poll", "persist")),
     ("poll", poll, ("persist",)),
     ("persist", persist, ()),
+    *batch.NODES,
 ]
 """Every node and where it may go next (``Command(goto=...)``)."""
 
@@ -106,8 +108,10 @@ def build_builder(
         # checks of ``poll`` are retried by the client itself (idempotent GETs).
         builder.add_node(name, FlowNode(name, flow, chat_model, http),
                          destinations=destinations or None, retry_policy=NO_RETRY)
-    builder.add_conditional_edges(START, route_start, ["clarify", "poll"])
+    builder.add_conditional_edges(START, batch.route_start, ["clarify", "poll", "batch_validate"])
+    builder.add_edge(batch.ITEM_NODE, "batch_persist")
     builder.add_edge("persist", END)
+    builder.add_edge("batch_persist", END)
     return builder
 
 

@@ -122,6 +122,8 @@ class InputState(TypedDict, total=False):
     language: Annotated[str | None, caller_input()]
     refine: Annotated[bool | None, caller_input()]
     """False: never offer to refine a short prompt (callers that wrote it themselves)."""
+    requests: Annotated[list[dict[str, Any]] | None, caller_input()]
+    """A batch: one settings object per generation, one approval for all (``batch``)."""
 
 
 class OutputState(TypedDict, total=False):
@@ -139,6 +141,8 @@ class OutputState(TypedDict, total=False):
     aspect_ratio: Annotated[str | None, caller_input()]
     request: Annotated[dict[str, Any] | None, caller_input()]
     language: Annotated[str | None, caller_input()]
+    results: Annotated[list[dict[str, Any]] | None, caller_input()]
+    """A batch's outcome: one entry per request, in input order (``batch.batch_persist``)."""
 
 
 class State(InputState, OutputState, total=False):
@@ -149,3 +153,5 @@ class State(InputState, OutputState, total=False):
     """The newest chat message already read as a request."""
     submit_failures: int
     """Failed submits in this thread: after a few, we suggest updating the integration."""
+    batch: Annotated[dict[str, Any], patched_record()]
+    """A batch's requests, one record per item (``batch.BatchItem``), as patches."""
