@@ -242,7 +242,7 @@ def batch_confirm(state: State, env: NodeEnv) -> Flow[Command[Any]]:
         problems = []
         for index, decision in edits:
             item = items[index]
-            asked: ImageSettings = item.get("asked") or {}
+            asked: ImageSettings = item.get("asked") or {}  # type: ignore[assignment]
             settings = edited_settings(asked, item["request"], decision.args)
             try:
                 request = yield from resolve(env, settings)

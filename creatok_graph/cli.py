@@ -139,6 +139,10 @@ def build_parser(lang: str = DEFAULT_LANGUAGE) -> argparse.ArgumentParser:
     p.add_argument("--run-id", metavar="ID",
                    help="name this run; the same id later continues or reprints it "
                    "(default: a timestamp and a short random part)")
+    p.add_argument("--batch", metavar="FILE",
+                   help="many generations, one approval: JSON Lines (one object per line with "
+                   "prompt, model, resolution, n, aspect_ratio, reference_images) or CSV with "
+                   "a header (prompt and optional columns); exit 1 when some fail")
     p.add_argument("--yes", action="store_true", help="approve the cost without asking")
     p.add_argument("--task-id", metavar="ID", help="check an existing task instead of creating one")
     p.add_argument("--wait", action="store_true", help="with --task-id: wait until it finishes")
@@ -174,9 +178,15 @@ class Progress:
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self.batch = False  # one line across the batch instead of each task's events
+        self._not_ok = 0
 
     def update(self, event: dict[str, Any]) -> None:
         kind = event.get("type")
+        if self.batch:
+            if kind == "batch_item":
+                self._batch_item(event)
+            return
         if kind == "progress":
             elapsed = float(event.get("elapsed") or 0.0)
             self._elapsed_at = (elapsed, time.monotonic())
@@ -192,6 +202,18 @@ class Progress:
         elif kind == "upload":
             self.line(text(self.lang, "cli_upload", index=event.get("index"),
                            total=event.get("total")))
+
+    def _batch_item(self, event: dict[str, Any]) -> None:
+        self._not_ok += event.get("status") != "succeeded"
+        message = text(self.lang, "cli_batch_progress", done=event.get("done"),
+                       total=event.get("total"), failed=self._not_ok)
+        if not self.live:
+            self.line(message)
+            return
+        with self._lock:
+            self.stream.write(f"\r\033[K{message}")
+            self.stream.flush()
+        self._drawn = True
 
     def line(self, message: str) -> None:
         with self._lock:
@@ -221,6 +243,10 @@ class Progress:
 
     def close(self) -> None:
         self._stop.set()
+        if getattr(self, "_drawn", False):
+            with self._lock:
+                self.stream.write("\n")
+                self.stream.flush()
         if self._thread is not None:
             self._thread.join(timeout=1)
             self._thread = None
@@ -237,6 +263,8 @@ class _Declined(Exception):
 
 
 def _input(args: argparse.Namespace, run_id: str) -> dict[str, Any]:
+    if getattr(args, "requests", None) is not None:
+        return {"requests": args.requests, "run_id": run_id}
     if args.task_id:
         return {"task_id": args.task_id, "wait": bool(args.wait), "run_id": run_id}
     payload: dict[str, Any] = {"run_id": run_id}
@@ -306,12 +334,15 @@ class Session:
         """What to resume an interrupt with; ``_Declined`` when the person says no."""
         kind = value.get("type")
         if "action_requests" in value:
-            request = value["action_requests"][0]
+            approve_all = {"decisions": [{"type": "approve"}] * len(value["action_requests"])}
             if self.args.yes:
-                return {"decisions": [{"type": "approve"}]}
-            said = self.ask(str(request.get("description", "")))
+                return approve_all
+            # A batch's description is its table and total; one request's is in its action.
+            question = value.get("description") or value["action_requests"][0].get(
+                "description", "")
+            said = self.ask(str(question))
             if said is not None and is_yes(said):
-                return {"decisions": [{"type": "approve"}]}
+                return approve_all
             raise _Declined()
         if kind == "question":
             said = self.ask(str(value.get("question")))
@@ -398,8 +429,8 @@ class Session:
                 payload = Command(resume=self.answer(value))
             except _Declined:
                 if "action_requests" in value:  # record the no: the run ends 'cancelled'
-                    graph.invoke(Command(resume={"decisions": [{"type": "reject"}]}), config,
-                                 context=ctx)
+                    rejections = [{"type": "reject"}] * len(value["action_requests"])
+                    graph.invoke(Command(resume={"decisions": rejections}), config, context=ctx)
                     return self.report(graph.get_state(config).values)
                 self.say(text(self.lang, "cancelled"))
                 self.emit_json(graph.get_state(config).values, ok=False, status="cancelled")
@@ -412,6 +443,7 @@ class Session:
         interrupts: list[Any] = []
         self.sending = False
         self.progress.lang = self.lang
+        self.progress.batch = getattr(self.args, "requests", None) is not None
         try:
             with self._ctrl_c():
                 for mode, chunk in graph.stream(payload, config, context=ctx,
@@ -508,7 +540,9 @@ class Session:
         outcome = Outcome.of(values)
         status, error = outcome.status, values.get("error")
         final = _last_message(values)
-        if outcome.ending == "succeeded":
+        if values.get("results") is not None:  # a batch: its summary lists every request
+            self.say(final)
+        elif outcome.ending == "succeeded":
             head = final.split("\n", 1)[0]
             if head:
                 self.say(head)
@@ -547,6 +581,8 @@ class Session:
             "error": values.get("error"),
             "message": _last_message(values) or None,
         }
+        if values.get("results") is not None:  # a batch: each request's task is in results
+            record.update(task_id=None, results=values["results"])
         self.out.write(json.dumps(record, ensure_ascii=False) + "\n")
         self.out.flush()
 
@@ -590,6 +626,7 @@ def main(argv: list[str] | None = None) -> int:
     if isinstance(parser, _Parser):
         parser.json_requested = "--json" in raw_args
     args = parser.parse_args(argv)
+    args.requests = None
     run_id = args.run_id or _default_run_id()
     session = Session(args, run_id, detect_language(args.prompt or ""))
     try:
@@ -598,6 +635,17 @@ def main(argv: list[str] | None = None) -> int:
         reason = describe_invalid(session.lang, error_record(exc))
         return session.fail(text(session.lang, "invalid_request", reason=reason), EXIT_USAGE,
                             status="invalid_request")
+    if args.batch:
+        from .batch_input import BatchFileError, read_requests
+
+        try:
+            args.requests = read_requests(args.batch)
+        except BatchFileError as exc:
+            return session.fail(text(session.lang, "invalid_request", reason=str(exc)),
+                                EXIT_USAGE, status="invalid_request")
+        if args.prompt or args.task_id:
+            return session.fail("--batch takes the requests from its file: drop --prompt "
+                                "and --task-id", EXIT_USAGE, status="invalid_request")
     if not os.environ.get("CREATOK_API_KEY", "").strip() and not args.sandbox:
         return session.fail(text(session.lang, "cli_no_key", url=API_KEYS_URL), EXIT_USAGE,
                             status="auth_error")
@@ -628,7 +676,10 @@ def main(argv: list[str] | None = None) -> int:
                                          path=ctx.artifacts_dir, reason=reason),
                                     EXIT_ERROR, status="configuration_error")
             graph = build_graph(persistence.checkpointer, persistence.store)
-            return session.start(graph, {"configurable": {"thread_id": run_id}}, ctx)
+            config: dict[str, Any] = {"configurable": {"thread_id": run_id}}
+            if args.requests is not None:  # a batch's items run in LangGraph's worker threads
+                config["max_concurrency"] = ctx.batch_concurrency
+            return session.start(graph, config, ctx)
     except KeyboardInterrupt:
         return session.interrupted()
     except CreatokError as exc:
