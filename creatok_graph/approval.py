@@ -198,7 +198,7 @@ def read_decisions(answer: Any, count: int) -> list[Decision] | Decision:
     """
     if isinstance(answer, dict) and isinstance(answer.get("decisions"), list):
         answer = answer["decisions"]
-    if isinstance(answer, list) and (len(answer) != 1 or count == 1):
+    if isinstance(answer, list):
         if len(answer) != count:
             return _malformed(f"expected {count} decisions, one per request, got {len(answer)}")
         decisions = [read_decision(item) for item in answer]

@@ -226,7 +226,7 @@ TEXTS: dict[str, dict[str, str]] = {
         # confirm
         # batch (one approval for many generations)
         "batch_title": "{count}件のリクエストを生成する準備ができました（合計{images}枚）：",
-        "batch_item_line": "{number}. {n_images} · {model} · {resolution}{aspect} · {credits}クレジット · “{prompt}”",
+        "batch_item_line": "{number}. {n_images} · {model} · {resolution}{aspect} · {credits}クレジット · 「{prompt}」",
         "batch_total": "費用の目安（合計）：{credits}クレジット",
         "batch_question": "すべて進めてもよろしいですか？CreatOKのクレジットを使用します。（はい/いいえ、またはリクエストごとに指定）",
         "batch_edited": "変更して再見積もりしました：リクエスト {numbers}",
@@ -438,7 +438,7 @@ TEXTS: dict[str, dict[str, str]] = {
         # confirm
         # batch (one approval for many generations)
         "batch_title": "Listo para generar {count} solicitudes ({images} imágenes en total):",
-        "batch_item_line": "{number}. {n_images} · {model} · {resolution}{aspect} · {credits} créditos · “{prompt}”",
+        "batch_item_line": "{number}. {n_images} · {model} · {resolution}{aspect} · {credits} créditos · «{prompt}»",
         "batch_total": "Costo total estimado: {credits} créditos.",
         "batch_question": "¿Sigo adelante con todas? Esto usa tus créditos de CreatOK. (sí/no, o una decisión por solicitud)",
         "batch_edited": "Cambiada y recalculada: solicitud {numbers}.",
