@@ -91,6 +91,10 @@ async def _batch(args: argparse.Namespace) -> dict[str, Any]:
         report["top_own_ms_per_item"] = [
             [f"{Path(f).name}:{line}:{fn}", round(v[2] * 1000 / args.n, 3)]
             for (f, line, fn), v in top]
+        cumulative = sorted(stats.stats.items(), key=lambda kv: kv[1][3], reverse=True)[:60]  # type: ignore[attr-defined]
+        report["cumulative_ms_per_item"] = [
+            [f"{Path(f).parent.name}/{Path(f).name}:{line}:{fn}", round(v[3] * 1000 / args.n, 2)]
+            for (f, line, fn), v in cumulative]
     return report
 
 
@@ -123,6 +127,7 @@ def measure(emu: lib.EmulatorProcess, n: int, task_seconds: float, root: str,
     report: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
     stats = emu.stats()
     report.update(charges=stats["submits"], capabilities=stats["capabilities"],
+                  status_requests=stats["status"],
                   emulator_cpu=emu.cpu_seconds() - cpu0)
     return report
 

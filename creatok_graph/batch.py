@@ -41,6 +41,7 @@ from .approval import (
 from .errors import CreatokError, InvalidRequestError
 from .intake import route_start as route_request
 from .language import detect_language
+from .ledger import PENDING, Ledger
 from .messages import text
 from .node_env import NodeEnv, emit
 from .outcome import result_record
@@ -349,6 +350,14 @@ def batch_item(task: dict[str, Any], env: NodeEnv) -> Flow[dict[str, Any]]:
     release = yield Admit(slots)
     try:
         goto = "upload_refs" if request.get("reference_images") else "submit"
+        entry = yield from Ledger(env.store, env.artifacts_root).get(gen["run_id"])
+        if entry is not None and entry.state == PENDING and not entry.resend_approved:
+            # Sent before a crash, no answer recorded: it may have been charged. Never sent
+            # again on our own; a batch does not stop for one item's question.
+            goto = "persist"
+            gen = {**gen, "status": "error", "error": {  # type: ignore[typeddict-item]
+                "kind": "unknown_outcome", "message": text(task["language"], "maybe_charged"),
+                "idempotency_key": entry.idempotency_key}}
         while goto in STEPS:
             command = yield from STEPS[goto]({"generation": gen}, env)  # type: ignore[arg-type]
             update = command.update if isinstance(command.update, dict) else {}
