@@ -65,7 +65,6 @@ class CreatokContext:
             f"CREATOK_TIMEOUT or {int(DEFAULT_WAIT_SECONDS)}."
         },
     )
-
     batch_concurrency: int = field(
         default=0,
         metadata={
@@ -73,8 +72,19 @@ class CreatokContext:
             f"CREATOK_BATCH_CONCURRENCY or {DEFAULT_BATCH_CONCURRENCY}."
         },
     )
+    download: bool | None = field(
+        default=None,
+        metadata={
+            "description": "After a success, save a copy of each image (outputs/images/) "
+            "beside result.json, for signed links expire; CREATOK_DOWNLOAD (0 turns it off) "
+            "or on. Files only ever go under the artifacts folder."
+        },
+    )
 
     def __post_init__(self) -> None:
+        if self.download is None:
+            self.download = os.environ.get("CREATOK_DOWNLOAD", "").strip().lower() not in (
+                "0", "false", "no", "off")
         self.base_url = resolve_base_url(self.base_url or None)
         self.artifacts_dir = (
             self.artifacts_dir or os.environ.get("CREATOK_ARTIFACTS_DIR") or DEFAULT_ARTIFACTS_DIR
