@@ -28,7 +28,7 @@ import httpx
 from langchain_core.messages import AIMessage
 from langgraph.types import Command, Send, interrupt
 
-from . import artifacts
+from . import artifacts, downloads, gallery
 from ._flow import Blocking, Effect, Flow
 from ._upstream import replace_record
 from .approval import (
@@ -365,13 +365,18 @@ def batch_item(task: dict[str, Any], env: NodeEnv) -> Flow[dict[str, Any]]:
             goto = str(command.goto)
             if goto == "submit" and gen.get("error") and not gen.get("task_id"):
                 break  # outcome unknown: never resent without a person (the ledger asks)
+        status = gen.get("status") or ("error" if gen.get("error") else "running")
+        gen = {**gen, "status": status}  # type: ignore[typeddict-item]
+        record = result_record(gen)
+        record.pop("raw", None)
+        if status == "succeeded":  # copies of the images (downloads.py), as for one request
+            record = yield from downloads.keep(env.artifacts_root, gen["run_id"], record,
+                                               lang=task["language"],
+                                               fetch=bool(env.context.download))
+            gen = {**gen, "images": record["images"]}
+        yield Blocking(artifacts.write_result, (env.artifacts_root, gen["run_id"], record, None))
     finally:
         release()
-    status = gen.get("status") or ("error" if gen.get("error") else "running")
-    gen = {**gen, "status": status}  # type: ignore[typeddict-item]
-    record = result_record(gen)
-    record.pop("raw", None)
-    yield Blocking(artifacts.write_result, (env.artifacts_root, gen["run_id"], record, None))
     done = slots.finished()
     emit({"type": "batch_item", "index": index, "status": status,
           "task_id": gen.get("task_id"), "done": done, "total": task["count"]})
@@ -449,6 +454,16 @@ def batch_markdown(record: Mapping[str, Any], message: str) -> str:
     return "\n".join(lines) + "\n"
 
 
+def write_batch_gallery(root: str, run_id: str, results: list[dict[str, Any]],
+                        lang: str) -> None:
+    """One page for the whole batch (``outputs/index.html``): each request's images, from
+    the copies in its own folder (``<run_id>-<index>/outputs``)."""
+    entries = [gallery.GalleryEntry(entry, base=f"../../{entry['run_id']}/outputs/")
+               for entry in results if entry["images"]]
+    page = artifacts.outputs_dir(root, run_id) / gallery.PAGE_NAME
+    artifacts.atomic_write_text(page, gallery.render(entries, lang=lang))
+
+
 def batch_persist(state: State, env: NodeEnv) -> Flow[dict[str, Any]]:
     """Write the batch's result.json and result.md, tell the person, fill ``results``."""
     batch = state.get("batch") or {}
@@ -475,6 +490,8 @@ def batch_persist(state: State, env: NodeEnv) -> Flow[dict[str, Any]]:
         folder = yield Blocking(artifacts.write_result,
                                 (env.artifacts_root, run_id, record,
                                  batch_markdown(record, message)))
+        if any(entry["images"] for entry in results):
+            yield Blocking(write_batch_gallery, (env.artifacts_root, run_id, results, lang))
     except (OSError, InvalidRequestError) as exc:
         message += "\n" + text(lang, "details", details=str(exc))
     with _SLOTS_LOCK:

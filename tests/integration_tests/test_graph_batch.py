@@ -59,6 +59,12 @@ async def test_one_question_for_the_batch_then_one_charge_per_approved_item(
     saved = h2.result_json("cat1")
     assert [r["status"] for r in saved["results"]] == ["succeeded", "cancelled", "succeeded"]
     assert results[0]["images"][0]["url"] in h2.result_md("cat1")
+    # one gallery page for the batch, showing each request's saved copy from its own folder
+    page = (h2.root / "cat1" / "outputs" / "index.html").read_text(encoding="utf-8")
+    for entry in (results[0], results[2]):
+        copy = entry["images"][0]["file"]
+        assert (h2.root / entry["run_id"] / "outputs" / copy).is_file()
+        assert f"../../{entry['run_id']}/outputs/{copy}" in page
 
 
 def _resume(value: Any) -> Any:
