@@ -262,17 +262,16 @@ def batch_confirm(state: State, env: NodeEnv) -> Flow[Command[Any]]:
         return Command(update={"batch": patch, "estimated_credits": total},
                        goto="batch_confirm")
     patch = {"note": None, "phase": "running"}
-    sends = []
+    approved = [i for i, decision in enumerate(decisions) if decision.type == "approve"]
     for index, (item, decision) in enumerate(zip(items, decisions, strict=True)):
-        if decision.type == "approve":
-            sends.append(Send(ITEM_NODE, {
-                "run_id": batch["run_id"], "index": index, "count": len(items),
-                "language": lang, "request": item["request"],
-            }))
-        else:
+        if decision.type != "approve":
             error = {"kind": "cancelled", "message": decision.message} if decision.message \
                 else None
             patch[_slot(index)] = {**item, "status": "cancelled", "error": error}
+    sends = [Send(ITEM_NODE, {"run_id": batch["run_id"], "index": index,
+                              "total": len(approved), "language": lang,
+                              "request": items[index]["request"]})
+             for index in approved]
     return Command(update={"batch": patch}, goto=sends or "batch_persist")
 
 
@@ -379,7 +378,7 @@ def batch_item(task: dict[str, Any], env: NodeEnv) -> Flow[dict[str, Any]]:
         release()
     done = slots.finished()
     emit({"type": "batch_item", "index": index, "status": status,
-          "task_id": gen.get("task_id"), "done": done, "total": task["count"]})
+          "task_id": gen.get("task_id"), "done": done, "total": task["total"]})
     return {"batch": {_slot(index): {"request": request, **{k: gen.get(k) for k in KEPT}}}}
 
 
