@@ -161,7 +161,11 @@ def run(bench: Any, sizes: Sequence[int] | None = None, task_seconds: float = 2.
     """The scenario as ``run.py`` calls it (a small hook there): prints one table."""
     from run import table
 
-    sizes = sizes or ([3] if bench.plan.concurrency <= 10 else [200, 1000])
+    if not sizes:
+        smoke = bench.plan.concurrency <= 10
+        sizes = [bench.plan.concurrency] if smoke else [200] if not bench.plan.knee \
+            else [200, 1000]
+        task_seconds = 0.3 if smoke else task_seconds
     out, rows = [], []
     for n in sizes:
         batch = measure(bench.emu, n, task_seconds, bench.root)
