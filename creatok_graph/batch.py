@@ -261,7 +261,8 @@ def batch_confirm(state: State, env: NodeEnv) -> Flow[Command[Any]]:
                                for i, item in enumerate(items)])
         return Command(update={"batch": patch, "estimated_credits": total},
                        goto="batch_confirm")
-    patch = {"note": None, "phase": "running"}
+    # Written only when something changed: each write stores the whole batch once more.
+    patch = {"note": None} if batch.get("note") else {}
     approved = [i for i, decision in enumerate(decisions) if decision.type == "approve"]
     for index, (item, decision) in enumerate(zip(items, decisions, strict=True)):
         if decision.type != "approve":
@@ -272,7 +273,7 @@ def batch_confirm(state: State, env: NodeEnv) -> Flow[Command[Any]]:
                               "total": len(approved), "language": lang,
                               "request": items[index]["request"]})
              for index in approved]
-    return Command(update={"batch": patch}, goto=sends or "batch_persist")
+    return Command(update={"batch": patch} if patch else {}, goto=sends or "batch_persist")
 
 
 # -- one generation ---------------------------------------------------------------------------
@@ -497,7 +498,10 @@ def batch_persist(state: State, env: NodeEnv) -> Flow[dict[str, Any]]:
         _SLOTS.pop((env.thread_id, run_id), None)
     emit({"type": "done", "status": status, "run_id": run_id})
     return {
-        "batch": {"phase": "done", "status": status},
+        # The items now live in ``results`` and on disk: the record keeps only its head, so
+        # the last checkpoint does not hold every item twice.
+        "batch": replace_record({"run_id": run_id, "language": lang, "count": len(results),
+                                 "status": status}),
         "messages": [AIMessage(content=message)],
         "results": results,
         "run_id": run_id,

@@ -27,7 +27,7 @@ from langchain_core.messages import AnyMessage
 from langgraph.graph.message import add_messages
 from typing_extensions import TypedDict
 
-from ._upstream import caller_input, patched_record
+from ._upstream import caller_input, merge_record, patched_record
 from .status import RunStatus
 
 
@@ -153,5 +153,7 @@ class State(InputState, OutputState, total=False):
     """The newest chat message already read as a request."""
     submit_failures: int
     """Failed submits in this thread: after a few, we suggest updating the integration."""
-    batch: Annotated[dict[str, Any], patched_record()]
-    """A batch's requests, one record per item (``batch.BatchItem``), as patches."""
+    batch: Annotated[dict[str, Any], merge_record]
+    """A batch's requests, one record per item (``batch.items_of``), updated by key; a
+    new batch replaces it whole. A plain channel, not a delta one: that would cost every
+    single request's checkpoints a counter."""
