@@ -38,14 +38,15 @@ from .approval import (
     edited_settings,
     read_decisions,
 )
+from .capabilities import check_prompt_length
 from .errors import CreatokError, InvalidRequestError
 from .intake import route_start as route_request
 from .language import detect_language
-from .ledger import PENDING, Ledger
+from .ledger import PENDING, ledger_root, open_ledger
 from .messages import text
 from .node_env import NodeEnv, emit
 from .outcome import result_record
-from .replies import describe_invalid, error_record
+from .replies import describe_invalid, error_message, error_record
 from .result import poll
 from .state import SETTING_KEYS, Generation, ImageSettings, State
 from .status import RunStatus
@@ -122,7 +123,7 @@ def batch_validate(state: State, env: NodeEnv) -> Flow[Command[Any]]:
             raise InvalidRequestError(
                 "requests must be a non-empty list of objects with a prompt",
                 field="requests", reason="batch_empty")
-        yield Blocking(artifacts.ensure_writable, (env.artifacts_root,))
+        yield Blocking(env.context.prepare_artifacts_dir)
         yield from env.capabilities()  # the one fetch every request is checked against
     except CreatokError as exc:
         return _ended(head, exc)
@@ -131,6 +132,7 @@ def batch_validate(state: State, env: NodeEnv) -> Flow[Command[Any]]:
     for index, entry in enumerate(requests):
         try:
             settings = item_settings(entry)
+            check_prompt_length(str(settings.get("prompt")))
             request = yield from resolve(env, settings)
             before = yield from already_submitted(env, item_run_id(run_id, index), request)
         except CreatokError as exc:
@@ -269,9 +271,11 @@ def batch_confirm(state: State, env: NodeEnv) -> Flow[Command[Any]]:
             error = {"kind": "cancelled", "message": decision.message} if decision.message \
                 else None
             patch[_slot(index)] = {**item, "status": "cancelled", "error": error}
+    # The ledger's folder, absolute from now on: a resume elsewhere finds it (issue 13).
+    root = (yield Blocking(ledger_root, (None, env.artifacts_root))) if approved else None
     sends = [Send(ITEM_NODE, {"run_id": batch["run_id"], "index": index,
                               "total": len(approved), "language": lang,
-                              "request": items[index]["request"]})
+                              "request": items[index]["request"], "ledger_root": root})
              for index in approved]
     return Command(update={"batch": patch} if patch else {}, goto=sends or "batch_persist")
 
@@ -345,12 +349,13 @@ def batch_item(task: dict[str, Any], env: NodeEnv) -> Flow[dict[str, Any]]:
     index, request = int(task["index"]), task["request"]
     gen: Generation = {"run_id": item_run_id(task["run_id"], index), "number": index + 1,
                        "language": task["language"], "asked": {}, "request": request,
-                       "phase": "approved", "images": []}
+                       "phase": "approved", "images": [], "ledger_root": task.get("ledger_root")}
     slots = slots_for(env, task["run_id"])
     release = yield Admit(slots)
     try:
         goto = "upload_refs" if request.get("reference_images") else "submit"
-        entry = yield from Ledger(env.store, env.artifacts_root).get(gen["run_id"])
+        ledger = yield from open_ledger(env.store, gen.get("ledger_root"), env.artifacts_root)
+        entry = yield from ledger.get(gen["run_id"])
         if entry is not None and entry.state == PENDING and not entry.resend_approved:
             # Sent before a crash, no answer recorded: it may have been charged. Never sent
             # again on our own; a batch does not stop for one item's question.
@@ -418,6 +423,8 @@ def result_entry(index: int, item: Mapping[str, Any], run_id: str) -> dict[str, 
 
 def batch_message(lang: str, status: str, results: list[dict[str, Any]],
                   problems: list[dict[str, Any]]) -> str:
+    if problems and not any("index" in p for p in problems):  # the batch itself, refused
+        return error_message(lang, problems[0])
     if problems:
         lines = [text(lang, "batch_invalid", count=len(problems), total=len(results))]
         return "\n".join(lines + [str(p.get("message")) for p in problems])
@@ -513,6 +520,25 @@ def batch_persist(state: State, env: NodeEnv) -> Flow[dict[str, Any]]:
     }
 
 
+def refuse(node: str, state: Any, env: NodeEnv, refusal: InvalidRequestError) -> Flow[Any]:
+    """A client chose settings it may not (``context``): nothing is called; the batch (or,
+    on a resume, this item) ends ``invalid_request`` and ``batch_persist`` says why."""
+    if node == ITEM_NODE:
+        yield from ()
+        return {"batch": {_slot(int(state["index"])): {
+            "request": state["request"], "status": "invalid_request",
+            "error": error_record(refusal)}}}
+    if node == "batch_validate":
+        raw = state.get("requests")
+        head = {"run_id": str(state.get("run_id") or env.thread_id or "batch"),
+                "language": state.get("language") or "en",
+                "count": len(raw) if isinstance(raw, list) else 0}
+        return _ended(head, refusal)
+    return Command(update={"batch": {"status": "invalid_request",
+                                     "problems": [error_record(refusal)]}},
+                   goto="batch_persist")
+
+
 NODES: list[tuple[str, Any, tuple[str, ...]]] = [
     ("batch_validate", batch_validate, ("batch_confirm", "batch_persist")),
     ("batch_confirm", batch_confirm, ("batch_confirm", ITEM_NODE, "batch_persist")),
@@ -520,3 +546,5 @@ NODES: list[tuple[str, Any, tuple[str, ...]]] = [
     ("batch_persist", batch_persist, ()),
 ]
 """The batch's nodes and where each may go (``batch_item`` -> ``batch_persist``: an edge)."""
+NODE_NAMES = frozenset(name for name, _, _ in NODES if name != "batch_persist")
+"""The batch's nodes that a refused client context ends (``refuse``)."""
