@@ -523,8 +523,9 @@ def batch_persist(state: State, env: NodeEnv) -> Flow[dict[str, Any]]:
 def refuse(node: str, state: Any, env: NodeEnv, refusal: InvalidRequestError) -> Flow[Any]:
     """A client chose settings it may not (``context``): nothing is called; the batch (or,
     on a resume, this item) ends ``invalid_request`` and ``batch_persist`` says why."""
+    if node == "batch_persist":  # reports the refusal (with the operator's settings)
+        return (yield from batch_persist(state, env))
     if node == ITEM_NODE:
-        yield from ()
         return {"batch": {_slot(int(state["index"])): {
             "request": state["request"], "status": "invalid_request",
             "error": error_record(refusal)}}}
@@ -546,5 +547,5 @@ NODES: list[tuple[str, Any, tuple[str, ...]]] = [
     ("batch_persist", batch_persist, ()),
 ]
 """The batch's nodes and where each may go (``batch_item`` -> ``batch_persist``: an edge)."""
-NODE_NAMES = frozenset(name for name, _, _ in NODES if name != "batch_persist")
-"""The batch's nodes that a refused client context ends (``refuse``)."""
+NODE_NAMES = frozenset(name for name, _, _ in NODES)
+"""The batch's nodes, which ``refuse`` handles when a client's context is refused."""

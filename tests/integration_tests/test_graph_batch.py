@@ -180,3 +180,26 @@ def test_read_decisions_one_per_item_or_one_for_all() -> None:
     wrong = read_decisions(decisions("approve", "maybe"), 2)
     assert not isinstance(wrong, list) and wrong.type == "malformed"
     assert json.dumps(wrong.reason).find("request 2") >= 0
+
+
+async def test_a_client_cannot_choose_the_key_or_the_concurrency(
+    h1: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A served graph's client sends a dict: a key in it refuses the batch before any call;
+    ``batch_concurrency`` is the operator's (not a client setting: it is dropped)."""
+    monkeypatch.setenv("CREATOK_BASE_URL", h1.emulator.base_url)
+    monkeypatch.setenv("CREATOK_API_KEY", h1.emulator.api_key)
+    monkeypatch.setenv("CREATOK_ARTIFACTS_DIR", str(h1.root))
+    secret = "sk-client-sent-secret-1234"
+    refused = await h1.graph.ainvoke({"requests": REQUESTS}, h1.config("r1"),
+                                     context={"api_key": secret})
+    assert refused["status"] == "invalid_request"
+    assert "api_key" in refused["messages"][-1].content
+    assert sum(h1.stats()["requests"].values()) == 0
+    assert secret not in repr(refused)
+
+    asked = await h1.graph.ainvoke({"requests": REQUESTS[:1]}, h1.config("r2"),
+                                   context={"batch_concurrency": 100000})
+    assert interrupt_of(asked)["action_requests"]
+    done = await h1.graph.ainvoke(_resume("yes"), h1.config("r2"), context={})
+    assert done["status"] == "succeeded"
