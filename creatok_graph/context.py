@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field, fields
 
+from .budget import BudgetLimits
 from .client import DEFAULT_BASE_URL, resolve_api_key, resolve_base_url
 
 DEFAULT_ARTIFACTS_DIR = os.path.join("generate-image", ".artifacts")
@@ -58,6 +59,14 @@ class CreatokContext:
         metadata={
             "description": "Seconds to wait for a task before reporting it still running; "
             f"CREATOK_TIMEOUT or {int(DEFAULT_TIMEOUT)}."
+        },
+    )
+
+    budget: BudgetLimits | None = field(
+        default=None,
+        metadata={
+            "description": "Operator's spend limits (a BudgetLimits object; a dict is ignored); "
+            "unset: CREATOK_DAILY_CREDITS, CREATOK_MAX_CREDITS_PER_RUN, CREATOK_BUDGET_OVERRIDE."
         },
     )
 

@@ -123,7 +123,7 @@ def build_builder(chat_model: BaseChatModel | None = None) -> StateGraph[Any, An
         ("validate", nodes.validate, ("confirm", "persist"), NO_RETRY),
         ("confirm", nodes.confirm, ("confirm", "upload_refs", "submit", "persist"), NO_RETRY),
         ("upload_refs", nodes.upload_refs, ("submit", "persist"), NO_RETRY),
-        ("submit", nodes.submit, ("submit", "poll", "persist"), NO_RETRY),
+        ("submit", nodes.submit, ("submit", "poll", "persist", "confirm"), NO_RETRY),
         ("poll", nodes.poll, ("persist",), STATUS_RETRY),
     ]
     for name, flow, destinations, retry in graph_nodes:

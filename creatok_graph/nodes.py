@@ -25,7 +25,7 @@ from langgraph.config import get_stream_writer
 from langgraph.store.base import BaseStore
 from langgraph.types import Command, interrupt
 
-from . import artifacts, polling
+from . import artifacts, budget, polling
 from ._flow import Blocking, Dual, Flow, SingleFlight, Sleep
 from .capabilities import ImageCapabilities, ResolvedRequest, resolve_request
 from .client import CreatokAPI, SubmitResult, TaskStatus
@@ -315,7 +315,7 @@ def _new_request_reset(state: State) -> dict[str, Any]:
         "request": None, "estimated_credits": None, "object_keys": None, "submitted_at": None,
         "suggestion": None, "refinement_offered": False, "approval_note": None,
         "finished_task_id": None, "finished_request": None, "capabilities": None,
-        "chat_derived": None,
+        "chat_derived": None, "budget": None,
         "generation": int(state.get("generation") or 0) + 1,
     }
     for key in ("model", "resolution", "n", "aspect_ratio"):
@@ -600,15 +600,26 @@ def confirm(state: State, env: NodeEnv) -> Flow[Command[Any]]:
     """Ask for a yes. No side effects: LangGraph re-runs this node on resume."""
     lang = _lang(state)
     request = state.get("request") or {}
+    try:  # the spend guard (budget.py): what is left today, and whether a yes is enough
+        spend = yield from budget.check(env.store, env.context, budget.request_amounts(request))
+    except budget.BudgetError as exc:
+        return _end(exc.kind, exc)
     answer = interrupt(
-        approval_request(lang, request, state.get("approval_note")),
+        budget.annotate(approval_request(lang, request, state.get("approval_note")), lang, spend),
         response_schema=APPROVAL_RESPONSE_SCHEMA,
     )
-    decision = _decision(answer)
-    if decision["type"] == "approve":
+    special = budget.decision_of(answer)  # "override" / "approve_unpriced"
+    decision: dict[str, Any] = {"type": special} if special else _decision(answer)
+    if decision["type"] in ("approve", *budget.SPECIAL_DECISIONS):
+        record, why = yield from budget.approve(env.store, spend, decision["type"],
+                                                str(state.get("run_id")), lang,
+                                                Ledger(env.store, env.artifacts_root))
+        if record is None:  # not approvable as answered, or the budget went meanwhile
+            return Command(update={"approval_note": why}, goto="confirm")
         # No reference images: straight to the paid call, one graph step (and checkpoint) less.
         goto = "upload_refs" if request.get("reference_images") else "submit"
-        return Command(update={"approval_note": None, "status": "approved"}, goto=goto)
+        return Command(update={"approval_note": None, "status": "approved", "budget": record},
+                       goto=goto)
     if decision["type"] == "unclear":
         # Neither yes nor no ("hmm", a question): nothing is charged, so ask again.
         said = _shorten(decision["answer"])
@@ -696,6 +707,9 @@ def submit(state: State, env: NodeEnv) -> Flow[Command[Any]]:
     body = resolved.submit_body(state.get("object_keys"))
     approved = params_hash(approved_params(body, request.get("reference_images")))
     ledger = Ledger(env.store, env.artifacts_root)
+    why = yield from budget.hold_for_submit(env.store, state.get("budget"), run_id, ledger, lang)
+    if why:  # its reservation was given back (a crash long ago) and the budget is gone
+        return Command(update={"approval_note": why, "budget": None}, goto="confirm")
     decision, entry = yield from ledger.begin(run_id, approved, body)
 
     if decision == REUSE:
@@ -804,6 +818,10 @@ def _submitted(
     with contextlib.suppress(OSError):  # the ledger and state hold the task id; persist retries
         yield Blocking(artifacts.write_result,
                        (env.artifacts_root, str(state.get("run_id")), record, None))
+    try:
+        yield from budget.commit(env.store, state.get("budget"), str(state.get("run_id")), task_id)
+    except Exception:  # the ledger holds the task id: persist (or a reconcile) commits it
+        logger.warning("spend guard: could not commit the reservation", exc_info=True)
     _emit({"type": "submitted", "task_id": task_id})
     return Command(
         # The capabilities snapshot has done its job (validation, price): later
@@ -909,6 +927,14 @@ def persist(state: State, env: NodeEnv) -> Flow[dict[str, Any]]:
     record = _result_record(state)
     message = final_message(lang, record, outdated_hint=hint)
     run_id = state.get("run_id")
+    spend = state.get("budget")
+    try:  # settle the run's reservation from the ledger; today's figures for the output
+        stopped = status == "cancelled" and (state.get("error") or {}).get("kind") == (
+            "unknown_outcome")
+        spend = yield from budget.settle(env.store, spend, str(run_id),
+                                         Ledger(env.store, env.artifacts_root), stopped=stopped)
+    except Exception:
+        logger.warning("spend guard: could not settle the reservation", exc_info=True)
     folder = None
     if run_id:
         try:
@@ -929,6 +955,7 @@ def persist(state: State, env: NodeEnv) -> Flow[dict[str, Any]]:
         "estimated_credits": state.get("estimated_credits"),
         "artifacts_dir": folder,
         "language": lang,
+        "budget": spend,
         "finished_task_id": state.get("task_id"),
         "finished_request": {
             "model": state.get("model"), "resolution": state.get("resolution"),

@@ -47,6 +47,9 @@ class OutputState(TypedDict, total=False):
     aspect_ratio: str | None
     request: dict[str, Any] | None
     language: str | None
+    budget: dict[str, Any] | None
+    """The spend guard's figures for the run (budget.py): its credits and reservation
+    state, today's approved and committed credits and what is left."""
 
 
 class State(InputState, OutputState, total=False):
