@@ -578,3 +578,13 @@ def settle(store: BaseStore | None, record: Mapping[str, Any] | None, run_id: st
     out.update(approved_today=spend.approved, committed_today=spend.committed,
                left_today=spend.left)
     return out
+
+
+def today(store: BaseStore, artifacts_root: str, limits: BudgetLimits,
+          scope: str = STORE_SCOPE) -> Flow[Spend]:
+    """Today's spend, after reconciling runs that crashed between approval and answer
+    (what ``creatok-image --spend`` prints)."""
+    book = SpendBook(store, scope)
+    day = utc_day()
+    yield from book.reconcile(day, Ledger(store, artifacts_root))
+    return (yield from book.spend(day, limits.daily_credits))
