@@ -1,0 +1,273 @@
+"""The spend guard in the real graph, over real HTTP against the emulator.
+
+What CreatOK charged is read from the emulator's own counters (``stats()``), never from
+what the graph says about itself. The emulator's pricing is the sample capabilities':
+Nano Banana 2 at 2K costs 1 credit per image.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from langgraph.checkpoint.memory import InMemorySaver
+from langgraph.store.memory import InMemoryStore
+from langgraph.types import Command
+
+from creatok_graph import budget as B
+from creatok_graph import nodes
+from creatok_graph.checkpointing import aopen_persistence
+from creatok_graph.context import CreatokContext
+from creatok_graph.emulator import Emulator
+from creatok_graph.graph import build_graph
+
+PROMPT = "a red fox sitting in a snowy birch forest at dawn, watercolor style"
+APPROVE: dict[str, Any] = {"decisions": [{"type": "approve"}]}
+OVERRIDE: dict[str, Any] = {"decisions": [{"type": "override"}]}
+UNPRICED_MODEL = "gpt-image-2"
+
+
+@pytest.fixture(autouse=True)
+def _isolated(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in os.environ:
+        if name.startswith("CREATOK_"):
+            monkeypatch.delenv(name)
+    nodes.CAPABILITIES_CACHE.clear()
+
+
+def _ctx(emu: Emulator, tmp_path: Path, **limits: Any) -> CreatokContext:
+    return CreatokContext(api_key=emu.api_key, base_url=emu.base_url,
+                          artifacts_dir=str(tmp_path / "artifacts"), poll_interval=0.05,
+                          budget=B.BudgetLimits(**limits))
+
+
+class Runs:
+    """One graph, one store; each run is a thread."""
+
+    def __init__(self, emu: Emulator, ctx: CreatokContext) -> None:
+        self.emu, self.ctx = emu, ctx
+        self.store = InMemoryStore()
+        self.graph = build_graph(InMemorySaver(), self.store)
+
+    def invoke(self, run: str, value: Any) -> dict[str, Any]:
+        out: dict[str, Any] = self.graph.invoke(
+            value, {"configurable": {"thread_id": run}}, context=self.ctx)
+        return out
+
+    def start(self, run: str, **inputs: Any) -> dict[str, Any]:
+        """Start a run up to its approval question; returns the question."""
+        out = self.invoke(run, {"prompt": PROMPT, "refine": False, **inputs})
+        return _question(out)
+
+    def charged(self) -> tuple[int, float]:
+        stats = self.emu.stats()
+        return stats["tasks"], stats["credits"]
+
+
+def _question(out: dict[str, Any]) -> dict[str, Any]:
+    assert "__interrupt__" in out, out.get("status")
+    value: dict[str, Any] = out["__interrupt__"][0].value
+    return value
+
+
+def _described(question: dict[str, Any]) -> str:
+    text: str = question["action_requests"][0]["description"]
+    return text
+
+
+def test_the_question_shows_what_is_left_and_the_output_the_figures(
+    emulator: Emulator, tmp_path: Path
+) -> None:
+    runs = Runs(emulator, _ctx(emulator, tmp_path, daily_credits=5))
+    question = runs.start("a", n=2)
+    assert "Today's budget: 5 of 5 credits left." in _described(question)
+    assert question["budget"]["verdict"] == B.FITS
+    done = runs.invoke("a", Command(resume=APPROVE))
+    assert done["status"] == "succeeded" and runs.charged() == (1, 2)
+    assert done["budget"]["state"] == B.COMMITTED and done["budget"]["credits"] == 2
+    assert (done["budget"]["committed_today"], done["budget"]["left_today"]) == (2, 3)
+    assert "3 of 5 credits left" in _described(runs.start("b", n=1))
+
+
+def test_above_the_budget_a_yes_is_asked_again_and_editing_down_goes_through(
+    emulator: Emulator, tmp_path: Path
+) -> None:
+    runs = Runs(emulator, _ctx(emulator, tmp_path, daily_credits=3))
+    question = runs.start("a", n=4)
+    assert question["budget"]["verdict"] == B.OVER_DAY
+    assert "more than the 3 credits left today" in _described(question)
+    assert question["review_configs"][0]["allowed_decisions"] == ["edit", "reject"]
+    again = _question(runs.invoke("a", Command(resume=APPROVE)))
+    assert "more than the 3 credits left today" in _described(again)
+    again = _question(runs.invoke("a", Command(resume=OVERRIDE)))  # not allowed here
+    assert runs.charged() == (0, 0)
+    edit = {"decisions": [{"type": "edit", "edited_action": {"args": {"n": 3}}}]}
+    fits = _question(runs.invoke("a", Command(resume=edit)))
+    assert fits["budget"]["verdict"] == B.FITS
+    done = runs.invoke("a", Command(resume=APPROVE))
+    assert done["status"] == "succeeded" and runs.charged() == (1, 3)
+
+
+def test_the_operator_may_allow_an_explicit_override(emulator: Emulator, tmp_path: Path) -> None:
+    runs = Runs(emulator, _ctx(emulator, tmp_path, daily_credits=1, allow_override=True))
+    question = runs.start("a", n=2)
+    assert question["budget"]["allowed"] == [B.OVERRIDE]
+    assert "“override”" in _described(question)
+    _question(runs.invoke("a", Command(resume=APPROVE)))  # a plain yes is not enough
+    assert runs.charged() == (0, 0)
+    done = runs.invoke("a", Command(resume=OVERRIDE))
+    assert done["status"] == "succeeded" and runs.charged() == (1, 2)
+    assert done["budget"]["override"] is True and done["budget"]["left_today"] == 0
+
+
+def test_the_per_run_maximum(emulator: Emulator, tmp_path: Path) -> None:
+    runs = Runs(emulator, _ctx(emulator, tmp_path, max_credits_per_run=1))
+    question = runs.start("a", n=2)
+    assert question["budget"]["verdict"] == B.OVER_RUN
+    assert "above the per-run maximum of 1 credits" in _described(question)
+    _question(runs.invoke("a", Command(resume="yes")))
+    assert runs.charged() == (0, 0)
+    assert runs.invoke("a", Command(resume="no"))["status"] == "cancelled"
+
+
+def _without_price(emu: Emulator) -> None:
+    envelope = copy.deepcopy(emu.capabilities)
+    for model in envelope["data"]["capabilities"]["image"]["models"]:
+        if model["id"] == UNPRICED_MODEL:
+            model.pop("pricing", None)
+    emu.set_capabilities(envelope)
+
+
+def test_a_model_without_a_price_needs_an_explicit_decision(
+    emulator: Emulator, tmp_path: Path
+) -> None:
+    _without_price(emulator)
+    runs = Runs(emulator, _ctx(emulator, tmp_path, daily_credits=10))
+    question = runs.start("a", model=UNPRICED_MODEL)
+    assert question["budget"]["verdict"] == B.UNPRICED
+    assert "“approve unpriced”" in _described(question)
+    _question(runs.invoke("a", Command(resume=APPROVE)))
+    assert runs.charged()[0] == 0
+    done = runs.invoke("a", Command(resume={"decisions": [{"type": "approve_unpriced"}]}))
+    assert done["status"] == "succeeded" and runs.charged()[0] == 1
+    assert done["budget"]["unpriced"] is True
+
+
+def test_a_refused_request_gives_its_credits_back(emulator_factory: Any, tmp_path: Path) -> None:
+    emu = emulator_factory(scenarios=["submit-error"])
+    runs = Runs(emu, _ctx(emu, tmp_path, daily_credits=2))
+    runs.start("a", n=2)
+    done = runs.invoke("a", Command(resume=APPROVE))
+    assert done["status"] == "api_error" and runs.charged() == (0, 0)
+    assert done["budget"]["state"] == B.RELEASED and done["budget"]["left_today"] == 2
+
+
+def test_a_rejection_reserves_nothing(emulator: Emulator, tmp_path: Path) -> None:
+    runs = Runs(emulator, _ctx(emulator, tmp_path, daily_credits=2))
+    runs.start("a", n=2)
+    done = runs.invoke("a", Command(resume="no"))
+    assert done["status"] == "cancelled" and done["budget"] is None
+    assert "2 of 2 credits left" in _described(runs.start("b", n=2))
+
+
+async def test_many_runs_approved_at_once_never_spend_more_than_the_budget(
+    emulator: Emulator, tmp_path: Path
+) -> None:
+    """24 runs wait at their approval; all are approved at the same moment."""
+    ctx = _ctx(emulator, tmp_path, daily_credits=10)
+    async with aopen_persistence(f"sqlite:///{tmp_path / 'checkpoints.sqlite'}") as p:
+        graph = build_graph(p.checkpointer, p.store)
+
+        async def call(run: str, value: Any) -> dict[str, Any]:
+            out: dict[str, Any] = await graph.ainvoke(
+                value, {"configurable": {"thread_id": run}}, context=ctx)
+            return out
+
+        runs = [f"run-{i}" for i in range(24)]
+        for run in runs:
+            _question(await call(run, {"prompt": PROMPT, "refine": False, "n": 1}))
+        results = await asyncio.gather(*(call(run, Command(resume=APPROVE)) for run in runs))
+    succeeded = [r for r in results if r.get("status") == "succeeded"]
+    asked_again = [_question(r) for r in results if "__interrupt__" in r]
+    tasks, credits = emulator.stats()["tasks"], emulator.stats()["credits"]
+    print(f"24 approvals, 10-credit budget: {len(succeeded)} charged, "
+          f"{len(asked_again)} asked again, {credits:g} credits charged")
+    assert credits <= 10 and tasks == len(succeeded)
+    assert len(succeeded) + len(asked_again) == 24
+    assert all(q["budget"]["verdict"] == B.OVER_DAY for q in asked_again)
+
+
+# -- the CLI --------------------------------------------------------------------------------
+
+
+def _cli(emu: Emulator, tmp_path: Path, *args: str, stdin: str = "",
+         **env: str) -> subprocess.CompletedProcess[str]:
+    base = {k: v for k, v in os.environ.items() if not k.startswith("CREATOK_")}
+    return subprocess.run(
+        [sys.executable, "-m", "creatok_graph.cli", *args], input=stdin, text=True,
+        capture_output=True, timeout=120,
+        env={**base, "CREATOK_BASE_URL": emu.base_url, "CREATOK_API_KEY": emu.api_key,
+             "CREATOK_ARTIFACTS_DIR": str(tmp_path / "artifacts"),
+             "CREATOK_POLL_INTERVAL": "0.05", **env})
+
+
+def test_cli_yes_never_goes_over_the_budget_nor_buys_an_unpriced_model(
+    emulator: Emulator, tmp_path: Path
+) -> None:
+    over = _cli(emulator, tmp_path, "--yes", "--prompt", PROMPT, "--n", "3",
+                CREATOK_DAILY_CREDITS="2", CREATOK_BUDGET_OVERRIDE="1")
+    assert over.returncode == 2, over.stderr
+    assert "more than the 2 credits left today" in over.stdout
+    assert "--yes does not approve this request" in over.stderr
+    _without_price(emulator)
+    unpriced = _cli(emulator, tmp_path, "--yes", "--prompt", PROMPT, "--model", UNPRICED_MODEL,
+                    CREATOK_DAILY_CREDITS="2")
+    assert unpriced.returncode == 2 and "no listed price" in unpriced.stdout
+    assert emulator.stats()["tasks"] == 0
+    # The person typing the word is what approves it.
+    typed = _cli(emulator, tmp_path, "--prompt", PROMPT, "--model", UNPRICED_MODEL,
+                 stdin="approve unpriced\n", CREATOK_DAILY_CREDITS="2")
+    assert typed.returncode == 0, typed.stderr
+    assert emulator.stats()["tasks"] == 1
+
+
+def test_cli_spend_prints_todays_figures(emulator: Emulator, tmp_path: Path) -> None:
+    done = _cli(emulator, tmp_path, "--yes", "--prompt", PROMPT, "--n", "2",
+                CREATOK_DAILY_CREDITS="5")
+    assert done.returncode == 0, done.stderr
+    spend = _cli(emulator, tmp_path, "--spend", CREATOK_DAILY_CREDITS="5")
+    assert spend.returncode == 0, spend.stderr
+    assert "2 credits approved, 2 of them charged" in spend.stdout
+    assert "3 of 5 credits left today" in spend.stdout
+    as_json = json.loads(_cli(emulator, tmp_path, "--spend", "--json").stdout.splitlines()[-1])
+    assert (as_json["approved"], as_json["committed"], as_json["left"]) == (2, 2, None)
+
+
+@pytest.mark.slow
+def test_cli_processes_racing_for_the_budget(emulator: Emulator, tmp_path: Path) -> None:
+    """Ten ``creatok-image --yes`` processes, one SQLite file, a 5-credit day."""
+    base = {k: v for k, v in os.environ.items() if not k.startswith("CREATOK_")}
+    env = {**base, "CREATOK_BASE_URL": emulator.base_url, "CREATOK_API_KEY": emulator.api_key,
+           "CREATOK_ARTIFACTS_DIR": str(tmp_path / "artifacts"), "CREATOK_POLL_INTERVAL": "0.05",
+           "CREATOK_DAILY_CREDITS": "5"}
+    procs = [subprocess.Popen([sys.executable, "-m", "creatok_graph.cli", "--yes", "--prompt",
+                               PROMPT, "--json"], env=env, stdin=subprocess.DEVNULL,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+             for _ in range(10)]
+    codes = [p.wait(timeout=180) for p in procs]
+    for p in procs:
+        assert p.stdout is not None and p.stderr is not None
+        p.stdout.close()
+        p.stderr.close()
+    stats = emulator.stats()
+    print(f"10 processes, 5-credit day: exit codes {sorted(codes)}, "
+          f"{stats['credits']:g} credits charged")
+    assert stats["credits"] <= 5 and codes.count(0) == stats["tasks"]
+    assert set(codes) <= {0, 2}
