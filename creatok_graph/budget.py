@@ -574,9 +574,10 @@ def settle(store: BaseStore | None, record: Mapping[str, Any] | None, run_id: st
     book = SpendBook(store, str(record["scope"]))
     res = yield from book.settle(run_id, str(record["day"]), ledger, stopped=stopped)
     out["state"] = res.state if res is not None else None
-    spend = yield from book.spend(str(record["day"]), record.get("daily_credits"))
-    out.update(approved_today=spend.approved, committed_today=spend.committed,
-               left_today=spend.left)
+    if record.get("daily_credits") is not None:  # today's figures only matter under a budget
+        spend = yield from book.spend(str(record["day"]), record["daily_credits"])
+        out.update(approved_today=spend.approved, committed_today=spend.committed,
+                   left_today=spend.left)
     return out
 
 

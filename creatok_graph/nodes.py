@@ -106,6 +106,12 @@ APPROVAL_RESPONSE_SCHEMA: dict[str, Any] = {
                                 },
                                 "required": ["type", "edited_action"],
                             },
+                            {  # the spend guard's explicit decisions (budget.py)
+                                "type": "object",
+                                "properties": {
+                                    "type": {"enum": ["override", "approve_unpriced"]}},
+                                "required": ["type"],
+                            },
                             {
                                 "type": "object",
                                 "properties": {

@@ -23,6 +23,7 @@ from langgraph.types import Command
 
 from creatok_graph import budget as B
 from creatok_graph import nodes
+from creatok_graph._flow import run_sync
 from creatok_graph.checkpointing import aopen_persistence
 from creatok_graph.context import CreatokContext
 from creatok_graph.emulator import Emulator
@@ -271,3 +272,88 @@ def test_cli_processes_racing_for_the_budget(emulator: Emulator, tmp_path: Path)
           f"{stats['credits']:g} credits charged")
     assert stats["credits"] <= 5 and codes.count(0) == stats["tasks"]
     assert set(codes) <= {0, 2}
+
+
+# -- outcomes, scopes, configuration ---------------------------------------------------------
+
+
+def _unknown_outcome(emu: Emulator, tmp_path: Path,
+                     monkeypatch: pytest.MonkeyPatch) -> tuple[Runs, dict[str, Any]]:
+    """CreatOK takes (and charges) the request, but the answer never arrives."""
+    import httpx
+    from test_ledger import Tap, drop_after_sending
+
+    from creatok_graph.graph import HTTP_POOLS
+
+    client = httpx.Client(transport=Tap(drop_after_sending()))
+    monkeypatch.setattr(HTTP_POOLS, "_sync", client)
+    runs = Runs(emu, _ctx(emu, tmp_path, daily_credits=2))
+    runs.start("a", n=2)
+    question = _question(runs.invoke("a", Command(resume=APPROVE)))
+    assert question["type"] == "unknown_outcome"
+    held = run_sync(B.SpendBook(runs.store).get("a", B.utc_day()))
+    assert held is not None and held.state == B.RESERVED  # unresolved: still counted
+    assert "0 of 2 credits left" in _described(runs.start("b", n=1))
+    return runs, question
+
+
+def test_an_unknown_outcome_resolved_as_stop_releases(
+    emulator: Emulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    runs, _ = _unknown_outcome(emulator, tmp_path, monkeypatch)
+    done = runs.invoke("a", Command(resume="stop"))
+    assert done["status"] == "cancelled" and done["budget"]["state"] == B.RELEASED
+    assert done["budget"]["left_today"] == 2
+
+
+def test_an_unknown_outcome_resolved_as_retry_commits_once(
+    emulator: Emulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The resend carries the same Idempotency-Key; the emulator de-duplicates it (CreatOK's
+    contract does too), so one task, one charge, one commitment."""
+    runs, _ = _unknown_outcome(emulator, tmp_path, monkeypatch)
+    done = runs.invoke("a", Command(resume="retry"))
+    assert done["status"] == "succeeded" and runs.charged() == (1, 2)
+    assert done["budget"]["state"] == B.COMMITTED and done["budget"]["approved_today"] == 2
+
+
+def test_each_authenticated_user_has_a_budget_of_their_own(
+    emulator: Emulator, tmp_path: Path
+) -> None:
+    from types import SimpleNamespace
+
+    runs = Runs(emulator, _ctx(emulator, tmp_path, daily_credits=2))
+
+    def as_user(name: str, run: str, value: Any) -> dict[str, Any]:
+        config = {"configurable": {"thread_id": run,
+                                   "langgraph_auth_user": SimpleNamespace(identity=name)}}
+        out: dict[str, Any] = runs.graph.invoke(value, config, context=runs.ctx)
+        return out
+
+    as_user("ann", "ann-1", {"prompt": PROMPT, "refine": False, "n": 2})
+    assert as_user("ann", "ann-1", Command(resume=APPROVE))["status"] == "succeeded"
+    ann = _question(as_user("ann", "ann-2", {"prompt": PROMPT, "refine": False, "n": 1}))
+    bob = _question(as_user("bob", "bob-1", {"prompt": PROMPT, "refine": False, "n": 1}))
+    assert ann["budget"]["verdict"] == B.OVER_DAY and "0 of 2 credits left" in _described(ann)
+    assert bob["budget"]["verdict"] == B.FITS and "2 of 2 credits left" in _described(bob)
+
+
+def test_a_daily_budget_without_a_store_is_a_clear_error(
+    emulator: Emulator, tmp_path: Path
+) -> None:
+    graph = build_graph(InMemorySaver())  # no store: today's spend cannot be counted
+    out = graph.invoke({"prompt": PROMPT, "refine": False}, {"configurable": {"thread_id": "a"}},
+                       context=_ctx(emulator, tmp_path, daily_credits=2))
+    assert out["status"] == "configuration_error" and "needs a store" in out["error"]["message"]
+    assert emulator.stats()["tasks"] == 0
+
+
+def test_a_bad_limit_in_the_environment_stops_before_anything_is_paid(
+    emulator: Emulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(B.ENV_DAILY, "ten")
+    runs = Runs(emulator, CreatokContext(api_key=emulator.api_key, base_url=emulator.base_url,
+                                         artifacts_dir=str(tmp_path / "artifacts")))
+    out = runs.invoke("a", {"prompt": PROMPT, "refine": False})
+    assert out["status"] == "configuration_error" and B.ENV_DAILY in out["error"]["message"]
+    assert emulator.stats()["tasks"] == 0
