@@ -10,6 +10,8 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field, fields
 
+from pydantic.json_schema import SkipJsonSchema
+
 from .budget import BudgetLimits
 from .client import DEFAULT_BASE_URL, resolve_api_key, resolve_base_url
 
@@ -62,13 +64,10 @@ class CreatokContext:
         },
     )
 
-    budget: BudgetLimits | None = field(
-        default=None,
-        metadata={
-            "description": "Operator's spend limits (a BudgetLimits object; a dict is ignored); "
-            "unset: CREATOK_DAILY_CREDITS, CREATOK_MAX_CREDITS_PER_RUN, CREATOK_BUDGET_OVERRIDE."
-        },
-    )
+    budget: SkipJsonSchema[BudgetLimits | None] = field(default=None)
+    """The operator's spend limits, as a ``BudgetLimits`` object (budget.py); unset:
+    CREATOK_DAILY_CREDITS, CREATOK_MAX_CREDITS_PER_RUN, CREATOK_BUDGET_OVERRIDE. Left out of
+    the served context schema, and a dict (what a served client can send) is ignored."""
 
     def __post_init__(self) -> None:
         self.base_url = resolve_base_url(self.base_url or None)
