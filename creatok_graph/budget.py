@@ -507,8 +507,7 @@ def approve(store: BaseStore | None, verdict: Assessment, decision: str, run_id:
     if decision in SPECIAL_DECISIONS and verdict.needs is None:
         decision = APPROVE
     if not verdict.approves(decision):
-        lines, question = approval_lines(lang, verdict)
-        return None, "\n".join(lines[-1:] + ([question] if question else []))
+        return None, text(lang, "budget_not_approved")
     record: dict[str, Any] = {
         "scope": scope or current_scope(), "day": utc_day(), "credits": verdict.total,
         "state": None, "override": decision == OVERRIDE, "unpriced": verdict.unpriced > 0,

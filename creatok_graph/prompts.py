@@ -579,6 +579,7 @@ TEXTS: dict[str, dict[str, str]] = {
 # "override" and "approve unpriced" are typed as they are, in every language.
 _BUDGET_TEXTS: dict[str, dict[str, str]] = {
     "en": {
+        "budget_not_approved": "That answer does not approve this request (see why below). Nothing has been charged.",
         "budget_left_today": "Today's budget: {left} of {daily} credits left.",
         "budget_per_run": "Most one run may use: {max} credits.",
         "budget_over_run": "This request ({total} credits) is above the per-run maximum of {max} credits.",
@@ -596,6 +597,7 @@ _BUDGET_TEXTS: dict[str, dict[str, str]] = {
         "cli_spend_unpriced": "{count} approved runs had no price and count as 0 credits.",
     },
     "zh": {
+        "budget_not_approved": "这个回答不能批准这个请求（原因见下方）。目前没有产生任何费用。",
         "budget_left_today": "今日预算：剩余 {left} / {daily} 积分。",
         "budget_per_run": "单次运行最多可用：{max} 积分。",
         "budget_over_run": "这个请求（{total} 积分）超过了单次运行上限 {max} 积分。",
@@ -613,6 +615,7 @@ _BUDGET_TEXTS: dict[str, dict[str, str]] = {
         "cli_spend_unpriced": "{count} 个已批准的运行没有标价，按 0 积分计算。",
     },
     "ja": {
+        "budget_not_approved": "その回答ではこのリクエストを承認できません（理由は下記）。まだ課金はされていません。",
         "budget_left_today": "今日の予算：残り {left} / {daily} クレジット",
         "budget_per_run": "1回の実行で使える上限：{max} クレジット",
         "budget_over_run": "このリクエスト（{total} クレジット）は1回あたりの上限 {max} クレジットを超えています。",
@@ -630,6 +633,7 @@ _BUDGET_TEXTS: dict[str, dict[str, str]] = {
         "cli_spend_unpriced": "承認された実行のうち {count} 件は価格がなく、0 クレジットとして数えています。",
     },
     "ko": {
+        "budget_not_approved": "그 답으로는 이 요청을 승인할 수 없어요(이유는 아래에). 아직 요금은 청구되지 않았어요.",
         "budget_left_today": "오늘 예산: {daily} 크레딧 중 {left} 크레딧 남음",
         "budget_per_run": "한 번 실행에 쓸 수 있는 최대치: {max} 크레딧",
         "budget_over_run": "이 요청({total} 크레딧)은 실행당 최대치 {max} 크레딧을 넘어요.",
@@ -647,6 +651,7 @@ _BUDGET_TEXTS: dict[str, dict[str, str]] = {
         "cli_spend_unpriced": "승인된 실행 중 {count}건은 가격이 없어 0 크레딧으로 계산했어요.",
     },
     "es": {
+        "budget_not_approved": "Esa respuesta no aprueba esta solicitud (el motivo está abajo). Todavía no se cobró nada.",
         "budget_left_today": "Presupuesto de hoy: quedan {left} de {daily} créditos.",
         "budget_per_run": "Lo máximo que puede usar una ejecución: {max} créditos.",
         "budget_over_run": "Esta solicitud ({total} créditos) supera el máximo por ejecución de {max} créditos.",
@@ -664,6 +669,7 @@ _BUDGET_TEXTS: dict[str, dict[str, str]] = {
         "cli_spend_unpriced": "{count} ejecuciones aprobadas no tenían precio y cuentan como 0 créditos.",
     },
     "pt": {
+        "budget_not_approved": "Essa resposta não aprova este pedido (o motivo está abaixo). Nada foi cobrado ainda.",
         "budget_left_today": "Orçamento de hoje: restam {left} de {daily} créditos.",
         "budget_per_run": "O máximo que uma execução pode usar: {max} créditos.",
         "budget_over_run": "Este pedido ({total} créditos) passa do máximo por execução de {max} créditos.",

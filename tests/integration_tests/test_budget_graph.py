@@ -106,6 +106,7 @@ def test_above_the_budget_a_yes_is_asked_again_and_editing_down_goes_through(
     assert "more than the 3 credits left today" in _described(question)
     assert question["review_configs"][0]["allowed_decisions"] == ["edit", "reject"]
     again = _question(runs.invoke("a", Command(resume=APPROVE)))
+    assert _described(again).startswith("That answer does not approve this request")
     assert "more than the 3 credits left today" in _described(again)
     again = _question(runs.invoke("a", Command(resume=OVERRIDE)))  # not allowed here
     assert runs.charged() == (0, 0)
