@@ -109,3 +109,12 @@ def test_the_approval_question_says_what_is_left_and_why_not(monkeypatch: pytest
     assert "(yes/no)" not in text  # a plain yes does not approve this
     assert value["review_configs"][0]["allowed_decisions"] == ["edit", "reject"]
     assert value["budget"]["verdict"] == B.OVER_DAY
+
+
+def test_a_batch_question_names_the_items_that_fit() -> None:
+    lines, question = B.approval_lines("en", B.assess(DAY10, [2, 3, 1], left_today=4))
+    assert "Items that fit: 1, 3." in lines
+    assert question is not None and "fewer images" in question
+    unpriced_lines, ask = B.approval_lines("es", B.assess(DAY10, [1, None], left_today=4))
+    assert "Elementos que caben: 1." in unpriced_lines
+    assert ask is not None and "“approve unpriced”" in ask
