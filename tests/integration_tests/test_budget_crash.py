@@ -100,7 +100,7 @@ def test_killed_after_reserving_then_abandoned_the_credits_come_back(
     assert emulator.stats()["tasks"] == 0
     # Right after the crash --spend still counts it: a live run could be about to send.
     spend = _cli(emulator, tmp_path, "--spend")
-    assert "2 credits approved, 0 of them charged" in spend.stdout, spend.stderr
+    assert "in credits: 2 approved, 0 of them charged" in spend.stdout, spend.stderr
     # Once stale, the ledger shows no intent: nothing was sent, the credits are free again.
     after = _reconcile_stale(tmp_path)
     assert (after.approved, after.left) == (0, 5)
@@ -116,7 +116,7 @@ def test_killed_after_reserving_then_resumed_it_is_charged_and_counted_once(
     assert (emulator.stats()["tasks"], emulator.stats()["credits"]) == (1, 2)
     held = _reservation(tmp_path)
     assert held is not None and held.state == B.COMMITTED and held.credits == 2
-    assert "2 credits approved, 2 of them charged" in _cli(emulator, tmp_path, "--spend").stdout
+    assert "in credits: 2 approved, 2 of them charged" in _cli(emulator, tmp_path, "--spend").stdout
 
 
 def test_killed_after_the_task_id_was_recorded_it_is_committed(

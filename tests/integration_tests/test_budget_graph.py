@@ -88,13 +88,13 @@ def test_the_question_shows_what_is_left_and_the_output_the_figures(
 ) -> None:
     runs = Runs(emulator, _ctx(emulator, tmp_path, daily_credits=5))
     question = runs.start("a", n=2)
-    assert "Today's budget: 5 of 5 credits left." in _described(question)
+    assert "Credits left today: 5 of 5." in _described(question)
     assert question["budget"]["verdict"] == B.FITS
     done = runs.invoke("a", Command(resume=APPROVE))
     assert done["status"] == "succeeded" and runs.charged() == (1, 2)
     assert done["budget"]["state"] == B.COMMITTED and done["budget"]["credits"] == 2
     assert (done["budget"]["committed_today"], done["budget"]["left_today"]) == (2, 3)
-    assert "3 of 5 credits left" in _described(runs.start("b", n=1))
+    assert "Credits left today: 3 of 5." in _described(runs.start("b", n=1))
 
 
 def test_above_the_budget_a_yes_is_asked_again_and_editing_down_goes_through(
@@ -103,11 +103,11 @@ def test_above_the_budget_a_yes_is_asked_again_and_editing_down_goes_through(
     runs = Runs(emulator, _ctx(emulator, tmp_path, daily_credits=3))
     question = runs.start("a", n=4)
     assert question["budget"]["verdict"] == B.OVER_DAY
-    assert "more than the 3 credits left today" in _described(question)
+    assert "(credits: 4 estimated, 3 left)" in _described(question)
     assert question["review_configs"][0]["allowed_decisions"] == ["edit", "reject"]
     again = _question(runs.invoke("a", Command(resume=APPROVE)))
     assert _described(again).startswith("That answer does not approve this request")
-    assert "more than the 3 credits left today" in _described(again)
+    assert "(credits: 4 estimated, 3 left)" in _described(again)
     again = _question(runs.invoke("a", Command(resume=OVERRIDE)))  # not allowed here
     assert runs.charged() == (0, 0)
     edit = {"decisions": [{"type": "edit", "edited_action": {"args": {"n": 3}}}]}
@@ -133,7 +133,7 @@ def test_the_per_run_maximum(emulator: Emulator, tmp_path: Path) -> None:
     runs = Runs(emulator, _ctx(emulator, tmp_path, max_credits_per_run=1))
     question = runs.start("a", n=2)
     assert question["budget"]["verdict"] == B.OVER_RUN
-    assert "above the per-run maximum of 1 credits" in _described(question)
+    assert "(credits: 2 estimated, at most 1 per run)" in _described(question)
     _question(runs.invoke("a", Command(resume="yes")))
     assert runs.charged() == (0, 0)
     assert runs.invoke("a", Command(resume="no"))["status"] == "cancelled"
@@ -176,7 +176,7 @@ def test_a_rejection_reserves_nothing(emulator: Emulator, tmp_path: Path) -> Non
     runs.start("a", n=2)
     done = runs.invoke("a", Command(resume="no"))
     assert done["status"] == "cancelled" and done["budget"] is None
-    assert "2 of 2 credits left" in _described(runs.start("b", n=2))
+    assert "Credits left today: 2 of 2." in _described(runs.start("b", n=2))
 
 
 async def test_many_runs_approved_at_once_never_spend_more_than_the_budget(
@@ -226,7 +226,7 @@ def test_cli_yes_never_goes_over_the_budget_nor_buys_an_unpriced_model(
     over = _cli(emulator, tmp_path, "--yes", "--prompt", PROMPT, "--n", "3",
                 CREATOK_DAILY_CREDITS="2", CREATOK_BUDGET_OVERRIDE="1")
     assert over.returncode == 2, over.stderr
-    assert "more than the 2 credits left today" in over.stdout
+    assert "(credits: 3 estimated, 2 left)" in over.stdout
     assert "--yes does not approve this request" in over.stderr
     _without_price(emulator)
     unpriced = _cli(emulator, tmp_path, "--yes", "--prompt", PROMPT, "--model", UNPRICED_MODEL,
@@ -246,8 +246,8 @@ def test_cli_spend_prints_todays_figures(emulator: Emulator, tmp_path: Path) -> 
     assert done.returncode == 0, done.stderr
     spend = _cli(emulator, tmp_path, "--spend", CREATOK_DAILY_CREDITS="5")
     assert spend.returncode == 0, spend.stderr
-    assert "2 credits approved, 2 of them charged" in spend.stdout
-    assert "3 of 5 credits left today" in spend.stdout
+    assert "in credits: 2 approved, 2 of them charged" in spend.stdout
+    assert "Credits left today: 3 of 5." in spend.stdout
     as_json = json.loads(_cli(emulator, tmp_path, "--spend", "--json").stdout.splitlines()[-1])
     assert (as_json["approved"], as_json["committed"], as_json["left"]) == (2, 2, None)
 
@@ -294,7 +294,7 @@ def _unknown_outcome(emu: Emulator, tmp_path: Path,
     assert question["type"] == "unknown_outcome"
     held = run_sync(B.SpendBook(runs.store).get("a", B.utc_day()))
     assert held is not None and held.state == B.RESERVED  # unresolved: still counted
-    assert "0 of 2 credits left" in _described(runs.start("b", n=1))
+    assert "Credits left today: 0 of 2." in _described(runs.start("b", n=1))
     return runs, question
 
 
@@ -335,8 +335,10 @@ def test_each_authenticated_user_has_a_budget_of_their_own(
     assert as_user("ann", "ann-1", Command(resume=APPROVE))["status"] == "succeeded"
     ann = _question(as_user("ann", "ann-2", {"prompt": PROMPT, "refine": False, "n": 1}))
     bob = _question(as_user("bob", "bob-1", {"prompt": PROMPT, "refine": False, "n": 1}))
-    assert ann["budget"]["verdict"] == B.OVER_DAY and "0 of 2 credits left" in _described(ann)
-    assert bob["budget"]["verdict"] == B.FITS and "2 of 2 credits left" in _described(bob)
+    assert ann["budget"]["verdict"] == B.OVER_DAY
+    assert "Credits left today: 0 of 2." in _described(ann)
+    assert bob["budget"]["verdict"] == B.FITS
+    assert "Credits left today: 2 of 2." in _described(bob)
 
 
 def test_a_daily_budget_without_a_store_is_a_clear_error(

@@ -105,7 +105,7 @@ def test_the_approval_question_says_what_is_left_and_why_not(monkeypatch: pytest
              "review_configs": [{"allowed_decisions": ["approve", "edit", "reject"]}]}
     B.annotate(value, "en", B.assess(DAY10, [5], left_today=4))
     text = value["action_requests"][0]["description"]
-    assert "4 of 10 credits left" in text and "more than the 4 credits" in text
+    assert "Credits left today: 4 of 10." in text and "(credits: 5 estimated, 4 left)" in text
     assert "(yes/no)" not in text  # a plain yes does not approve this
     assert value["review_configs"][0]["allowed_decisions"] == ["edit", "reject"]
     assert value["budget"]["verdict"] == B.OVER_DAY
