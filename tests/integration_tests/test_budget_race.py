@@ -150,3 +150,20 @@ def test_a_day_full_of_firm_reservations_refuses_at_once() -> None:
     assert run_sync(B.SpendBook(store).reserve("b", 1, DAY, DAILY)) is None
     assert len(calls) == 1
     assert run_sync(B.SpendBook(store).get("b", DAY)).state == B.RELEASED  # type: ignore[union-attr]
+
+
+def test_a_reserver_short_of_room_reconciles_a_crashed_runs_reservation(tmp_path: Path) -> None:
+    from creatok_graph import ledger as L
+
+    store = InMemoryStore()
+    book, ledger = B.SpendBook(store), L.Ledger(store, str(tmp_path))
+    stale = B.Reservation("crashed", 8, B.RESERVED, at=1.0)  # long ago, never submitted
+    unanswered = B.Reservation("in-doubt", 2, B.RESERVED, at=1.0)
+    for res in (stale, unanswered):
+        store.put(B.namespace(B.STORE_SCOPE, DAY), res.run_id, res.to_dict())
+    run_sync(ledger.begin("in-doubt", "hash", {"prompt": "p"}))  # an intent, no answer
+    assert run_sync(book.reserve("late", 5, DAY, DAILY)) is None  # without the ledger: full
+    kept = run_sync(book.reserve("late", 5, DAY, DAILY, ledger=ledger))
+    assert kept is not None and kept.state == B.RESERVED
+    states = {r.run_id: r.state for r in run_sync(book.holding(DAY))}
+    assert states == {"in-doubt": B.RESERVED, "late": B.RESERVED}  # "crashed" was released
