@@ -603,7 +603,8 @@ def _shorten(answer: str) -> str:
 
 
 def confirm(state: State, env: NodeEnv) -> Flow[Command[Any]]:
-    """Ask for a yes. No side effects: LangGraph re-runs this node on resume."""
+    """Ask for a yes; on a yes, reserve its credits (budget.py). LangGraph re-runs this node
+    on resume: the question has no side effect and a reservation is idempotent per run id."""
     lang = _lang(state)
     request = state.get("request") or {}
     try:  # the spend guard (budget.py): what is left today, and whether a yes is enough
