@@ -360,3 +360,27 @@ def test_a_bad_limit_in_the_environment_stops_before_anything_is_paid(
     out = runs.invoke("a", {"prompt": PROMPT, "refine": False})
     assert out["status"] == "configuration_error" and B.ENV_DAILY in out["error"]["message"]
     assert emulator.stats()["tasks"] == 0
+
+
+def test_a_reservation_given_back_before_the_paid_call_is_taken_again_or_re_asked(
+    emulator: Emulator, tmp_path: Path
+) -> None:
+    """A run resumed long after a crash may find its reservation reconciled away: it takes
+    the credits again if they are still there, else the person is asked again."""
+    from creatok_graph.graph import build_builder
+
+    runs = Runs(emulator, _ctx(emulator, tmp_path, daily_credits=2))
+    runs.graph = build_builder().compile(checkpointer=InMemorySaver(), store=runs.store,
+                                         interrupt_before=["submit"])
+    book, day = B.SpendBook(runs.store), B.utc_day()
+    for run in ("a", "b"):
+        runs.start(run, n=1)
+        runs.invoke(run, Command(resume=APPROVE))  # reserved; stopped before submit
+    run_sync(book.release("a", day))  # as a reconcile would have done
+    done = runs.invoke("a", None)
+    assert done["status"] == "succeeded" and done["budget"]["state"] == B.COMMITTED
+    run_sync(book.release("b", day))
+    assert run_sync(book.reserve("other", 1, day, 2)) is not None  # the day is spent now
+    question = _question(runs.invoke("b", None))
+    assert "Meanwhile other runs used the budget" in _described(question)
+    assert runs.charged() == (1, 1)
