@@ -10,6 +10,9 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field, fields
 
+from pydantic.json_schema import SkipJsonSchema
+
+from .budget import BudgetLimits
 from .client import DEFAULT_BASE_URL, resolve_api_key, resolve_base_url
 
 DEFAULT_ARTIFACTS_DIR = os.path.join("generate-image", ".artifacts")
@@ -61,6 +64,11 @@ class CreatokContext:
             f"CREATOK_TIMEOUT or {int(DEFAULT_WAIT_SECONDS)}."
         },
     )
+
+    budget: SkipJsonSchema[BudgetLimits | None] = field(default=None)
+    """The operator's spend limits, as a ``BudgetLimits`` object (budget.py); unset:
+    CREATOK_DAILY_CREDITS, CREATOK_MAX_CREDITS_PER_RUN, CREATOK_BUDGET_OVERRIDE. Left out of
+    the served context schema, and a dict (what a served client can send) is ignored."""
 
     def __post_init__(self) -> None:
         self.base_url = resolve_base_url(self.base_url or None)
