@@ -153,6 +153,8 @@ def build_parser(lang: str = DEFAULT_LANGUAGE) -> argparse.ArgumentParser:
     p.add_argument("--artifacts-dir", metavar="DIR",
                    help="where results and the run database go (default $CREATOK_ARTIFACTS_DIR "
                    "or generate-image/.artifacts)")
+    p.add_argument("--no-download", action="store_true",
+                   help="keep only the image links: no copies in outputs/images/ (links expire)")
     p.add_argument("--json", action="store_true",
                    help="print one JSON object as the last line of stdout (all else on stderr)")
     p.add_argument("--sandbox", action="store_true",
@@ -196,6 +198,8 @@ class Progress:
         elif kind == "upload":
             self.line(text(self.lang, "cli_upload", index=event.get("index"),
                            total=event.get("total")))
+        elif kind == "downloading":
+            self.line(text(self.lang, "cli_downloading", count=event.get("count")))
 
     def line(self, message: str) -> None:
         with self._lock:
@@ -370,6 +374,10 @@ class Session:
             return self.run(graph, config, ctx,
                             payload={"task_id": task_id, "wait": wait, "run_id": self.run_id})
         self.note(text(self.lang, "cli_finished_earlier", run_id=self.run_id))
+        if status == "succeeded" and ctx.download:  # fetch only the copies still missing
+            self.progress.lang = self.lang
+            values = {**values, **_complete_downloads(ctx.artifacts_dir, self.run_id, self.lang,
+                                                      self.progress.update)}
         return self.report(values)
 
     def _asks_again(self, values: dict[str, Any]) -> bool:
@@ -527,6 +535,7 @@ class Session:
             for url in outcome.urls:  # verbatim, one per line
                 self.human.write(url + "\n")
             self.human.flush()
+            self._download_report(values)
         elif final:
             self.say(final)
         code = exit_code(status)
@@ -540,6 +549,20 @@ class Session:
             self.note(text(self.lang, "cli_check_again", task_id=task_id))
         self.emit_json(values, ok=status == "succeeded", status=status)
         return code
+
+    def _download_report(self, values: dict[str, Any]) -> None:
+        """What could not be saved, and where the gallery is (downloads.py)."""
+        from . import downloads
+
+        images = list(values.get("images") or [])
+        lines = downloads.notes(self.lang, images)
+        for line in lines:
+            self.say(line)
+        if lines:
+            self.note(text(self.lang, "cli_download_retry", run_id=self.run_id))
+        page = os.path.join(values.get("artifacts_dir") or "", "outputs", "index.html")
+        if values.get("artifacts_dir") and os.path.isfile(page):
+            self.note(text(self.lang, "cli_gallery", path=page))
 
     def emit_json(self, values: dict[str, Any], *, ok: bool, status: str) -> None:
         if not self.args.json:
@@ -572,6 +595,19 @@ class Session:
 
 
 # -- main ------------------------------------------------------------------------------------
+
+
+def _complete_downloads(root: str, run_id: str, lang: str,
+                        announce: Callable[[dict[str, Any]], None]) -> dict[str, Any]:
+    """A finished run again: fetch the image copies still missing (never calls the API)."""
+    from . import downloads
+    from ._flow import run_sync
+    from .artifacts import run_dir
+
+    record = run_sync(downloads.complete_run(root, run_id, lang=lang, announce=announce))
+    if not record:
+        return {}
+    return {"images": record["images"], "artifacts_dir": str(run_dir(root, run_id))}
 
 
 @contextmanager
@@ -651,6 +687,8 @@ def main(argv: list[str] | None = None) -> int:
                 ctx_kwargs["timeout"] = args.timeout
             if args.poll_interval:
                 ctx_kwargs["poll_interval"] = args.poll_interval
+            if args.no_download:
+                ctx_kwargs["download"] = False
             ctx = CreatokContext(**ctx_kwargs)
             try:
                 persistence = stack.enter_context(

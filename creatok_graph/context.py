@@ -65,12 +65,24 @@ class CreatokContext:
         },
     )
 
+    download: bool | None = field(
+        default=None,
+        metadata={
+            "description": "After a success, save a copy of each image (outputs/images/) "
+            "beside result.json, for signed links expire; CREATOK_DOWNLOAD (0 turns it off) "
+            "or on. Files only ever go under the artifacts folder."
+        },
+    )
+
     budget: SkipJsonSchema[BudgetLimits | None] = field(default=None)
     """The operator's spend limits, as a ``BudgetLimits`` object (budget.py); unset:
     CREATOK_DAILY_CREDITS, CREATOK_MAX_CREDITS_PER_RUN, CREATOK_BUDGET_OVERRIDE. Left out of
     the served context schema, and a dict (what a served client can send) is ignored."""
 
     def __post_init__(self) -> None:
+        if self.download is None:
+            self.download = os.environ.get("CREATOK_DOWNLOAD", "").strip().lower() not in (
+                "0", "false", "no", "off")
         self.base_url = resolve_base_url(self.base_url or None)
         self.artifacts_dir = (
             self.artifacts_dir or os.environ.get("CREATOK_ARTIFACTS_DIR") or DEFAULT_ARTIFACTS_DIR

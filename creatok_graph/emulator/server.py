@@ -42,6 +42,7 @@ from urllib.parse import parse_qs, quote, unquote, urlsplit
 from xml.sax.saxutils import escape as xml_escape
 
 from ..api_paths import API_PREFIX, CAPABILITIES_PATH, PRESIGN_PATH, STATUS_PATH, SUBMIT_PATH
+from .jpeg import gradient_jpeg
 from .png import dimensions_for_aspect_ratio, gradient_png
 
 SANDBOX_API_KEY = "sk-creatok-sandbox"
@@ -95,6 +96,9 @@ class Scenario(str, enum.Enum):
     ALT_STATUSES = "alt-statuses"
     EXTRA_FIELDS = "extra-fields"
     NO_PROGRESS = "no-progress"
+    EXPIRED_URLS = "expired-urls"
+    JPEG_IMAGES = "jpeg-images"
+    FLAKY_FILES = "flaky-files"
 
     def __str__(self) -> str:
         return self.value
@@ -130,6 +134,13 @@ SCENARIO_HELP: dict[str, str] = {
     "at any time)",
     "no-progress": "status answers carry no progress field (the contract only says it may "
     "appear): a client gets no hint of when a task will finish",
+    "expired-urls": "image and thumbnail URLs answer like expired signed URLs, in object-storage "
+    "XML: HTTP 403 AccessDenied 'Request has expired' (even-numbered files: 0.png, 2.png...) "
+    "or HTTP 410 Gone (odd-numbered files)",
+    "jpeg-images": "odd-numbered images (1.png, 3.png...) are JPEG bytes served as image/jpeg "
+    "although their URL ends in .png: a client must judge files by their bytes",
+    "flaky-files": "every 2nd GET of an image or thumbnail answers HTTP 503 SlowDown "
+    "(object storage asking to retry)",
 }
 
 SCENARIO_NAMES: tuple[str, ...] = tuple(s.value for s in Scenario)
@@ -453,6 +464,8 @@ class Emulator:
         self._requests: dict[str, int] = {}
         self._flaky_seen = 0
         self._rate_seen = 0
+        self._file_flaky_seen = 0
+        self._file_requests: list[dict[str, Any]] = []
 
     # ----------------------------------------------------------------- public API
 
@@ -579,6 +592,7 @@ class Emulator:
                 self._slow_submit_seconds = slow
             self._flaky_seen = 0
             self._rate_seen = 0
+            self._file_flaky_seen = 0
 
     @property
     def capabilities(self) -> dict[str, Any]:
@@ -624,6 +638,16 @@ class Emulator:
         with self._lock:
             task = self._tasks.get(task_id)
         return None if task is None else self._describe(task, time.monotonic())
+
+    @property
+    def file_requests(self) -> list[dict[str, Any]]:
+        """Every request for an image file (method, path, headers), oldest first.
+
+        Lets a test check what a client sends to the image host, e.g. that no
+        ``Authorization`` header (the API key) ever reaches it. Capped at the latest 1000.
+        """
+        with self._lock:
+            return [dict(r, headers=dict(r["headers"])) for r in self._file_requests]
 
     @property
     def uploads(self) -> Mapping[str, bytes]:
@@ -746,6 +770,11 @@ class Emulator:
             return self._storage(method, raw_path, raw_query, headers, body)
         if raw_path.startswith(FILES_PREFIX):
             self._count(f"{method} {FILES_PREFIX}*")
+            with self._lock:
+                self._file_requests.append(
+                    {"method": method, "path": raw_path, "headers": dict(headers.items())}
+                )
+                del self._file_requests[:-1000]
             return self._files(method, raw_path, raw_query)
         path = unquote(raw_path)
         self._count(f"{method} {path}", api_path=path, method=method)
@@ -1295,6 +1324,9 @@ class Emulator:
         problem = self._verify("GET", raw_path, raw_query)
         if problem is not None:
             return problem
+        scripted = self._file_scenario(raw_path)
+        if scripted is not None:
+            return scripted
         missing = _xml_error(404, "NoSuchKey", "The specified key does not exist.", raw_path)
         rest = raw_path[len(FILES_PREFIX) :]
         task_id, _, name = rest.partition("/")
@@ -1310,13 +1342,33 @@ class Emulator:
         if thumb:
             width, height = max(1, width // 2), max(1, height // 2)
         seed = int(hashlib.sha256(task.task_id.encode()).hexdigest()[:8], 16) + index * 7919
-        data = gradient_png(width, height, seed)
         with self._lock:
+            jpeg = Scenario.JPEG_IMAGES.value in self._scenarios and index % 2 == 1
             self._counters["downloads"] += 1
+        data = gradient_jpeg(width, height, seed) if jpeg else gradient_png(width, height, seed)
         etag = '"' + hashlib.md5(data, usedforsecurity=False).hexdigest() + '"'
         return Response(
-            200, data, "image/png", [("ETag", etag), ("Cache-Control", "private, max-age=604800")]
+            200, data, "image/jpeg" if jpeg else "image/png",
+            [("ETag", etag), ("Cache-Control", "private, max-age=604800")],
         )
+
+    def _file_scenario(self, raw_path: str) -> Response | None:
+        """Expired or flaky object storage, as the scenarios ask (checked after the signature)."""
+        with self._lock:
+            active = self._scenarios
+            if Scenario.FLAKY_FILES.value in active:
+                k = self._file_flaky_seen
+                self._file_flaky_seen += 1
+                if k % 2 == 0:
+                    return _xml_error(503, "SlowDown", "Please reduce your request rate.",
+                                      raw_path)
+        if Scenario.EXPIRED_URLS.value in active:
+            number = re.match(r"(\d+)", raw_path.rsplit("/", 1)[-1])
+            if number and int(number.group(1)) % 2 == 1:
+                return _xml_error(410, "Gone", "The signed URL has expired and the object is "
+                                  "no longer available at this address.", raw_path)
+            return _xml_error(403, "AccessDenied", "Request has expired", raw_path)
+        return None
 
     # ----------------------------------------------------------------- admin
 
@@ -1331,6 +1383,8 @@ class Emulator:
             if path == "/_emulator/reset" and method == "POST":
                 self.reset()
                 return _envelope(200, 0, "ok", self.stats())
+            if path == "/_emulator/file-requests" and method == "GET":
+                return _envelope(200, 0, "ok", {"requests": self.file_requests})
             if path == "/_emulator/tasks" and method == "GET":
                 return _envelope(200, 0, "ok", {"tasks": list(self.tasks.values())})
             if path == "/_emulator/scenarios" and method == "GET":
@@ -1346,7 +1400,7 @@ class Emulator:
             404,
             404,
             "admin endpoint not found; see GET /_emulator/stats, "
-            "POST /_emulator/reset, GET|POST /_emulator/scenarios, "
+            "POST /_emulator/reset, GET /_emulator/file-requests, GET|POST /_emulator/scenarios, "
             "POST /_emulator/config, GET /_emulator/tasks",
         )
 
