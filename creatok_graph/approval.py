@@ -13,10 +13,10 @@ from typing import Any, Literal
 from langgraph.types import Command, interrupt
 
 from . import budget
-from ._flow import Flow
+from ._flow import Blocking, Flow
 from .answer_words import is_no, is_yes
 from .errors import CreatokError
-from .ledger import Ledger
+from .ledger import Ledger, ledger_root
 from .messages import text
 from .node_env import NodeEnv, end, generation, lang_of, step
 from .replies import describe_invalid, error_record
@@ -245,14 +245,17 @@ def confirm(state: State, env: NodeEnv) -> Flow[Command[Any]]:
     special = budget.decision_of(answer)  # "override" / "approve_unpriced"
     decision = Decision("approve") if special else read_decision(answer)
     if decision.type == "approve":
+        # The ledger's folder, absolute from now on: a resume elsewhere finds it (issue 13).
+        root = yield Blocking(ledger_root, (gen.get("ledger_root"), env.artifacts_root))
         record, why = yield from budget.approve(
             env.store, spend, special or budget.APPROVE, gen["run_id"], lang,
-            Ledger(env.store, env.artifacts_root))
+            Ledger(env.store, root))
         if record is None:  # not approvable as answered, or the budget went meanwhile
             return step(gen, "confirm", approval_note=why)
         # No reference images: straight to the paid call, one graph step (and checkpoint) less.
         goto = "upload_refs" if request.get("reference_images") else "submit"
-        return step(gen, goto, approval_note=None, phase="approved", budget=record)
+        return step(gen, goto, approval_note=None, phase="approved", ledger_root=root,
+                    budget=record)
     if decision.type == "unclear":
         said = _shorten(decision.said)
         return step(gen, "confirm",

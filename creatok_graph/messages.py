@@ -107,6 +107,18 @@ TEXTS: dict[str, dict[str, str]] = {
         "cli_bad_store": "The results folder {path} cannot be used ({reason}). Choose another one with --artifacts-dir or CREATOK_ARTIFACTS_DIR.",
         "cli_unexpected": "Something went wrong ({error}). Run again with -v for details.",
         "cli_positive_seconds": "must be a number of seconds greater than 0, e.g. 30",
+        # issue 13: every failure tells the truth (keep this block together)
+        "cli_still_running": "Still running: I stopped waiting, the task {task_id} goes on. Continue waiting for the same task (no new charge) with `{command}`.",
+        "cli_busy": "Run {run_id} is being handled by another creatok-image process right now, so this one sent nothing. See its result later with `{command}`.",
+        "cli_retrying": "Run {run_id} ended earlier without a charge; asking again before sending it.",
+        "rate_limited_after": "CreatOK is busy right now. Please wait {seconds} s and try again.",
+        "server_error_after": "CreatOK is having trouble right now. Please wait {seconds} s and try again.",
+        "connection_error_url": "I couldn't reach CreatOK at {url}. Please check the connection and the service address (CREATOK_BASE_URL), then try again.",
+        "endpoint_not_found": "{url} does not exist, so the service address (CREATOK_BASE_URL) looks wrong. Nothing was charged.",
+        "task_not_found": "CreatOK could not find task {task_id} ({url}). Please check the task id and the service address.",
+        "contract_error_field": "CreatOK answered in a way this integration does not understand ({field}), so I stopped before anything was charged. This integration may need an update.",
+        "unknown_outcome_unreadable": "I sent the generation request, and CreatOK answered with something that is not its usual JSON (a proxy or a wrong service address may be in the way), so I can't tell whether it was accepted: it may already have been charged. Please check your recent tasks at https://www.creatok.ai before trying again. Reply “retry” to send it again (this may charge a second time) or “stop” to stop here.",
+        "upgrade_link": "Upgrade it at https://www.creatok.ai/agent-skills before trying again.",
     },
     "zh": {
         # clarify
@@ -193,6 +205,18 @@ TEXTS: dict[str, dict[str, str]] = {
         "cli_bad_store": "结果文件夹 {path} 无法使用（{reason}）。请用 --artifacts-dir 或 CREATOK_ARTIFACTS_DIR 换一个。",
         "cli_unexpected": "出了点问题（{error}）。加上 -v 重新运行可以查看详细信息。",
         "cli_positive_seconds": "必须是大于 0 的秒数，例如 30",
+        # issue 13: every failure tells the truth (keep this block together)
+        "cli_still_running": "仍在生成中：我先不等了，任务 {task_id} 会继续进行。运行 `{command}` 可继续等待同一个任务（不会再次扣费）。",
+        "cli_busy": "运行 {run_id} 正由另一个 creatok-image 进程处理，所以这个进程什么都没有发送。稍后可以用 `{command}` 查看结果。",
+        "cli_retrying": "运行 {run_id} 之前结束时没有扣费；在重新发送之前再确认一次。",
+        "rate_limited_after": "CreatOK 现在有点忙，请等 {seconds} 秒再试。",
+        "server_error_after": "CreatOK 现在出了点问题，请等 {seconds} 秒再试。",
+        "connection_error_url": "无法连接到 CreatOK（{url}）。请检查网络连接和服务地址（CREATOK_BASE_URL），然后再试一次。",
+        "endpoint_not_found": "{url} 不存在，服务地址（CREATOK_BASE_URL）似乎不对。没有扣任何费用。",
+        "task_not_found": "CreatOK 找不到任务 {task_id}（{url}）。请检查任务编号和服务地址。",
+        "contract_error_field": "CreatOK 返回的内容我看不懂（{field}），所以我在扣费之前就停下了。这个工具可能需要更新了。",
+        "unknown_outcome_unreadable": "生成请求已经发出去了，但 CreatOK 的回复不是通常的 JSON（可能有代理拦截，或者服务地址不对），所以无法确定请求是否被接受，可能已经扣费。再试之前，请先到 https://www.creatok.ai 看看你最近的任务。回复“重试”会重新发送（可能会再扣一次费），回复“停止”就到此为止。",
+        "upgrade_link": "请先到 https://www.creatok.ai/agent-skills 升级，再重试。",
     },
     "ja": {
         # clarify
@@ -293,6 +317,18 @@ TEXTS: dict[str, dict[str, str]] = {
         "cli_bad_store": "結果フォルダ {path} は使えません（{reason}）。--artifacts-dir または CREATOK_ARTIFACTS_DIR で別のフォルダを指定してください。",
         "cli_unexpected": "問題が発生しました（{error}）。詳しく見るには -v を付けてもう一度実行してください。",
         "cli_positive_seconds": "0 より大きい秒数を指定してください（例：30）",
+        # issue 13: every failure tells the truth (keep this block together)
+        "cli_still_running": "まだ作成中です。待つのはやめましたが、タスク {task_id} は続いています。同じタスクを待ち続けるには `{command}` を実行してください（追加の料金はかかりません）。",
+        "cli_busy": "実行 {run_id} は別の creatok-image プロセスが処理中のため、こちらからは何も送信していません。結果はあとで `{command}` で確認できます。",
+        "cli_retrying": "実行 {run_id} は前回、課金なしで終了しました。送信する前にもう一度確認します。",
+        "rate_limited_after": "現在CreatOKが混み合っています。{seconds}秒ほど待ってから、もう一度お試しください。",
+        "server_error_after": "現在CreatOKで問題が起きているようです。{seconds}秒ほど待ってから、もう一度お試しください。",
+        "connection_error_url": "CreatOK（{url}）に接続できませんでした。接続とサービスのアドレス（CREATOK_BASE_URL）を確認して、もう一度お試しください。",
+        "endpoint_not_found": "{url} は存在しないため、サービスのアドレス（CREATOK_BASE_URL）が間違っているようです。料金はかかっていません。",
+        "task_not_found": "CreatOKでタスク {task_id} が見つかりませんでした（{url}）。タスクIDとサービスのアドレスを確認してください。",
+        "contract_error_field": "CreatOKの返答をこの連携ツールが理解できなかったため（{field}）、課金される前に止めました。このツールは更新が必要かもしれません。",
+        "unknown_outcome_unreadable": "生成のリクエストは送信しましたが、CreatOKの返答がいつものJSONではありませんでした（プロキシやサービスのアドレスの誤りが原因かもしれません）。受け付けられたかどうか分からず、すでに課金されている可能性があります。もう一度試す前に、https://www.creatok.ai で最近のタスクを確認してください。再送信する場合は「再試行」（もう一度課金される可能性があります）、やめる場合は「停止」と返信してください。",
+        "upgrade_link": "もう一度試す前に https://www.creatok.ai/agent-skills で更新してください。",
     },
     "ko": {
         # clarify
@@ -386,6 +422,18 @@ TEXTS: dict[str, dict[str, str]] = {
         "cli_bad_store": "결과 폴더 {path}을(를) 사용할 수 없습니다({reason}). --artifacts-dir 또는 CREATOK_ARTIFACTS_DIR로 다른 폴더를 지정하세요.",
         "cli_unexpected": "문제가 생겼습니다({error}). 자세한 내용을 보려면 -v를 붙여 다시 실행하세요.",
         "cli_positive_seconds": "0보다 큰 초 단위 숫자여야 합니다(예: 30)",
+        # issue 13: every failure tells the truth (keep this block together)
+        "cli_still_running": "아직 생성 중이에요. 기다리기는 멈췄지만 작업 {task_id}은 계속 진행돼요. 같은 작업을 계속 기다리려면 `{command}`를 실행하세요(추가 요금 없음).",
+        "cli_busy": "실행 {run_id}은 지금 다른 creatok-image 프로세스가 처리하고 있어서, 여기서는 아무것도 보내지 않았어요. 결과는 나중에 `{command}`로 확인하세요.",
+        "cli_retrying": "실행 {run_id}은 이전에 요금 없이 끝났어요. 다시 보내기 전에 한 번 더 확인할게요.",
+        "rate_limited_after": "지금 CreatOK가 바빠요. {seconds}초 기다린 뒤 다시 시도해 주세요.",
+        "server_error_after": "지금 CreatOK에 문제가 있어요. {seconds}초 기다린 뒤 다시 시도해 주세요.",
+        "connection_error_url": "CreatOK({url})에 연결할 수 없었어요. 연결 상태와 서비스 주소(CREATOK_BASE_URL)를 확인한 뒤 다시 시도해 주세요.",
+        "endpoint_not_found": "{url}이(가) 존재하지 않아요. 서비스 주소(CREATOK_BASE_URL)가 잘못된 것 같아요. 요금은 청구되지 않았어요.",
+        "task_not_found": "CreatOK에서 작업 {task_id}을 찾을 수 없었어요({url}). 작업 ID와 서비스 주소를 확인해 주세요.",
+        "contract_error_field": "CreatOK의 응답을 이 연동 도구가 이해하지 못해서({field}) 요금이 청구되기 전에 멈췄어요. 이 도구를 업데이트해야 할 수도 있어요.",
+        "unknown_outcome_unreadable": "생성 요청은 보냈지만 CreatOK의 응답이 평소의 JSON이 아니었어요(프록시나 잘못된 서비스 주소 때문일 수 있어요). 요청이 받아들여졌는지 알 수 없어서 이미 요금이 청구되었을 수 있어요. 다시 시도하기 전에 https://www.creatok.ai 에서 최근 작업을 확인해 주세요. 다시 보내려면 “다시 시도”(요금이 한 번 더 청구될 수 있어요), 멈추려면 “중지”라고 답해 주세요.",
+        "upgrade_link": "다시 시도하기 전에 https://www.creatok.ai/agent-skills 에서 업데이트하세요.",
     },
     "es": {
         # clarify
@@ -483,6 +531,18 @@ TEXTS: dict[str, dict[str, str]] = {
         "cli_bad_store": "No se puede usar la carpeta de resultados {path} ({reason}). Elige otra con --artifacts-dir o CREATOK_ARTIFACTS_DIR.",
         "cli_unexpected": "Algo salió mal ({error}). Vuelve a ejecutarlo con -v para ver los detalles.",
         "cli_positive_seconds": "debe ser un número de segundos mayor que 0, por ejemplo 30",
+        # issue 13: every failure tells the truth (keep this block together)
+        "cli_still_running": "Sigue en marcha: dejé de esperar, pero la tarea {task_id} continúa. Sigue esperando la misma tarea (sin un nuevo cobro) con `{command}`.",
+        "cli_busy": "Otro proceso de creatok-image está atendiendo la ejecución {run_id} ahora mismo, así que este no envió nada. Consulta su resultado más tarde con `{command}`.",
+        "cli_retrying": "La ejecución {run_id} terminó antes sin ningún cobro; vuelvo a preguntar antes de enviarla.",
+        "rate_limited_after": "CreatOK está muy ocupado ahora mismo. Espera {seconds} s y vuelve a intentarlo.",
+        "server_error_after": "CreatOK tiene problemas en este momento. Espera {seconds} s y vuelve a intentarlo.",
+        "connection_error_url": "No pude conectar con CreatOK en {url}. Revisa la conexión y la dirección del servicio (CREATOK_BASE_URL) y vuelve a intentarlo.",
+        "endpoint_not_found": "{url} no existe, así que la dirección del servicio (CREATOK_BASE_URL) parece incorrecta. No se cobró nada.",
+        "task_not_found": "CreatOK no encontró la tarea {task_id} ({url}). Revisa el ID de la tarea y la dirección del servicio.",
+        "contract_error_field": "CreatOK respondió de una forma que esta integración no entiende ({field}), así que me detuve antes de cualquier cobro. Puede que esta integración necesite una actualización.",
+        "unknown_outcome_unreadable": "Envié la solicitud de generación y CreatOK respondió con algo que no es su JSON habitual (puede que un proxy o una dirección de servicio incorrecta estén en medio), así que no sé si la aceptó: puede que ya se haya cobrado. Revisa tus tareas recientes en https://www.creatok.ai antes de volver a intentarlo. Responde «reintentar» para enviarla de nuevo (esto puede cobrarse una segunda vez) o «parar» para dejarlo aquí.",
+        "upgrade_link": "Actualízala en https://www.creatok.ai/agent-skills antes de volver a intentarlo.",
     },
     "pt": {
         # clarify
@@ -577,6 +637,18 @@ TEXTS: dict[str, dict[str, str]] = {
         "cli_bad_store": "A pasta de resultados {path} não pode ser usada ({reason}). Escolha outra com --artifacts-dir ou CREATOK_ARTIFACTS_DIR.",
         "cli_unexpected": "Algo deu errado ({error}). Execute de novo com -v para ver os detalhes.",
         "cli_positive_seconds": "deve ser um número de segundos maior que 0, por exemplo 30",
+        # issue 13: every failure tells the truth (keep this block together)
+        "cli_still_running": "Ainda em andamento: parei de esperar, mas a tarefa {task_id} continua. Continue esperando a mesma tarefa (sem nova cobrança) com `{command}`.",
+        "cli_busy": "Outro processo do creatok-image está cuidando da execução {run_id} agora, então este não enviou nada. Veja o resultado mais tarde com `{command}`.",
+        "cli_retrying": "A execução {run_id} terminou antes sem cobrança; vou perguntar de novo antes de enviá-la.",
+        "rate_limited_after": "A CreatOK está sobrecarregada agora. Espere {seconds} s e tente de novo.",
+        "server_error_after": "A CreatOK está com problemas no momento. Espere {seconds} s e tente de novo.",
+        "connection_error_url": "Não consegui me conectar à CreatOK em {url}. Verifique a conexão e o endereço do serviço (CREATOK_BASE_URL) e tente de novo.",
+        "endpoint_not_found": "{url} não existe, então o endereço do serviço (CREATOK_BASE_URL) parece errado. Nada foi cobrado.",
+        "task_not_found": "A CreatOK não encontrou a tarefa {task_id} ({url}). Confira o ID da tarefa e o endereço do serviço.",
+        "contract_error_field": "A CreatOK respondeu de um jeito que esta ferramenta não entende ({field}), então parei antes de qualquer cobrança. Talvez esta ferramenta precise de uma atualização.",
+        "unknown_outcome_unreadable": "Enviei o pedido de geração e a CreatOK respondeu com algo que não é o JSON de sempre (um proxy ou um endereço de serviço errado podem estar no caminho), então não sei se ele foi aceito: pode já ter sido cobrado. Confira suas tarefas recentes em https://www.creatok.ai antes de tentar de novo. Responda “repetir” para enviar de novo (isso pode gerar uma segunda cobrança) ou “parar” para encerrar por aqui.",
+        "upgrade_link": "Atualize-a em https://www.creatok.ai/agent-skills antes de tentar de novo.",
     },
 }
 

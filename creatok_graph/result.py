@@ -21,7 +21,7 @@ from ._flow import Blocking, Flow
 from .client import TaskStatus
 from .errors import CreatokError, InvalidRequestError, TaskTimeoutError
 from .intake import recheck
-from .ledger import Ledger
+from .ledger import open_ledger
 from .messages import text
 from .node_env import NodeEnv, emit, end, generation, lang_of, step
 from .outcome import Outcome, result_record
@@ -101,8 +101,9 @@ def persist(state: State, env: NodeEnv) -> Flow[dict[str, Any]]:
     try:  # settle the run's reservation from the ledger; under a limit, the figures to show
         stopped = status == "cancelled" and (gen.get("error") or {}).get("kind") == (
             "unknown_outcome")
-        spend = yield from budget.settle(env.store, gen.get("budget"), gen["run_id"],
-                                         Ledger(env.store, env.artifacts_root), stopped=stopped)
+        ledger = yield from open_ledger(env.store, gen.get("ledger_root"), env.artifacts_root)
+        spend = yield from budget.settle(env.store, gen.get("budget"), gen["run_id"], ledger,
+                                         stopped=stopped)
     except Exception:
         logger.warning("spend guard: could not settle the reservation", exc_info=True)
     folder = None

@@ -383,6 +383,7 @@ class Emulator:
         *,
         flaky_rate: float = 0.5,
         slow_submit_seconds: float = 5.0,
+        honour_idempotency: bool = True,
         verbose: bool = False,
     ) -> None:
         if not api_key:
@@ -407,6 +408,10 @@ class Emulator:
         self._broken_body = _json_bytes(_broken_capabilities(self._capabilities))
         self._models = _image_models(self._capabilities)
         self._scenarios: frozenset[str] = self._parse_scenarios(scenarios)
+        self.honour_idempotency = bool(honour_idempotency)
+        """False: ``Idempotency-Key`` is ignored, every accepted submit is a new charge.
+        CreatOK's contract does not promise de-duplication; tests of what a user pays
+        should hold without it."""
         self._init_state()
 
     # ----------------------------------------------------------------- config helpers
@@ -459,6 +464,7 @@ class Emulator:
             "status": 0,
             "downloads": 0,
             "idempotent_replays": 0,
+            "submits_in_flight": 0,
         }
         self._credits: float = 0
         self._requests: dict[str, int] = {}
@@ -1048,7 +1054,9 @@ class Emulator:
         parsed = self._json_object(body)
         if isinstance(parsed, Response):
             return parsed
-        idem_key = (headers.get("Idempotency-Key") or "").strip() or None
+        sent_key = (headers.get("Idempotency-Key") or "").strip() or None
+        # Not honoured: the key is only noted on the task, never used to de-duplicate.
+        idem_key = sent_key if self.honour_idempotency else None
         fingerprint = json.dumps(parsed, sort_keys=True, separators=(",", ":"))
         with self._lock:
             extra = self._extra()
@@ -1104,9 +1112,18 @@ class Emulator:
                     200, CODE_INSUFFICIENT_CREDITS, "insufficient credits", extra=extra
                 )
             slow_active = Scenario.SLOW_SUBMIT.value in active and slow > 0
-            if slow_active and self._stopping.wait(slow):
-                return _envelope(503, 503, "server shutting down")
-            answer = self._create_task(parsed, idem_key)
+            if slow_active:
+                with self._lock:
+                    self._counters["submits_in_flight"] += 1
+                try:
+                    if self._stopping.wait(slow):
+                        return _envelope(503, 503, "server shutting down")
+                    answer = self._create_task(parsed, idem_key, sent_key)
+                finally:
+                    with self._lock:
+                        self._counters["submits_in_flight"] -= 1
+            else:
+                answer = self._create_task(parsed, idem_key, sent_key)
             created = True
         finally:
             if idem_key is not None and not created:
@@ -1122,7 +1139,9 @@ class Emulator:
             data["estimated_seconds"] = self._task_seconds
         return _envelope(200, CODE_OK, "ok", data, extra=extra)
 
-    def _create_task(self, body: Mapping[str, Any], idem_key: str | None) -> dict[str, Any]:
+    def _create_task(
+        self, body: Mapping[str, Any], idem_key: str | None, sent_key: str | None = None
+    ) -> dict[str, Any]:
         """Create (and charge) a task; returns the submit answer's data."""
         prompt = str(body["prompt"])
         with self._lock:
@@ -1152,7 +1171,7 @@ class Emulator:
                 image_object_keys=list(body.get("imageObjectKeys") or []),
                 fail_message=fail_message,
                 stuck=Scenario.STUCK_TASK.value in active,
-                idempotency_key=idem_key,
+                idempotency_key=sent_key or idem_key,
                 credits=_credits_for(model, str(body["resolution"]), n),
             )
             self._tasks[task.task_id] = task
@@ -1411,6 +1430,7 @@ class Emulator:
             "flaky_rate": self._flaky_rate,
             "slow_submit_seconds": self._slow_submit_seconds,
             "task_seconds": self._task_seconds,
+            "honour_idempotency": self.honour_idempotency,
         }
 
     def _admin_configure(self, parsed: Mapping[str, Any], *, require_scenarios: bool) -> Response:
@@ -1427,6 +1447,9 @@ class Emulator:
                 raise ValueError(f"{name} must be a number")
         if parsed.get("task_seconds") is not None:
             self._check_non_negative("task_seconds", parsed["task_seconds"])
+        honour = parsed.get("honour_idempotency")
+        if honour is not None and not isinstance(honour, bool):
+            raise ValueError("honour_idempotency must be true or false")
         if scenarios is not None:
             self.set_scenarios(
                 scenarios,
@@ -1441,6 +1464,8 @@ class Emulator:
             )
         if parsed.get("task_seconds") is not None:
             self.task_seconds = parsed["task_seconds"]
+        if honour is not None:
+            self.honour_idempotency = honour
         return _envelope(200, 0, "ok", self._scenario_info())
 
 
