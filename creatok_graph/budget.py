@@ -4,8 +4,8 @@ Two limits, both optional, set by the operator only: a daily budget (estimated c
 approved per UTC day, ``CREATOK_DAILY_CREDITS``) and a per-run maximum
 (``CREATOK_MAX_CREDITS_PER_RUN``); ``CREATOK_BUDGET_OVERRIDE=1`` lets the person approve
 above them on purpose. A Python caller may pass a :class:`BudgetLimits` object as
-``CreatokContext(budget=...)``; a served client's dict context never sets limits (JSON
-cannot make a ``BudgetLimits`` object).
+``CreatokContext(budget=...)``; a served client's context never sets limits (it becomes a
+``ClientContext``, which has no budget field, and only a ``BudgetLimits`` object counts).
 
 Each approved run holds one *reservation* in the store, keyed by its run id, under
 ``("creatok_graph", "budget", <scope>, <UTC day>)``; the scope is the authenticated

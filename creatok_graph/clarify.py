@@ -18,7 +18,7 @@ from langgraph.types import Command, interrupt
 
 from ._flow import Dual, Flow
 from .answer_words import is_keep, is_use
-from .intake import UNSENT_PHASES, is_new_invocation, new_request
+from .intake import new_request, starts_request
 from .language import detect_language, uses_cjk_script
 from .messages import DEFAULT_LANGUAGE, text
 from .node_env import (
@@ -63,7 +63,7 @@ def clarify(state: State, env: NodeEnv) -> Flow[Command[Any]]:
     base = generation(state)
     new = False
     update: dict[str, Any] = {}
-    if is_new_invocation(state) or base.get("phase") not in UNSENT_PHASES:
+    if starts_request(state):
         base, update = yield from new_request(state, env)
         new = True
         if base.get("status"):  # refused: its run id

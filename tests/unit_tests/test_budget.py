@@ -7,7 +7,7 @@ from types import SimpleNamespace
 import pytest
 
 from creatok_graph import budget as B
-from creatok_graph.context import CreatokContext
+from creatok_graph.context import ClientContext, CreatokContext
 
 DAY10 = B.BudgetLimits(daily_credits=10)
 
@@ -73,6 +73,10 @@ def test_a_served_clients_dict_context_never_sets_limits(monkeypatch: pytest.Mon
     from_client = CreatokContext.coerce({"budget": {"daily_credits": 1e9,
                                                     "allow_override": True}})
     assert B.BudgetLimits.for_context(from_client) == B.BudgetLimits(daily_credits=5)
+    # The served schema (ClientContext) has no budget field, even given a limits object.
+    typed = CreatokContext.coerce(ClientContext.model_validate(
+        {"budget": B.BudgetLimits(daily_credits=1e9, allow_override=True)}))
+    assert B.BudgetLimits.for_context(typed) == B.BudgetLimits(daily_credits=5)
     operator = CreatokContext(budget=B.BudgetLimits(daily_credits=7))
     assert B.BudgetLimits.for_context(operator).daily_credits == 7
 
