@@ -40,6 +40,7 @@ from .status import (
     DECLINED_OR_INVALID,
     EXIT_ERROR,
     EXIT_INTERRUPTED,
+    EXIT_OK,
     EXIT_PENDING,
     EXIT_USAGE,
     FINISHED,
@@ -148,7 +149,10 @@ def build_parser(lang: str = DEFAULT_LANGUAGE) -> argparse.ArgumentParser:
                    help="many generations, one approval: JSON Lines (one object per line with "
                    "prompt, model, resolution, n, aspect_ratio, reference_images) or CSV with "
                    "a header (prompt and optional columns); exit 1 when some fail")
-    p.add_argument("--yes", action="store_true", help="approve the cost without asking")
+    p.add_argument("--yes", action="store_true",
+                   help="approve the cost without asking (never above the budget or unpriced)")
+    p.add_argument("--spend", action="store_true",
+                   help="print today's approved and charged credits and what is left, then exit")
     p.add_argument("--task-id", metavar="ID", help="check an existing task instead of creating one")
     p.add_argument("--wait", action="store_true", help="with --task-id: wait until it finishes")
     p.add_argument("--timeout", type=_positive_seconds(lang), metavar="SECONDS",
@@ -344,15 +348,23 @@ class Session:
         """What to resume an interrupt with; ``_Declined`` when the person says no."""
         kind = value.get("type")
         if "action_requests" in value:
-            approve_all = {"decisions": [{"type": "approve"}] * len(value["action_requests"])}
-            if self.args.yes:
-                return approve_all
+            count = len(value["action_requests"])  # a batch has one per request
+            spend = value.get("budget") or {}
+            if self.args.yes and not spend.get("needs"):
+                return {"decisions": [{"type": "approve"}] * count}
+            if self.args.yes:  # above a limit or unpriced: only the person may say so
+                self.note(text(self.lang, "cli_budget_not_yes"))
             # A batch's description is its table and total; one request's is in its action.
             question = value.get("description") or value["action_requests"][0].get(
                 "description", "")
             said = self.ask(str(question))
-            if said is not None and is_yes(said):
-                return approve_all
+            if said is not None and spend.get("needs"):
+                from .budget import decision_of
+
+                if decision_of(said) in (spend.get("allowed") or []):
+                    return {"decisions": [{"type": decision_of(said)}] * count}
+            elif said is not None and is_yes(said):
+                return {"decisions": [{"type": "approve"}] * count}
             raise _Declined()
         if kind == "question":
             said = self.ask(str(value.get("question")))
@@ -671,6 +683,28 @@ def _sandbox() -> Iterator[tuple[str, str]]:
         yield emu.base_url, emu.api_key
 
 
+def _print_spend(session: Session, store: Any, ctx: CreatokContext) -> int:
+    """``--spend``: today's figures of the spend guard, from the CLI's store."""
+    from ._flow import run_sync
+    from .budget import BudgetLimits, today
+
+    spend = run_sync(today(store, ctx.artifacts_dir, BudgetLimits.for_context(ctx)))
+    lang = session.lang
+    figures = {k: (int(v) if isinstance(v, float) and v.is_integer() else v)
+               for k, v in spend.to_dict().items()}
+    session.say(text(lang, "cli_spend", day=spend.day, approved=figures["approved"],
+                     committed=figures["committed"]))
+    session.say(text(lang, "cli_spend_no_limit") if spend.left is None else
+                text(lang, "cli_spend_left", left=figures["left"],
+                     daily=figures["daily_credits"]))
+    if spend.unpriced_runs:
+        session.say(text(lang, "cli_spend_unpriced", count=spend.unpriced_runs))
+    if session.args.json:
+        session.out.write(json.dumps({"ok": True, "status": "spend", **figures}) + "\n")
+        session.out.flush()
+    return EXIT_OK
+
+
 def _default_run_id() -> str:
     return time.strftime("%Y%m%d-%H%M%S-") + secrets.token_hex(3)
 
@@ -711,7 +745,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.prompt or args.task_id:
             return session.fail("--batch takes the requests from its file: drop --prompt "
                                 "and --task-id", EXIT_USAGE, status="invalid_request")
-    if not os.environ.get("CREATOK_API_KEY", "").strip() and not args.sandbox:
+    if not os.environ.get("CREATOK_API_KEY", "").strip() and not (args.sandbox or args.spend):
         return session.fail(text(session.lang, "cli_no_key", url=API_KEYS_URL), EXIT_USAGE,
                             status="auth_error")
     try:
@@ -743,6 +777,8 @@ def main(argv: list[str] | None = None) -> int:
                 return session.fail(text(session.lang, "cli_bad_store",
                                          path=ctx.artifacts_dir, reason=reason),
                                     EXIT_ERROR, status="configuration_error")
+            if args.spend:
+                return _print_spend(session, persistence.store, ctx)
             try:
                 stack.enter_context(runlock.hold(ctx.artifacts_dir, run_id))
             except runlock.RunBusy:
