@@ -389,7 +389,9 @@ class Session:
         if not values:
             return self.run(graph, config, ctx, payload=_input(self.args, self.run_id))
         self.lang = values.get("language") or self.lang
-        self.task_id = values.get("task_id") or self.task_id
+        # The output keys are written at the end: mid-run, the task id is in the request record.
+        self.task_id = (values.get("task_id") or (values.get("generation") or {}).get("task_id")
+                        or self.task_id)
         if existing.interrupts:  # it was waiting for an answer
             self._note_continuing()
             return self.run(graph, config, ctx, pending=existing.interrupts[0])
