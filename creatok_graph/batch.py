@@ -28,7 +28,7 @@ import httpx
 from langchain_core.messages import AIMessage
 from langgraph.types import Command, Send, interrupt
 
-from . import artifacts, downloads, gallery
+from . import artifacts, batch_budget, budget, downloads, gallery
 from ._flow import Blocking, Effect, Flow
 from ._upstream import replace_record
 from .approval import (
@@ -231,8 +231,16 @@ def batch_confirm(state: State, env: NodeEnv) -> Flow[Command[Any]]:
     batch = state.get("batch") or {}
     lang = str(batch.get("language") or "en")
     items = items_of(batch)
-    answer = interrupt(batch_approval_request(lang, batch),
+    amounts = [item["request"].get("estimated_credits") for item in items]
+    try:  # the spend guard: the batch's total, and which items fit (batch_budget.py)
+        spend = yield from batch_budget.check(env, amounts)
+    except budget.BudgetError as exc:
+        return Command(update={"batch": {"status": "configuration_error",
+                                         "problems": [error_record(exc)]}},
+                       goto="batch_persist")
+    answer = interrupt(batch_budget.annotate(batch_approval_request(lang, batch), lang, spend),
                        response_schema=_batch_schema(len(items)))
+    answer, special = batch_budget.special_decision(answer)
     decisions = read_decisions(answer, len(items))
     if not isinstance(decisions, list):
         note = (text(lang, "confirm_unclear", answer=decisions.said)
@@ -273,10 +281,20 @@ def batch_confirm(state: State, env: NodeEnv) -> Flow[Command[Any]]:
             patch[_slot(index)] = {**item, "status": "cancelled", "error": error}
     # The ledger's folder, absolute from now on: a resume elsewhere finds it (issue 13).
     root = (yield Blocking(ledger_root, (None, env.artifacts_root))) if approved else None
+    records: list[dict[str, Any] | None] = []
+    if approved:  # each approved item reserves its credits; none if the batch may not
+        verdict = budget.assess(spend.limits, [amounts[i] for i in approved], spend.left_today)
+        held, why = yield from batch_budget.reserve(
+            env, verdict, special, [(item_run_id(batch["run_id"], i), amounts[i])
+                                    for i in approved], lang, str(root))
+        if held is None:
+            return Command(update={"batch": {"note": why}}, goto="batch_confirm")
+        records = held
     sends = [Send(ITEM_NODE, {"run_id": batch["run_id"], "index": index,
                               "total": len(approved), "language": lang,
-                              "request": items[index]["request"], "ledger_root": root})
-             for index in approved]
+                              "request": items[index]["request"], "ledger_root": root,
+                              "budget": record})
+             for index, record in zip(approved, records, strict=True)]
     return Command(update={"batch": patch} if patch else {}, goto=sends or "batch_persist")
 
 
@@ -350,6 +368,8 @@ def batch_item(task: dict[str, Any], env: NodeEnv) -> Flow[dict[str, Any]]:
     gen: Generation = {"run_id": item_run_id(task["run_id"], index), "number": index + 1,
                        "language": task["language"], "asked": {}, "request": request,
                        "phase": "approved", "images": [], "ledger_root": task.get("ledger_root")}
+    if task.get("budget"):
+        gen["budget"] = task["budget"]
     slots = slots_for(env, task["run_id"])
     release = yield Admit(slots)
     try:
@@ -370,6 +390,9 @@ def batch_item(task: dict[str, Any], env: NodeEnv) -> Flow[dict[str, Any]]:
             goto = str(command.goto)
             if goto == "submit" and gen.get("error") and not gen.get("task_id"):
                 break  # outcome unknown: never resent without a person (the ledger asks)
+        if goto == "confirm":  # its reservation was given back and the budget is gone
+            gen = {**gen, "status": "cancelled", "error": {  # type: ignore[typeddict-item]
+                "kind": "budget", "message": gen.get("approval_note")}}
         status = gen.get("status") or ("error" if gen.get("error") else "running")
         gen = {**gen, "status": status}  # type: ignore[typeddict-item]
         record = result_record(gen)
@@ -382,6 +405,9 @@ def batch_item(task: dict[str, Any], env: NodeEnv) -> Flow[dict[str, Any]]:
         yield Blocking(artifacts.write_result, (env.artifacts_root, gen["run_id"], record, None))
     finally:
         release()
+    yield from batch_budget.settle(env, gen.get("budget"), gen["run_id"], gen.get("ledger_root"),
+                                   stopped=(gen.get("error") or {}).get("kind") == "unknown_outcome"
+                                   and gen.get("status") == "cancelled")
     done = slots.finished()
     emit({"type": "batch_item", "index": index, "status": status,
           "task_id": gen.get("task_id"), "done": done, "total": task["total"]})

@@ -203,3 +203,42 @@ async def test_a_client_cannot_choose_the_key_or_the_concurrency(
     assert interrupt_of(asked)["action_requests"]
     done = await h1.graph.ainvoke(_resume("yes"), h1.config("r2"), context={})
     assert done["status"] == "succeeded"
+
+
+def test_the_batch_total_counts_against_the_daily_budget(
+    emulator: Any, tmp_path: Any,
+) -> None:
+    """Daily budget 2, three 1-credit requests: the question says items 1 and 2 fit and a
+    plain yes is not enough; approving just those two fits, and today's spend is 2."""
+    from langgraph.checkpoint.memory import InMemorySaver
+    from langgraph.store.memory import InMemoryStore
+    from langgraph.types import Command
+
+    from creatok_graph import budget as B
+    from creatok_graph import build_graph
+    from creatok_graph.context import CreatokContext
+
+    ctx = CreatokContext(api_key=emulator.api_key, base_url=emulator.base_url,
+                         artifacts_dir=str(tmp_path / "artifacts"), poll_interval=0.05,
+                         budget=B.BudgetLimits(daily_credits=2))
+    store = InMemoryStore()
+    graph = build_graph(InMemorySaver(), store)
+    cfg: Any = {"configurable": {"thread_id": "budgeted"}}
+    three = [{"prompt": FOX}, {"prompt": CAT}, {"prompt": f"{FOX}, at night"}]
+    asked = graph.invoke({"requests": three}, cfg, context=ctx)["__interrupt__"][0].value
+    assert asked["budget"]["fits"] == [True, True, False]
+    assert asked["budget"]["needs"] == "override"
+    assert text("en", "budget_items_fit", items="1, 2") in asked["description"]
+
+    again = graph.invoke(Command(resume="yes"), cfg, context=ctx)["__interrupt__"][0].value
+    assert text("en", "budget_not_approved") in again["description"]
+    assert emulator.stats()["submit_requests"] == 0
+
+    done = graph.invoke(Command(resume=decisions("approve", "approve", "reject")), cfg,
+                        context=ctx)
+    assert [r["status"] for r in done["results"]] == ["succeeded", "succeeded", "cancelled"]
+    assert emulator.stats()["submits"] == 2
+    from creatok_graph._flow import run_sync
+
+    spent = run_sync(B.today(store, ctx.artifacts_dir, B.BudgetLimits(daily_credits=2)))
+    assert spent.committed == 2 and spent.left == 0  # one reservation per item, committed
