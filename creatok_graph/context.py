@@ -26,8 +26,10 @@ from typing import Any
 
 import httpx
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, model_validator
+from pydantic.json_schema import SkipJsonSchema
 
 from . import artifacts
+from .budget import BudgetLimits
 from .client import DEFAULT_BASE_URL, resolve_api_key, resolve_base_url
 from .errors import InvalidRequestError
 from .references import ANY_LOCAL_FILE, LocalFiles
@@ -35,6 +37,10 @@ from .references import ANY_LOCAL_FILE, LocalFiles
 DEFAULT_ARTIFACTS_DIR = os.path.join("generate-image", ".artifacts")
 DEFAULT_WAIT_SECONDS = 600.0
 """How long a run waits for its task (``timeout``); not a request timeout (``client``)."""
+DEFAULT_BATCH_CONCURRENCY = 200
+"""Generations of one batch submitted and followed at once; the rest wait for a free slot.
+Followed tasks cost one status request every few seconds each, so 200 keep one process and
+CreatOK's rate limits comfortable (``make bench``, scenario batch)."""
 
 ALLOWED_BASE_URLS_ENV = "CREATOK_ALLOWED_BASE_URLS"
 """Comma-separated base URLs a client may choose besides the operator's CREATOK_BASE_URL.
@@ -94,6 +100,13 @@ class CreatokContext:
             f"CREATOK_TIMEOUT or {int(DEFAULT_WAIT_SECONDS)}."
         },
     )
+    batch_concurrency: int = field(
+        default=0,
+        metadata={
+            "description": "Generations of one batch in flight at once; "
+            f"CREATOK_BATCH_CONCURRENCY or {DEFAULT_BATCH_CONCURRENCY}."
+        },
+    )
     download: bool | None = field(
         default=None,
         metadata={
@@ -111,6 +124,11 @@ class CreatokContext:
     refusal: InvalidRequestError | None = field(default=None, repr=False, compare=False)
     """Why a client's settings were refused (the run then ends before any call)."""
 
+    budget: SkipJsonSchema[BudgetLimits | None] = field(default=None)
+    """The operator's spend limits, as a ``BudgetLimits`` object (budget.py); unset:
+    CREATOK_DAILY_CREDITS, CREATOK_MAX_CREDITS_PER_RUN, CREATOK_BUDGET_OVERRIDE. Operator
+    only: a client's context (``ClientContext``) has no such field, so it never sets limits."""
+
     def __post_init__(self) -> None:
         if self.download is None:
             self.download = os.environ.get("CREATOK_DOWNLOAD", "").strip().lower() not in (
@@ -124,6 +142,9 @@ class CreatokContext:
         if not self.timeout:
             waited = _env_float("CREATOK_TIMEOUT", DEFAULT_WAIT_SECONDS)
             self.timeout = waited or DEFAULT_WAIT_SECONDS
+        if not self.batch_concurrency or self.batch_concurrency < 1:
+            limit = _env_float("CREATOK_BATCH_CONCURRENCY", DEFAULT_BATCH_CONCURRENCY)
+            self.batch_concurrency = max(1, int(limit or DEFAULT_BATCH_CONCURRENCY))
 
     def resolved_api_key(self) -> str | None:
         """The key to use right now: this context's, else ``CREATOK_API_KEY``."""

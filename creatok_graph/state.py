@@ -27,7 +27,7 @@ from langchain_core.messages import AnyMessage
 from langgraph.graph.message import add_messages
 from typing_extensions import NotRequired, TypedDict
 
-from ._upstream import caller_input, patched_record
+from ._upstream import caller_input, merge_record, patched_record
 from .status import RunStatus
 
 
@@ -92,6 +92,9 @@ class Generation(TypedDict, total=False):
     request: ImageRequest | None
     approval_note: str | None
     """Why the approval question is asked again (an edit we cannot use, an unclear answer)."""
+    budget: dict[str, Any] | None
+    """The spend guard's record of this request's reservation (``budget.approve``): its
+    scope, UTC day, credits, state and limits; set by the approval."""
     phase: Phase
     object_keys: list[str] | None
     task_id: str | None
@@ -132,6 +135,8 @@ class InputState(TypedDict, total=False):
     language: Annotated[str | None, caller_input()]
     refine: Annotated[bool | None, caller_input()]
     """False: never offer to refine a short prompt (callers that wrote it themselves)."""
+    requests: Annotated[list[dict[str, Any]] | None, caller_input()]
+    """A batch: one settings object per generation, one approval for all (``batch``)."""
 
 
 class OutputState(TypedDict, total=False):
@@ -149,6 +154,11 @@ class OutputState(TypedDict, total=False):
     aspect_ratio: Annotated[str | None, caller_input()]
     request: Annotated[dict[str, Any] | None, caller_input()]
     language: Annotated[str | None, caller_input()]
+    results: Annotated[list[dict[str, Any]] | None, caller_input()]
+    """A batch's outcome: one entry per request, in input order (``batch.batch_persist``)."""
+    budget: Annotated[dict[str, Any] | None, caller_input()]
+    """The spend guard's figures for the run (``budget.settle``): its credits and
+    reservation state; under a daily budget also today's approved, committed and left."""
 
 
 class State(InputState, OutputState, total=False):
@@ -159,3 +169,7 @@ class State(InputState, OutputState, total=False):
     """The newest chat message already read as a request."""
     submit_failures: int
     """Failed submits in this thread: after a few, we suggest updating the integration."""
+    batch: Annotated[dict[str, Any], merge_record]
+    """A batch's requests, one record per item (``batch.items_of``), updated by key; a
+    new batch replaces it whole. A plain channel, not a delta one: that would cost every
+    single request's checkpoints a counter."""
