@@ -429,6 +429,9 @@ class Session:
     def _asks_again(self, values: dict[str, Any]) -> bool:
         """Does the command line ask for something else than the run it names did, or for
         the same request when its last attempt sent nothing (declined, refused)?"""
+        if getattr(self.args, "requests", None) is not None:  # a batch sent nothing: ask again
+            return values.get("results") is not None and values.get("status") in (
+                DECLINED_OR_INVALID)
         if self.args.task_id or not self.args.prompt:
             return False
         if not values.get("task_id"):
