@@ -133,9 +133,12 @@ _CJK_ORIENTATION: list[tuple[str, str]] = [
      "landscape"),
     (r"正方形(?=で|に|の(?:画像|イラスト|写真|絵|構図)|画像|構図|サイズ|比率)", "square"),
     # ko: with a particle or a frame word
-    (r"(?<![가-힣])세로(?=로|형|\s?방향|\s?비율|\s?(?:이미지|사진|그림|사이즈|화면))", "portrait"),
-    (r"(?<![가-힣])가로(?=로|형|\s?방향|\s?비율|\s?(?:이미지|사진|그림|사이즈|화면))", "landscape"),
-    (r"(?<![가-힣])정사각형(?=으로|\s?비율|\s?(?:이미지|사진|그림|사이즈|화면))", "square"),
+    (r"(?<![가-힣])세로(?:로|형|\s?방향|\s?비율|\s?(?:이미지|사진|그림|사이즈|화면))(?:으로|로)?",
+     "portrait"),
+    (r"(?<![가-힣])가로(?:로|형|\s?방향|\s?비율|\s?(?:이미지|사진|그림|사이즈|화면))(?:으로|로)?",
+     "landscape"),
+    (r"(?<![가-힣])정사각형(?:으로|\s?비율|\s?(?:이미지|사진|그림|사이즈|화면))(?:으로|로)?",
+     "square"),
 ]
 _ORIENTATION_RATIOS: dict[str, tuple[str, ...]] = {
     "portrait": ("9:16", "2:3", "3:4", "4:5"),
@@ -174,7 +177,7 @@ _LEAD_BOILERPLATE_ZH = re.compile(
 )
 _TRAIL_BOILERPLATE_ZH = re.compile(r"(?:的)?(?:图片|图像|照片|插画|图)\s*[吧吗呢。！!]*\s*$")
 _TRAIL_BOILERPLATE_JA = re.compile(
-    r"(?:の(?:画像|イラスト|絵|写真))?(?:を)?\s*(?:描いて|書いて|作って|生成して|作成して)"
+    r"(?:の?(?:画像|イラスト|絵|写真))?(?:を)?\s*(?:描いて|書いて|作って|生成して|作成して)"
     r"(?:ください|下さい|ほしい|欲しい|くれ|くれますか|もらえますか|もらえる)?\s*[。！!]*\s*$"
 )
 _TRAIL_BOILERPLATE_KO = re.compile(
@@ -295,8 +298,8 @@ def _read_resolution(
     text: str, model: ImageModel | None, caps: ImageCapabilities | None, spans: list[_Span]
 ) -> str | None:
     known: list[str] = []
-    for m in ([model] if model else (caps.models if caps else [])):
-        known += [r for r in m.limits.resolutions if r not in known]
+    for offered in ([model] if model else (caps.models if caps else [])):
+        known += [r for r in offered.limits.resolutions if r not in known]
     values = sorted({*known, *(f"{d}K" for d in range(1, 9))}, key=len, reverse=True)
     value_re = "|".join(re.escape(v).replace("K", "[Kk]") for v in values)
     token = rf"(?<![A-Za-z0-9.])(?P<value>{value_re})(?![A-Za-z0-9])"
@@ -322,7 +325,11 @@ def _read_resolution(
 
 # -- aspect ratio ----------------------------------------------------------------------
 
-_RATIO = rf"(?<![{_DIGITS}.{_COLON}])(?P<w>[{_DIGITS}]{{1,2}})\s*[{_COLON}]\s*(?P<h>[{_DIGITS}]{{1,2}})(?![{_DIGITS}]|[{_COLON}][{_DIGITS}])"
+_RATIO = (
+    rf"(?<![{_DIGITS}.{_COLON}])(?P<w>[{_DIGITS}]{{1,2}})\s*[{_COLON}]\s*"
+    rf"(?P<h>[{_DIGITS}]{{1,2}})(?![{_DIGITS}]|[{_COLON}][{_DIGITS}])"
+)
+"""W:H with one- or two-digit sides, not part of a longer number or a time (12:30:45)."""
 
 
 def _ratio_value(m: re.Match[str]) -> str | None:
@@ -438,7 +445,10 @@ def _read_count_cjk(text: str, spans: list[_Span]) -> int | None:
     zh_verbs = r"(?:画|绘制|生成|来|做|出|要|给我|制作|创作|设计)"
     zh_nouns = r"(?:图片|图像|图|照片|画|插画|壁纸|海报)"
     ja_nouns = r"(?:画像|イラスト|写真|絵|画)"
-    ja_after = r"(?:の(?:画像|イラスト|写真|絵)|(?:ほど|くらい)?(?:生成|作|描|出|ください|下さい|お願い|ほしい|欲しい|で))"
+    ja_after = (
+        r"(?:の(?:画像|イラスト|写真|絵)|"
+        r"(?:ほど|くらい)?(?:生成|作|描|出|ください|下さい|お願い|ほしい|欲しい|で))"
+    )
     # Each form marks the part read (and removed) as group "c"; the context around it stays.
     forms = [
         # zh
@@ -477,7 +487,9 @@ def _strip_boilerplate(text: str) -> str:
     for _ in range(2):
         out = _LEAD_BOILERPLATE_LATIN.sub("", out, count=1)
         out = _LEAD_IMAGE_NOUN.sub("", out, count=1)
-    zh = _LEAD_BOILERPLATE_ZH.match(out)
+    # Chinese request words only in Chinese text ("画像を..." is Japanese, not "画" + "像").
+    japanese_or_korean = re.search(r"[\u3040-\u30ff\uac00-\ud7a3]", out)
+    zh = None if japanese_or_korean else _LEAD_BOILERPLATE_ZH.match(out)
     if zh and zh.end():
         out = out[zh.end():]
         out = _TRAIL_BOILERPLATE_ZH.sub("", out)
