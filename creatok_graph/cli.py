@@ -313,7 +313,9 @@ class Session:
             request = value["action_requests"][0]
             if self.args.yes:
                 return {"decisions": [{"type": "approve"}]}
-            said = self.ask(str(request.get("description", "")))
+            # Studio shows buttons; on a terminal the answers are spelt out.
+            hint = text(value.get("language") or self.lang, "answer_yes_no")
+            said = self.ask(f"{request.get('description', '')}\n{hint}")
             if said is not None and is_yes(said):
                 return {"decisions": [{"type": "approve"}]}
             raise _Declined()

@@ -41,7 +41,7 @@ Only text that is nothing but boilerplate and instructions ("帮我画张图", "
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -556,3 +556,81 @@ def read_request(text: str, capabilities: ImageCapabilities | None = None) -> Ch
         resolution=resolution,
         model=model.id if model else None,
     )
+
+
+# -- the graph's use: what clarify keeps, what validate settles ------------------------
+
+READ_KEYS = ("n", "aspect_ratio", "resolution", "model")
+"""The settings a message can give besides the prompt."""
+
+
+def _unset(given: Mapping[str, Any], values: Mapping[str, Any]) -> dict[str, Any]:
+    """``values`` for the settings the caller left unset (an explicit input wins)."""
+    return {k: v for k, v in values.items() if k in READ_KEYS and v is not None
+            and given.get(k) is None}
+
+
+def read_message(text: str, given: Mapping[str, Any]) -> dict[str, Any]:
+    """What clarify keeps from a message read by the rules: the prompt, the settings the
+    caller left unset, and the text itself so that :func:`settle` can read it again once
+    the capabilities are known (to find model names and the ratios the model offers)."""
+    request = read_request(text)
+    return {"prompt": request.prompt, **_unset(given, request.settings()),
+            "source": "rules", "text": text}
+
+
+def merge_model_reading(
+    extracted: Mapping[str, Any], text: str, given: Mapping[str, Any]
+) -> dict[str, Any]:
+    """A chat model's reading, with what the rules read filling the gaps it left."""
+    rules = read_request(text).settings()
+    values = {**{k: v for k, v in rules.items() if extracted.get(k) is None}, **extracted}
+    return {"prompt": extracted.get("prompt"), **_unset(given, values),
+            "source": "model", "text": text}
+
+
+def request_values(derived: Mapping[str, Any]) -> dict[str, Any]:
+    """The state values of a reading (without its bookkeeping)."""
+    return {k: derived[k] for k in ("prompt", *READ_KEYS) if k in derived}
+
+
+def settle(
+    derived: Mapping[str, Any] | None, caps: ImageCapabilities, args: Mapping[str, Any]
+) -> dict[str, Any]:
+    """Changes to ``args`` now that the capabilities are known: the message read again,
+    for the values that still are what was read from it (nothing a caller or an edit set).
+
+    A rules reading is replaced as a whole (a model name leaves the prompt, "portrait"
+    becomes a ratio the chosen model offers); a chat model's reading only gains a model
+    the rules find by id or label.
+    """
+    if not derived or not derived.get("text"):
+        return {}
+    again = read_request(str(derived["text"]), caps)
+    untouched = _untouched(derived, args)
+    if derived.get("source") == "model":
+        if "model" in untouched and derived.get("model") is None and again.model:
+            return {"model": again.model}
+        return {}
+    changes: dict[str, Any] = {}
+    if "prompt" in untouched and again.prompt:
+        changes["prompt"] = again.prompt
+    for key in READ_KEYS:
+        value = getattr(again, key)
+        if key in untouched and value is not None and value != args.get(key):
+            changes[key] = value
+    return changes
+
+
+def _untouched(derived: Mapping[str, Any], args: Mapping[str, Any]) -> list[str]:
+    return [k for k in ("prompt", *READ_KEYS) if args.get(k) == derived.get(k)]
+
+
+def remember(
+    derived: Mapping[str, Any] | None, args: Mapping[str, Any], resolved: Mapping[str, Any]
+) -> dict[str, Any] | None:
+    """The reading with the values the request resolved to for everything the caller did
+    not set, so that a newer message forgets them all (defaults included)."""
+    if not derived:
+        return None
+    return {**derived, **{k: resolved.get(k) for k in _untouched(derived, args)}}

@@ -11,7 +11,6 @@ exception; file I/O goes through ``Blocking`` so it leaves the event loop.
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 import time
 import uuid
@@ -20,14 +19,15 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from langchain_core.language_models import BaseChatModel
-from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
+from langchain_core.messages import AIMessage, HumanMessage
 from langgraph.config import get_stream_writer
 from langgraph.store.base import BaseStore
 from langgraph.types import Command, interrupt
 
-from . import artifacts, polling
-from ._flow import Blocking, Dual, Flow, SingleFlight, Sleep
+from . import artifacts, conversation, polling
+from ._flow import Blocking, Flow, SingleFlight, Sleep
 from .capabilities import ImageCapabilities, ResolvedRequest, resolve_request
+from .chat_model import draft_refinement, extract_request, message_text
 from .client import CreatokAPI, SubmitResult, TaskStatus
 from .context import CreatokContext
 from .errors import (
@@ -160,16 +160,6 @@ def _emit(event: dict[str, Any]) -> None:
     writer({"source": "creatok", **event})
 
 
-def _message_text(message: BaseMessage) -> str:
-    content = message.content
-    if isinstance(content, str):
-        return content.strip()
-    parts = [
-        part.get("text", "") if isinstance(part, dict) else str(part) for part in content or []
-    ]
-    return " ".join(p for p in parts if p).strip()
-
-
 def _latest_human(state: State) -> HumanMessage | None:
     for message in reversed(state.get("messages") or []):
         if isinstance(message, HumanMessage):
@@ -183,7 +173,7 @@ def _lang(state: State) -> str:
         return lang
     source = state.get("prompt") or ""
     if not source and (human := _latest_human(state)):
-        source = _message_text(human)
+        source = message_text(human)
     return detect_language(source)
 
 
@@ -293,18 +283,6 @@ def route_start(state: State) -> Literal["clarify", "poll"]:
 
 # -- clarify ---------------------------------------------------------------------------
 
-EXTRACT_SYSTEM = (
-    "You read a conversation with a person who wants an AI-generated image. Reply with one JSON "
-    'object only: {"prompt": "<a self-contained description of the image, in the person\'s '
-    'language>", "n": <number of images or null>, "aspect_ratio": "<W:H or null>"}. '
-    'Use {"prompt": null} when they have not asked for an image yet.'
-)
-REFINE_SYSTEM = (
-    "Rewrite the person's short image description into one richer, concrete prompt (subject, "
-    "setting, style, lighting), in the same language. Reply with the prompt only."
-)
-
-
 def _new_request_reset(state: State) -> dict[str, Any]:
     """Fields of a finished earlier request that must not leak into this one."""
     if not state.get("finished_task_id") and not state.get("finished_request"):
@@ -332,7 +310,7 @@ def _restart(state: State, derived: dict[str, Any]) -> dict[str, Any]:
         "prompt": None, "chat_derived": None, "refinement_offered": False, "suggestion": None,
         "approval_note": None, "request": None, "estimated_credits": None,
     }
-    for key in ("n", "aspect_ratio"):
+    for key in conversation.READ_KEYS:
         if key in derived and state.get(key) == derived[key]:  # type: ignore[misc]
             reset[key] = None
     return reset
@@ -360,21 +338,24 @@ def clarify(state: State, env: NodeEnv) -> Flow[Command[Any]]:
         assert human is not None
         update["consumed_message_id"] = human.id
         if not prompt:
-            extracted: dict[str, Any] = {"prompt": _message_text(human) or None}
+            said = message_text(human)
+            derived = conversation.read_message(said, merged)
             if env.chat_model is not None:
                 try:
-                    extracted = yield from _extract_with_model(env.chat_model, merged)
+                    extracted = yield from extract_request(
+                        env.chat_model, list(merged.get("messages") or []))
                 except Exception as exc:  # the model only helps: read the message as it is
                     logger.warning("chat model failed to read the request: %r", exc)
                 else:
                     # Checkpoint the model's answer before any question: a resumed node
                     # re-runs from the top and must not ask the model again.
-                    update.update(extracted, chat_derived=extracted)
+                    derived = conversation.merge_model_reading(extracted, said, merged)
+                    update.update(conversation.request_values(derived), chat_derived=derived)
                     return Command(update=update, goto="clarify")
-            prompt = extracted["prompt"] or ""
-            update.update(prompt=extracted["prompt"], chat_derived=extracted)
+            prompt = derived["prompt"] or ""
+            update.update(conversation.request_values(derived), chat_derived=derived)
     update.update(
-        _request_language(merged, prompt or (_message_text(human) if human else ""))
+        _request_language(merged, prompt or (message_text(human) if human else ""))
     )
     lang = update["language"]
 
@@ -388,23 +369,25 @@ def clarify(state: State, env: NodeEnv) -> Flow[Command[Any]]:
             update.update(prompt=given, chat_derived={"prompt": given})
         return Command(update=update, goto="clarify")
 
-    may_refine = merged.get("refine") is not False and not merged.get("refinement_offered")
-    if may_refine and _is_vague(prompt):
-        suggestion = merged.get("suggestion")
-        if not suggestion:
-            suggestion = _rule_refinement(lang, prompt)
-            if env.chat_model is not None:
-                try:
-                    drafted = yield Dual(
-                        env.chat_model.invoke,
-                        env.chat_model.ainvoke,
-                        ([SystemMessage(REFINE_SYSTEM), HumanMessage(prompt)],),
-                    )
-                except Exception as exc:  # the model only helps: offer the plain suggestion
-                    logger.warning("chat model failed to draft a refinement: %r", exc)
-                else:
-                    update["suggestion"] = _message_text(drafted) or suggestion
-                    return Command(update=update, goto="clarify")
+    # Only a chat model refines, and only a short description: without one the prompt is
+    # taken as written (no question the person did not need).
+    may_refine = (env.chat_model is not None and merged.get("refine") is not False
+                  and not merged.get("refinement_offered") and _is_vague(prompt))
+    if may_refine and not merged.get("suggestion"):
+        assert env.chat_model is not None
+        try:
+            drafted = yield from draft_refinement(env.chat_model, prompt, lang)
+        except Exception as exc:  # the model only helps: take the prompt as written
+            logger.warning("chat model failed to draft a refinement: %r", exc)
+            drafted = None
+        if drafted is None:
+            update["refinement_offered"] = True  # nothing to offer: never ask
+            return Command(update=update, goto="load_capabilities")
+        # Checkpoint the draft before the question: a resume must not ask the model again.
+        update["suggestion"] = drafted
+        return Command(update=update, goto="clarify")
+    if may_refine:
+        suggestion = str(merged.get("suggestion"))
         answer = interrupt(
             {
                 "type": "refine_prompt",
@@ -433,10 +416,6 @@ def clarify(state: State, env: NodeEnv) -> Flow[Command[Any]]:
     return Command(update=update, goto="load_capabilities")
 
 
-def _rule_refinement(lang: str, prompt: str) -> str:
-    return prompt.rstrip(" .。!！") + text(lang, "refinement_suffix")
-
-
 def _answer_text(answer: Any, key: str) -> str:
     if isinstance(answer, dict):
         answer = answer.get(key) or answer.get("text") or answer.get("answer") or ""
@@ -458,23 +437,6 @@ def _refinement_choice(answer: Any, prompt: str, suggestion: str) -> str:
     if is_use(said):
         return suggestion
     return said  # their own wording
-
-
-def _extract_with_model(model: BaseChatModel, state: State) -> Flow[dict[str, Any]]:
-    history = [m for m in state.get("messages") or [] if isinstance(m, (HumanMessage, AIMessage))]
-    reply = yield Dual(model.invoke, model.ainvoke, ([SystemMessage(EXTRACT_SYSTEM), *history],))
-    raw = _message_text(reply)
-    try:
-        start, end = raw.index("{"), raw.rindex("}") + 1
-        data = json.loads(raw[start:end])
-    except ValueError:
-        data = {"prompt": raw or None}
-    out: dict[str, Any] = {"prompt": (str(data.get("prompt") or "").strip() or None)}
-    if data.get("n") not in (None, "") and state.get("n") is None:
-        out["n"] = data["n"]
-    if data.get("aspect_ratio") and state.get("aspect_ratio") is None:
-        out["aspect_ratio"] = str(data["aspect_ratio"])
-    return out
 
 
 # -- capabilities and validation -------------------------------------------------------
@@ -500,11 +462,19 @@ def load_capabilities(state: State, env: NodeEnv) -> Flow[Command[Any]]:
 
 def validate(state: State, env: NodeEnv) -> Flow[Command[Any]]:
     args = _request_args(state)
+    # What the message said, read again now that the models and their limits are known.
+    caps = ImageCapabilities.model_validate(state.get("capabilities") or {})
+    derived = state.get("chat_derived")
+    given = dict(args)
+    args.update(conversation.settle(derived, caps, args))
     try:
         resolved = yield from _resolve(state, args)
     except InvalidRequestError as exc:
         return _end("invalid_request", exc)
-    return Command(update=_request_update(resolved, args["reference_images"]), goto="confirm")
+    update = _request_update(resolved, args["reference_images"])
+    if derived:
+        update["chat_derived"] = conversation.remember(derived, given, update)
+    return Command(update=update, goto="confirm")
 
 
 # -- confirm ---------------------------------------------------------------------------
@@ -556,6 +526,7 @@ def approval_request(lang: str, request: dict[str, Any], note: str | None) -> di
         ],
         "estimated_credits": request.get("estimated_credits"),
         "model_label": request.get("model_label"),
+        "language": lang,
     }
 
 

@@ -21,8 +21,6 @@ TEXTS: dict[str, dict[str, str]] = {
         "offer_refinement": "Your description “{prompt}” is quite short. I can make it more "
         "detailed:\n“{suggestion}”\nReply “keep” to use yours as it is, “use” to take my "
         "suggestion, or write your own version.",
-        "refinement_suffix": ", highly detailed, natural lighting, sharp focus, "
-        "balanced composition",
         # confirm
         "confirm_title": "Ready to generate {n_images} with {model} at {resolution} resolution.",
         "n_images_one": "1 image",
@@ -32,7 +30,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "confirm_cost": "Estimated cost: {credits} credits.",
         "confirm_cost_unknown": "The cost could not be estimated in advance.",
         "confirm_prompt": "Prompt: “{prompt}”",
-        "confirm_question": "Shall I go ahead? This uses your CreatOK credits. (yes/no)",
+        "confirm_question": "Shall I go ahead? This uses your CreatOK credits.",
+        "answer_yes_no": "(yes/no)",
         "edit_invalid": "That change can't be used: {reason}",
         "confirm_unclear": "I didn't understand “{answer}”. Nothing has been generated or "
         "charged yet.",
@@ -114,7 +113,6 @@ TEXTS: dict[str, dict[str, str]] = {
         "offer_refinement": "你的描述“{prompt}”有点简短，我可以帮你写得更详细一些：\n"
         "“{suggestion}”\n回复“保留”就按你原来的描述生成，回复“使用”就采用我的建议，"
         "你也可以直接写一个自己的版本。",
-        "refinement_suffix": "，细节丰富，自然光线，对焦清晰，构图均衡",
         # confirm
         "confirm_title": "准备用 {model} 生成 {n_images}，分辨率为 {resolution}。",
         "n_images_one": "1 张图片",
@@ -124,7 +122,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "confirm_cost": "预计花费：{credits} 积分。",
         "confirm_cost_unknown": "暂时无法提前估算费用。",
         "confirm_prompt": "描述：“{prompt}”",
-        "confirm_question": "要开始生成吗？这会消耗你的 CreatOK 积分。（是/否）",
+        "confirm_question": "要开始生成吗？这会消耗你的 CreatOK 积分。",
+        "answer_yes_no": "（是/否）",
         "edit_invalid": "这个修改没法使用：{reason}",
         "confirm_unclear": "我没看懂“{answer}”。目前还没有生成图片，也没有扣费。",
         # outcome
@@ -201,7 +200,6 @@ TEXTS: dict[str, dict[str, str]] = {
         "こんな感じはいかがでしょう：\n「{suggestion}」\n"
         "ご自分の説明をそのまま使う場合は「そのまま」、"
         "私の案を使う場合は「使う」と返信してください。ご自分で書き直していただいてもかまいません。",
-        "refinement_suffix": "、細部まで精密、自然な光、くっきりとしたピント、バランスの良い構図",
         # confirm
         "confirm_title": "{model}で{n_images}を生成する準備ができました（解像度：{resolution}）。",
         "n_images_one": "画像1枚",
@@ -211,8 +209,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "confirm_cost": "費用の目安：{credits}クレジット",
         "confirm_cost_unknown": "費用を事前に見積もることができませんでした。",
         "confirm_prompt": "画像の説明：「{prompt}」",
-        "confirm_question": "このまま進めてもよろしいですか？CreatOKのクレジットを使用します。"
-        "（はい／いいえ）",
+        "confirm_question": "このまま進めてもよろしいですか？CreatOKのクレジットを使用します。",
+        "answer_yes_no": "（はい／いいえ）",
         "edit_invalid": "その変更は使えません：{reason}",
         "confirm_unclear": "「{answer}」というお返事がよくわかりませんでした。まだ何も生成しておらず、"
         "料金もかかっていません。",
@@ -299,7 +297,6 @@ TEXTS: dict[str, dict[str, str]] = {
         "더 자세하게 바꿔 드릴 수 있어요:\n“{suggestion}”\n"
         "원래 설명을 그대로 쓰시려면 “유지”, 제 제안을 쓰시려면 “사용”이라고 답해 주세요. 직접 "
         "새로 써 주셔도 좋아요.",
-        "refinement_suffix": ", 섬세한 디테일, 자연광, 선명한 초점, 균형 잡힌 구도",
         # confirm
         "confirm_title": "{model} 모델로 {resolution} 해상도의 {n_images}을 만들 준비가 됐어요.",
         "n_images_one": "이미지 1장",
@@ -309,7 +306,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "confirm_cost": "예상 비용: {credits} 크레딧",
         "confirm_cost_unknown": "비용을 미리 예상할 수 없었어요.",
         "confirm_prompt": "이미지 설명: “{prompt}”",
-        "confirm_question": "진행할까요? CreatOK 크레딧이 사용돼요. (네/아니요)",
+        "confirm_question": "진행할까요? CreatOK 크레딧이 사용돼요.",
+        "answer_yes_no": "(네/아니요)",
         "edit_invalid": "그 변경 사항은 적용할 수 없어요: {reason}",
         "confirm_unclear": "“{answer}”라는 답을 이해하지 못했어요. 아직 아무것도 만들지 않았고 "
         "요금도 청구되지 않았어요.",
@@ -390,8 +388,6 @@ TEXTS: dict[str, dict[str, str]] = {
         "offer_refinement": "Tu descripción «{prompt}» es bastante corta. Puedo hacerla más "
         "detallada:\n«{suggestion}»\nResponde «mantener» para usar la tuya tal cual, «usar» para "
         "quedarte con mi sugerencia, o escribe tu propia versión.",
-        "refinement_suffix": ", gran nivel de detalle, luz natural, enfoque nítido, composición "
-        "equilibrada",
         # confirm
         "confirm_title": "Todo listo para generar {n_images} con {model} en resolución "
         "{resolution}.",
@@ -402,7 +398,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "confirm_cost": "Costo estimado: {credits} créditos.",
         "confirm_cost_unknown": "No se pudo calcular el costo por adelantado.",
         "confirm_prompt": "Descripción: «{prompt}»",
-        "confirm_question": "¿Sigo adelante? Esto usa tus créditos de CreatOK. (sí/no)",
+        "confirm_question": "¿Sigo adelante? Esto usa tus créditos de CreatOK.",
+        "answer_yes_no": "(sí/no)",
         "edit_invalid": "Ese cambio no se puede usar: {reason}",
         "confirm_unclear": "No entendí «{answer}». Todavía no se ha generado ni cobrado nada.",
         # outcome
@@ -486,8 +483,6 @@ TEXTS: dict[str, dict[str, str]] = {
         "offer_refinement": "Sua descrição “{prompt}” está bem curta. Posso deixá-la mais "
         "detalhada:\n“{suggestion}”\nResponda “manter” para usar a sua do jeito que está, “usar” "
         "para ficar com a minha sugestão, ou escreva a sua própria versão.",
-        "refinement_suffix": ", riqueza de detalhes, iluminação natural, foco nítido, composição "
-        "equilibrada",
         # confirm
         "confirm_title": "Tudo pronto para gerar {n_images} com {model} em resolução {resolution}.",
         "n_images_one": "1 imagem",
@@ -497,7 +492,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "confirm_cost": "Custo estimado: {credits} créditos.",
         "confirm_cost_unknown": "Não foi possível estimar o custo com antecedência.",
         "confirm_prompt": "Descrição: “{prompt}”",
-        "confirm_question": "Posso continuar? Isso usa seus créditos da CreatOK. (sim/não)",
+        "confirm_question": "Posso continuar? Isso usa seus créditos da CreatOK.",
+        "answer_yes_no": "(sim/não)",
         "edit_invalid": "Essa alteração não pode ser usada: {reason}",
         "confirm_unclear": "Não entendi “{answer}”. Nada foi gerado nem cobrado ainda.",
         # outcome
@@ -671,3 +667,29 @@ def is_use(answer: str) -> bool:
 
 def is_retry(answer: str) -> bool:
     return _matches(RETRY_WORDS, answer)
+
+
+# -- prompts for the optional chat model (see ``chat_model.py``) -----------------------
+
+LANGUAGE_NAMES = {"en": "English", "zh": "Chinese", "ja": "Japanese", "ko": "Korean",
+                  "es": "Spanish", "pt": "Portuguese"}
+
+EXTRACT_SYSTEM = (
+    "You read a conversation with a person who wants an AI-generated image. Reply with one JSON "
+    'object only: {"prompt": "<a self-contained description of the image, in the person\'s '
+    'language, without counts, sizes, ratios or model names>", "n": <number of images or '
+    'null>, "aspect_ratio": "<W:H or null>", "resolution": "<e.g. 2K, or null>", '
+    '"model": "<an image model the person named, or null>"}. Use {"prompt": null} when they '
+    "have not asked for an image yet. Never invent values the person did not ask for."
+)
+REFINE_SYSTEM = (
+    "Rewrite the person's short image description into one richer, concrete prompt: keep "
+    "what they asked for, add subject details, setting, style and lighting that fit it. Write "
+    "it in {language}. Reply with the prompt only."
+)
+
+
+def language_name(lang: str | None) -> str:
+    """The English name of a supported language, for instructions to a chat model."""
+    code = (lang or DEFAULT_LANGUAGE).replace("_", "-").split("-")[0].lower()
+    return LANGUAGE_NAMES.get(code, LANGUAGE_NAMES[DEFAULT_LANGUAGE])
