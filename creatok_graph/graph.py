@@ -27,6 +27,7 @@ from langgraph.types import RetryPolicy
 
 from . import nodes
 from ._flow import run_async, run_sync
+from .chat_model import chat_model_from_env
 from .client import new_async_http, new_sync_http
 from .context import CreatokContext
 from .nodes import NodeEnv, NodeFlow
@@ -149,4 +150,5 @@ def build_graph(
     return build_builder(chat_model).compile(checkpointer=checkpointer, store=store, name=name)
 
 
-graph = build_builder().compile(name=GRAPH_NAME)
+graph = build_builder(chat_model_from_env()).compile(name=GRAPH_NAME)
+"""Served by ``langgraph.json``; its chat model is the operator's (``CREATOK_CHAT_MODEL``)."""
