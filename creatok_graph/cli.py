@@ -257,8 +257,7 @@ def _last_message(values: dict[str, Any]) -> str:
     messages = values.get("messages") or []
     if not messages:
         return ""
-    content = getattr(messages[-1], "content", "")
-    return content if isinstance(content, str) else str(content)
+    return str(messages[-1].text)  # the text blocks (the pictures are the URLs listed in it)
 
 
 class Session:

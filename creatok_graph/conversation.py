@@ -561,7 +561,10 @@ def read_request(text: str, capabilities: ImageCapabilities | None = None) -> Ch
 # -- the graph's use: what clarify keeps, what validate settles ------------------------
 
 READ_KEYS = ("n", "aspect_ratio", "resolution", "model")
-"""The settings a message can give besides the prompt."""
+"""The settings a message's text can give besides the prompt."""
+MESSAGE_KEYS = (*READ_KEYS, "reference_images")
+"""Everything a message can give besides the prompt (pictures too): a newer message that
+replaces it makes the graph forget them."""
 
 
 def _unset(given: Mapping[str, Any], values: Mapping[str, Any]) -> dict[str, Any]:
@@ -591,7 +594,7 @@ def merge_model_reading(
 
 def request_values(derived: Mapping[str, Any]) -> dict[str, Any]:
     """The state values of a reading (without its bookkeeping)."""
-    return {k: derived[k] for k in ("prompt", *READ_KEYS) if k in derived}
+    return {k: derived[k] for k in ("prompt", *MESSAGE_KEYS) if k in derived}
 
 
 def settle(

@@ -24,7 +24,7 @@ from langgraph.config import get_stream_writer
 from langgraph.store.base import BaseStore
 from langgraph.types import Command, interrupt
 
-from . import artifacts, conversation, polling
+from . import artifacts, chat_images, conversation, polling
 from ._flow import Blocking, Flow, SingleFlight, Sleep
 from .capabilities import ImageCapabilities, ResolvedRequest, resolve_request
 from .chat_model import draft_refinement, extract_request, message_text
@@ -310,7 +310,7 @@ def _restart(state: State, derived: dict[str, Any]) -> dict[str, Any]:
         "prompt": None, "chat_derived": None, "refinement_offered": False, "suggestion": None,
         "approval_note": None, "request": None, "estimated_credits": None,
     }
-    for key in conversation.READ_KEYS:
+    for key in conversation.MESSAGE_KEYS:
         if key in derived and state.get(key) == derived[key]:  # type: ignore[misc]
             reset[key] = None
     return reset
@@ -337,9 +337,20 @@ def clarify(state: State, env: NodeEnv) -> Flow[Command[Any]]:
     if fresh:
         assert human is not None
         update["consumed_message_id"] = human.id
+        # Pictures in the message become reference files; the state keeps their paths.
+        try:
+            attached = yield Blocking(chat_images.attach_references, (
+                human, env.artifacts_root, str(merged.get("run_id")),
+                list(merged.get("reference_images") or [])))
+        except InvalidRequestError as exc:
+            return _end("invalid_request", exc, **update)
+        pictures: dict[str, Any] = {}
+        if attached is not None:
+            pictures["reference_images"], lean = attached
+            update.update(pictures, messages=[lean])
         if not prompt:
             said = message_text(human)
-            derived = conversation.read_message(said, merged)
+            derived = {**conversation.read_message(said, merged), **pictures}
             if env.chat_model is not None:
                 try:
                     extracted = yield from extract_request(
@@ -349,7 +360,8 @@ def clarify(state: State, env: NodeEnv) -> Flow[Command[Any]]:
                 else:
                     # Checkpoint the model's answer before any question: a resumed node
                     # re-runs from the top and must not ask the model again.
-                    derived = conversation.merge_model_reading(extracted, said, merged)
+                    derived = {**conversation.merge_model_reading(extracted, said, merged),
+                               **pictures}
                     update.update(conversation.request_values(derived), chat_derived=derived)
                     return Command(update=update, goto="clarify")
             prompt = derived["prompt"] or ""
@@ -890,8 +902,11 @@ def persist(state: State, env: NodeEnv) -> Flow[dict[str, Any]]:
         except (OSError, InvalidRequestError) as exc:
             message += "\n" + text(lang, "details", details=str(exc))
     _emit({"type": "done", "status": status, "task_id": state.get("task_id")})
+    # The text, then each image as a picture (URL verbatim) for chat UIs and Studio.
+    images = state.get("images") or []
+    content = chat_images.result_content(message, images) if images else message
     return {
-        "messages": [AIMessage(content=message)],
+        "messages": [AIMessage(content=content)],
         # Every output key is present, whichever node ended the run.
         "status": status,
         "task_id": state.get("task_id"),

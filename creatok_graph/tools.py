@@ -115,8 +115,7 @@ def _last_message(result: dict[str, Any]) -> str:
     messages = result.get("messages") or []
     if not messages:
         return ""
-    content = getattr(messages[-1], "content", "")
-    return content if isinstance(content, str) else ""
+    return str(getattr(messages[-1], "text", "") or "")
 
 
 def _artifact(result: dict[str, Any]) -> dict[str, Any]:

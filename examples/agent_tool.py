@@ -116,7 +116,7 @@ def main(argv: list[str] | None = None) -> int:
         if isinstance(message, ToolMessage):
             status = (message.artifact or {}).get("status")
             print(f"\n[tool result]\n{message.content}")
-    print(f"\n[agent]\n{result['messages'][-1].content}")
+    print(f"\n[agent]\n{result['messages'][-1].text}")
     return 0 if status == "succeeded" else 1
 
 

@@ -159,7 +159,7 @@ async def test_messages_only_input(h2: Harness) -> None:
     assert [m.type for m in messages] == ["human", "ai"]
     assert messages[0].content == PROMPT
     for image in done["images"]:
-        assert image["url"] in messages[-1].content
+        assert image["url"] in messages[-1].text
 
 
 async def test_a_new_message_in_the_same_thread_is_a_new_request(h1: Harness) -> None:

@@ -1,0 +1,256 @@
+"""Images inside chat messages: reference images the person attached, result images in
+our answer.
+
+Studio, agent UIs and the SDK send pictures as content blocks of the human message:
+LangChain's standard ``{"type": "image", "base64": ..., "mime_type": ...}`` (and the older
+``{"type": "image", "source_type": "base64", "data": ...}``), ``data:`` URLs in ``url``, and
+OpenAI's ``{"type": "image_url", "image_url": {"url": "data:..."}}``. Each is decoded,
+judged by its bytes (PNG, JPEG, WebP or GIF, at most :data:`MAX_IMAGE_BYTES`), and written
+once to ``<artifacts>/<run>/inputs/<sha256>.<ext>``: the graph state, and so every
+checkpoint, carries that path, never the bytes. The upload step then treats it like any
+other reference file. Links to images elsewhere (``https://...``) are refused: the server
+must not fetch URLs its clients choose.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import contextlib
+import hashlib
+import os
+import tempfile
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from langchain_core.messages import BaseMessage
+from langchain_core.messages.content import create_image_block, create_text_block
+
+from .artifacts import run_dir
+from .errors import InvalidRequestError
+from .references import IMAGE_TYPES
+
+MAX_IMAGE_BYTES = 20 * 1024 * 1024
+"""Largest image accepted from a message (decoded). CreatOK states no limit; this keeps
+requests to the server and uploads reasonable."""
+
+INPUTS_FOLDER = "inputs"
+
+EXTENSIONS = {"image/png": ".png", "image/jpeg": ".jpg", "image/webp": ".webp",
+              "image/gif": ".gif"}
+"""Content type -> the file extension the upload step maps back to the same type."""
+assert all(IMAGE_TYPES[ext] == ct for ct, ext in EXTENSIONS.items())
+
+
+def sniff_image_type(data: bytes) -> str | None:
+    """The image type of ``data`` from its first bytes (PNG, JPEG, WebP, GIF), else None.
+
+    Names and declared types can lie; magic numbers are what decoders go by.
+    """
+    if data.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "image/png"
+    if data.startswith(b"\xff\xd8\xff"):
+        return "image/jpeg"
+    if len(data) >= 12 and data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "image/webp"
+    if data[:6] in (b"GIF87a", b"GIF89a"):
+        return "image/gif"
+    return None
+
+
+@dataclass(frozen=True)
+class ChatImage:
+    """One decoded, checked image from a message."""
+
+    data: bytes = b""
+    content_type: str = ""
+    sha256: str = ""
+
+    @property
+    def file_name(self) -> str:
+        return self.sha256 + EXTENSIONS[self.content_type]
+
+
+def _refuse(message: str, reason: str, **params: Any) -> InvalidRequestError:
+    return InvalidRequestError(message, field="messages", reason=reason, params=params)
+
+
+def _image_source(block: Mapping[str, Any]) -> tuple[str, str] | None:
+    """("base64", data) or ("url", url) for an image block; None for other blocks."""
+    kind = block.get("type")
+    if kind == "image_url":  # OpenAI chat format
+        inner = block.get("image_url")
+        url = inner.get("url") if isinstance(inner, Mapping) else inner
+        return ("url", str(url or ""))
+    if kind != "image":
+        return None
+    if block.get("base64"):
+        return ("base64", str(block["base64"]))
+    if block.get("source_type") == "base64" and block.get("data"):
+        return ("base64", str(block["data"]))
+    if block.get("url"):
+        return ("url", str(block["url"]))
+    if block.get("file_id") or (block.get("id") and block.get("source_type") == "id"):
+        return ("file_id", str(block.get("file_id") or block.get("id")))
+    return ("empty", "")
+
+
+def _decode(payload: str, label: str) -> bytes:
+    # A base64 text this long decodes to more than the limit: refuse before decoding it.
+    if len(payload) > (MAX_IMAGE_BYTES * 4) // 3 + 8:
+        raise _too_large(label)
+    try:
+        return base64.b64decode("".join(payload.split()), validate=True)
+    except (binascii.Error, ValueError):
+        raise _refuse(f"{label} is not valid base64 image data", "reference_undecodable",
+                      name=label) from None
+
+
+def _too_large(label: str) -> InvalidRequestError:
+    limit = MAX_IMAGE_BYTES // (1024 * 1024)
+    return _refuse(f"{label} is larger than {limit} MB", "reference_too_large", name=label,
+                   max_mb=limit)
+
+
+def _from_url(url: str, label: str) -> bytes:
+    head, sep, payload = url.partition(",")
+    if url.startswith("data:") and sep:
+        if not head.endswith(";base64"):
+            raise _refuse(f"{label} is a data URL without base64 data", "reference_undecodable",
+                          name=label)
+        return _decode(payload, label)
+    raise _refuse(
+        f"{label} is a link ({_shorten(url)}); links are not fetched: attach the image itself "
+        "(base64 data or a data: URL)",
+        "reference_remote", name=label,
+    )
+
+
+def _shorten(url: str, limit: int = 60) -> str:
+    return url if len(url) <= limit else url[: limit - 1] + "…"
+
+
+def images_in(message: BaseMessage) -> list[ChatImage]:
+    """Every image attached to ``message``, decoded and checked (pure: no file written).
+
+    Raises :class:`InvalidRequestError` naming the image ("image 2 of the message"), the
+    problem and what is accepted.
+    """
+    content = message.content
+    if isinstance(content, str):
+        return []
+    images: list[ChatImage] = []
+    index = 0
+    for block in content:
+        if not isinstance(block, Mapping):
+            continue
+        source = _image_source(block)
+        if source is None:
+            continue
+        index += 1
+        label = f"image {index} of the message"
+        kind, value = source
+        if kind == "empty":
+            raise _refuse(f"{label} has no image data", "reference_empty", name=label)
+        if kind == "file_id":
+            raise _refuse(f"{label} refers to a stored file ({_shorten(value)}); attach the "
+                          "image itself (base64 data or a data: URL)", "reference_remote",
+                          name=label)
+        data = _decode(value, label) if kind == "base64" else _from_url(value, label)
+        images.append(_checked(data, label))
+    return images
+
+
+def _checked(data: bytes, label: str) -> ChatImage:
+    if len(data) > MAX_IMAGE_BYTES:
+        raise _too_large(label)
+    if not data:
+        raise _refuse(f"{label} is empty", "reference_empty", name=label)
+    content_type = sniff_image_type(data)
+    if content_type is None:
+        allowed = sorted(IMAGE_TYPES)
+        raise _refuse(
+            f"{label} is not an image type CreatOK accepts: use {', '.join(allowed)}",
+            "reference_type", name=label, allowed=allowed,
+        )
+    return ChatImage(data=data, content_type=content_type,
+                     sha256=hashlib.sha256(data).hexdigest())
+
+
+def inputs_dir(root: str, run_id: str) -> Path:
+    return run_dir(root, run_id) / INPUTS_FOLDER
+
+
+def save_images(root: str, run_id: str, images: Iterable[ChatImage]) -> list[str]:
+    """Write each image once, named by its hash; their paths, in order, without repeats.
+
+    Blocking: run it off the event loop. A file already there has the same bytes (its name
+    is their hash), so a resumed or repeated step writes nothing again.
+    """
+    folder = inputs_dir(root, run_id)
+    paths: list[str] = []
+    for image in images:
+        path = folder / image.file_name
+        if str(path) in paths:
+            continue
+        if not path.is_file():
+            _write_bytes_atomically(path, image.data)
+        paths.append(str(path))
+    return paths
+
+
+def _write_bytes_atomically(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+def result_content(message: str, images: Iterable[Mapping[str, Any]]) -> list[Any]:
+    """Our final message's content: the text, then one standard image block per image
+    with its URL exactly as CreatOK gave it (chat UIs and Studio show the pictures)."""
+    blocks: list[Any] = [create_text_block(message)]
+    for image in images:
+        url = image.get("url")
+        if isinstance(url, str) and url:
+            blocks.append(create_image_block(url=url))
+    return blocks
+
+
+def attach_references(
+    message: BaseMessage, root: str, run_id: str, given: list[str]
+) -> tuple[list[str], BaseMessage] | None:
+    """The images of ``message`` saved as reference files: the reference list (``given``
+    first) and the message to keep in its place, whose image blocks are replaced by a short
+    note naming the file, so the conversation's checkpoints carry no image bytes.
+
+    None when the message has no images. Blocking (it writes files).
+    """
+    images = images_in(message)
+    if not images:
+        return None
+    paths = save_images(root, run_id, images)
+    refs = given + [p for p in paths if p not in given]
+    return refs, _without_bytes(message)
+
+
+def _without_bytes(message: BaseMessage) -> BaseMessage:
+    content: list[Any] = []
+    index = 0
+    for block in message.content:
+        if isinstance(block, Mapping) and _image_source(block) is not None:
+            index += 1
+            content.append(create_text_block(f"[reference image {index}]"))
+        else:
+            content.append(block)
+    return message.model_copy(update={"content": content})
