@@ -73,8 +73,10 @@ class ChatImage:
         return self.sha256 + EXTENSIONS[self.content_type]
 
 
-def _refuse(message: str, reason: str, **params: Any) -> InvalidRequestError:
-    return InvalidRequestError(message, field="messages", reason=reason, params=params)
+def _refuse(message: str, reason: str, index: int, **params: Any) -> InvalidRequestError:
+    """A refusal whose ``reason`` (``message_image_*``) has a sentence in every language."""
+    return InvalidRequestError(message, field="messages", reason=f"message_image_{reason}",
+                               params={"index": index, **params})
 
 
 def _image_source(block: Mapping[str, Any]) -> tuple[str, str] | None:
@@ -97,34 +99,38 @@ def _image_source(block: Mapping[str, Any]) -> tuple[str, str] | None:
     return ("empty", "")
 
 
-def _decode(payload: str, label: str) -> bytes:
+def _label(index: int) -> str:
+    return f"image {index} of the message"
+
+
+def _decode(payload: str, index: int) -> bytes:
     # A base64 text this long decodes to more than the limit: refuse before decoding it.
     if len(payload) > (MAX_IMAGE_BYTES * 4) // 3 + 8:
-        raise _too_large(label)
+        raise _too_large(index)
     try:
         return base64.b64decode("".join(payload.split()), validate=True)
     except (binascii.Error, ValueError):
-        raise _refuse(f"{label} is not valid base64 image data", "reference_undecodable",
-                      name=label) from None
+        raise _refuse(f"{_label(index)} is not valid base64 image data", "undecodable",
+                      index) from None
 
 
-def _too_large(label: str) -> InvalidRequestError:
+def _too_large(index: int) -> InvalidRequestError:
     limit = MAX_IMAGE_BYTES // (1024 * 1024)
-    return _refuse(f"{label} is larger than {limit} MB", "reference_too_large", name=label,
+    return _refuse(f"{_label(index)} is larger than {limit} MB", "too_large", index,
                    max_mb=limit)
 
 
-def _from_url(url: str, label: str) -> bytes:
+def _from_url(url: str, index: int) -> bytes:
     head, sep, payload = url.partition(",")
     if url.startswith("data:") and sep:
         if not head.endswith(";base64"):
-            raise _refuse(f"{label} is a data URL without base64 data", "reference_undecodable",
-                          name=label)
-        return _decode(payload, label)
+            raise _refuse(f"{_label(index)} is a data URL without base64 data", "undecodable",
+                          index)
+        return _decode(payload, index)
     raise _refuse(
-        f"{label} is a link ({_shorten(url)}); links are not fetched: attach the image itself "
-        "(base64 data or a data: URL)",
-        "reference_remote", name=label,
+        f"{_label(index)} is a link ({_shorten(url)}); links are not fetched: attach the "
+        "image itself (base64 data or a data: URL)",
+        "remote", index,
     )
 
 
@@ -150,30 +156,29 @@ def images_in(message: BaseMessage) -> list[ChatImage]:
         if source is None:
             continue
         index += 1
-        label = f"image {index} of the message"
         kind, value = source
         if kind == "empty":
-            raise _refuse(f"{label} has no image data", "reference_empty", name=label)
+            raise _refuse(f"{_label(index)} has no image data", "empty", index)
         if kind == "file_id":
-            raise _refuse(f"{label} refers to a stored file ({_shorten(value)}); attach the "
-                          "image itself (base64 data or a data: URL)", "reference_remote",
-                          name=label)
-        data = _decode(value, label) if kind == "base64" else _from_url(value, label)
-        images.append(_checked(data, label))
+            raise _refuse(f"{_label(index)} refers to a stored file ({_shorten(value)}); "
+                          "attach the image itself (base64 data or a data: URL)", "remote",
+                          index)
+        data = _decode(value, index) if kind == "base64" else _from_url(value, index)
+        images.append(_checked(data, index))
     return images
 
 
-def _checked(data: bytes, label: str) -> ChatImage:
+def _checked(data: bytes, index: int) -> ChatImage:
     if len(data) > MAX_IMAGE_BYTES:
-        raise _too_large(label)
+        raise _too_large(index)
     if not data:
-        raise _refuse(f"{label} is empty", "reference_empty", name=label)
+        raise _refuse(f"{_label(index)} has no image data", "empty", index)
     content_type = sniff_image_type(data)
     if content_type is None:
         allowed = sorted(IMAGE_TYPES)
         raise _refuse(
-            f"{label} is not an image type CreatOK accepts: use {', '.join(allowed)}",
-            "reference_type", name=label, allowed=allowed,
+            f"{_label(index)} is not an image type CreatOK accepts: use {', '.join(allowed)}",
+            "type", index, allowed=allowed,
         )
     return ChatImage(data=data, content_type=content_type,
                      sha256=hashlib.sha256(data).hexdigest())

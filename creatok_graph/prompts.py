@@ -106,6 +106,11 @@ TEXTS: dict[str, dict[str, str]] = {
         "cli_bad_store": "The results folder {path} cannot be used ({reason}). Choose another one with --artifacts-dir or CREATOK_ARTIFACTS_DIR.",
         "cli_unexpected": "Something went wrong ({error}). Run again with -v for details.",
         "cli_positive_seconds": "must be a number of seconds greater than 0, e.g. 30",
+        "invalid_message_image_remote": "image {index} of your message is a link, and links are not opened; attach the picture itself",
+        "invalid_message_image_too_large": "image {index} of your message is larger than {max_mb} MB",
+        "invalid_message_image_undecodable": "image {index} of your message could not be read",
+        "invalid_message_image_type": "image {index} of your message is not a PNG, JPEG, WebP or GIF picture",
+        "invalid_message_image_empty": "image {index} of your message is empty",
     },
     "zh": {
         # clarify
@@ -191,6 +196,11 @@ TEXTS: dict[str, dict[str, str]] = {
         "cli_bad_store": "结果文件夹 {path} 无法使用（{reason}）。请用 --artifacts-dir 或 CREATOK_ARTIFACTS_DIR 换一个。",
         "cli_unexpected": "出了点问题（{error}）。加上 -v 重新运行可以查看详细信息。",
         "cli_positive_seconds": "必须是大于 0 的秒数，例如 30",
+        "invalid_message_image_remote": "你消息里的第 {index} 张图片是一个链接，我不会打开链接，请直接附上图片",
+        "invalid_message_image_too_large": "你消息里的第 {index} 张图片超过了 {max_mb} MB",
+        "invalid_message_image_undecodable": "无法读取你消息里的第 {index} 张图片",
+        "invalid_message_image_type": "你消息里的第 {index} 张图片不是 PNG、JPEG、WebP 或 GIF 格式",
+        "invalid_message_image_empty": "你消息里的第 {index} 张图片是空的",
     },
     "ja": {
         # clarify
@@ -289,6 +299,11 @@ TEXTS: dict[str, dict[str, str]] = {
         "cli_bad_store": "結果フォルダ {path} は使えません（{reason}）。--artifacts-dir または CREATOK_ARTIFACTS_DIR で別のフォルダを指定してください。",
         "cli_unexpected": "問題が発生しました（{error}）。詳しく見るには -v を付けてもう一度実行してください。",
         "cli_positive_seconds": "0 より大きい秒数を指定してください（例：30）",
+        "invalid_message_image_remote": "メッセージの{index}枚目の画像はリンクです。リンクは開かないので、画像そのものを添付してください",
+        "invalid_message_image_too_large": "メッセージの{index}枚目の画像が{max_mb} MBを超えています",
+        "invalid_message_image_undecodable": "メッセージの{index}枚目の画像を読み取れませんでした",
+        "invalid_message_image_type": "メッセージの{index}枚目の画像はPNG、JPEG、WebP、GIFのいずれでもありません",
+        "invalid_message_image_empty": "メッセージの{index}枚目の画像が空です",
     },
     "ko": {
         # clarify
@@ -381,6 +396,11 @@ TEXTS: dict[str, dict[str, str]] = {
         "cli_bad_store": "결과 폴더 {path}을(를) 사용할 수 없습니다({reason}). --artifacts-dir 또는 CREATOK_ARTIFACTS_DIR로 다른 폴더를 지정하세요.",
         "cli_unexpected": "문제가 생겼습니다({error}). 자세한 내용을 보려면 -v를 붙여 다시 실행하세요.",
         "cli_positive_seconds": "0보다 큰 초 단위 숫자여야 합니다(예: 30)",
+        "invalid_message_image_remote": "메시지의 {index}번째 이미지는 링크예요. 링크는 열지 않으니 이미지 자체를 첨부해 주세요",
+        "invalid_message_image_too_large": "메시지의 {index}번째 이미지가 {max_mb} MB보다 커요",
+        "invalid_message_image_undecodable": "메시지의 {index}번째 이미지를 읽을 수 없어요",
+        "invalid_message_image_type": "메시지의 {index}번째 이미지는 PNG, JPEG, WebP, GIF 이미지가 아니에요",
+        "invalid_message_image_empty": "메시지의 {index}번째 이미지가 비어 있어요",
     },
     "es": {
         # clarify
@@ -476,6 +496,11 @@ TEXTS: dict[str, dict[str, str]] = {
         "cli_bad_store": "No se puede usar la carpeta de resultados {path} ({reason}). Elige otra con --artifacts-dir o CREATOK_ARTIFACTS_DIR.",
         "cli_unexpected": "Algo salió mal ({error}). Vuelve a ejecutarlo con -v para ver los detalles.",
         "cli_positive_seconds": "debe ser un número de segundos mayor que 0, por ejemplo 30",
+        "invalid_message_image_remote": "la imagen {index} de tu mensaje es un enlace, y los enlaces no se abren; adjunta la imagen en sí",
+        "invalid_message_image_too_large": "la imagen {index} de tu mensaje ocupa más de {max_mb} MB",
+        "invalid_message_image_undecodable": "no se pudo leer la imagen {index} de tu mensaje",
+        "invalid_message_image_type": "la imagen {index} de tu mensaje no es una imagen PNG, JPEG, WebP o GIF",
+        "invalid_message_image_empty": "la imagen {index} de tu mensaje está vacía",
     },
     "pt": {
         # clarify
@@ -568,6 +593,11 @@ TEXTS: dict[str, dict[str, str]] = {
         "cli_bad_store": "A pasta de resultados {path} não pode ser usada ({reason}). Escolha outra com --artifacts-dir ou CREATOK_ARTIFACTS_DIR.",
         "cli_unexpected": "Algo deu errado ({error}). Execute de novo com -v para ver os detalhes.",
         "cli_positive_seconds": "deve ser um número de segundos maior que 0, por exemplo 30",
+        "invalid_message_image_remote": "a imagem {index} da sua mensagem é um link, e links não são abertos; anexe a própria imagem",
+        "invalid_message_image_too_large": "a imagem {index} da sua mensagem tem mais de {max_mb} MB",
+        "invalid_message_image_undecodable": "não foi possível ler a imagem {index} da sua mensagem",
+        "invalid_message_image_type": "a imagem {index} da sua mensagem não é uma imagem PNG, JPEG, WebP ou GIF",
+        "invalid_message_image_empty": "a imagem {index} da sua mensagem está vazia",
     },
 }
 

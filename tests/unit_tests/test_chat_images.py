@@ -58,18 +58,18 @@ def test_every_image_block_shape_is_read(block: dict[str, object]) -> None:
 @pytest.mark.parametrize(
     ("block", "reason", "words"),
     [
-        ({"type": "image", "url": "https://example.com/cat.png"}, "reference_remote",
+        ({"type": "image", "url": "https://example.com/cat.png"}, "message_image_remote",
          "links are not fetched"),
         ({"type": "image_url", "image_url": {"url": "http://169.254.169.254/latest"}},
-         "reference_remote", "attach the image itself"),
-        ({"type": "image", "source_type": "id", "id": "file-abc"}, "reference_remote",
+         "message_image_remote", "attach the image itself"),
+        ({"type": "image", "source_type": "id", "id": "file-abc"}, "message_image_remote",
          "stored file"),
-        ({"type": "image", "base64": "not base64!!"}, "reference_undecodable", "base64"),
-        ({"type": "image", "url": "data:image/png,rawtext"}, "reference_undecodable",
+        ({"type": "image", "base64": "not base64!!"}, "message_image_undecodable", "base64"),
+        ({"type": "image", "url": "data:image/png,rawtext"}, "message_image_undecodable",
          "without base64"),
         ({"type": "image", "base64": base64.b64encode(b"%PDF-1.7 ...").decode()},
-         "reference_type", ".gif, .jpeg, .jpg, .png, .webp"),
-        ({"type": "image", "base64": ""}, "reference_empty", "no image data"),
+         "message_image_type", ".gif, .jpeg, .jpg, .png, .webp"),
+        ({"type": "image", "base64": ""}, "message_image_empty", "no image data"),
     ],
 )
 def test_unusable_images_are_refused_by_name(
@@ -89,7 +89,7 @@ def test_a_too_large_image_is_refused_before_it_is_decoded(
     big = base64.b64encode(PNG + b"\x00" * 200).decode()
     with pytest.raises(InvalidRequestError) as err:
         images_in(HumanMessage(content=[{"type": "image", "base64": big}]))
-    assert err.value.reason == "reference_too_large"
+    assert err.value.reason == "message_image_too_large"
 
 
 def test_text_only_messages_have_no_images() -> None:
