@@ -3,6 +3,7 @@ the final message shows the results as pictures. Over HTTP against the emulator.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 from pathlib import Path
@@ -31,7 +32,7 @@ async def test_a_picture_in_the_message_is_a_reference_uploaded_once(h2: Harness
     assert (args["prompt"], args["n"]) == ("a fox in this style", 2)
     (ref,) = args["reference_images"]  # the same picture twice is one reference
     assert Path(ref) == h2.root / "t1" / "inputs" / f"{SHA}.png"
-    assert Path(ref).read_bytes() == PNG
+    assert await asyncio.to_thread(Path(ref).read_bytes) == PNG
     assert h2.stats()["uploads"] == 0  # nothing leaves before the yes
 
     done = await h2.resume(APPROVE)
