@@ -55,6 +55,10 @@ def test_agent_tool_uses_the_environment(emulator: Emulator, tmp_path: Path) -> 
     for image in emulator_images(emulator.base_url, emulator.api_key, task_id):
         assert image["url"] in proc.stdout
     assert f"task_id: {task_id}" in proc.stdout
+    # The whole toolkit: the models listed (free), the images made, the task checked (free).
+    for tool in ("[list_image_models]", "[generate_image]", "[check_image_task]"):
+        assert tool in proc.stdout, proc.stdout
+    assert "credits per image: 1K 1, 2K 1, 4K 2" in proc.stdout  # read from capabilities
 
 
 def test_agent_tool_declined_charges_nothing(emulator: Emulator, tmp_path: Path) -> None:
