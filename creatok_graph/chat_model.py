@@ -27,14 +27,11 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, System
 from pydantic import BaseModel, Field
 
 from ._flow import Dual, Flow
+from .errors import ConfigurationError
 from .prompts import EXTRACT_SYSTEM, REFINE_SYSTEM, language_name
 
 CHAT_MODEL_ENV = "CREATOK_CHAT_MODEL"
 CHAT_MODEL_FACTORY_ENV = "CREATOK_CHAT_MODEL_FACTORY"
-
-
-class ChatModelConfigError(RuntimeError):
-    """The operator's chat model setting cannot be used (named, with what to do)."""
 
 
 class ImageRequestExtraction(BaseModel):
@@ -154,7 +151,7 @@ def _same_words(a: str, b: str) -> bool:
 def chat_model_from_env(environ: dict[str, str] | None = None) -> BaseChatModel | None:
     """The operator's chat model for the served graph; None when none is configured.
 
-    Raises :class:`ChatModelConfigError` naming the setting and the fix when it is set
+    Raises :class:`ConfigurationError` naming the setting and the fix when it is set
     but cannot be built (a missing package, an unknown provider, a bad factory).
     """
     env = os.environ if environ is None else environ
@@ -170,18 +167,18 @@ def chat_model_from_env(environ: dict[str, str] | None = None) -> BaseChatModel 
 def _from_factory(path: str) -> BaseChatModel:
     module_name, _, attr = path.partition(":")
     if not module_name or not attr:
-        raise ChatModelConfigError(
+        raise ConfigurationError(
             f"{CHAT_MODEL_FACTORY_ENV}={path!r} must look like 'package.module:function'"
         )
     try:
         factory = getattr(importlib.import_module(module_name), attr)
     except (ImportError, AttributeError) as exc:
-        raise ChatModelConfigError(
+        raise ConfigurationError(
             f"{CHAT_MODEL_FACTORY_ENV}={path!r} cannot be loaded: {exc}"
         ) from None
     model = factory()
     if not isinstance(model, BaseChatModel):
-        raise ChatModelConfigError(
+        raise ConfigurationError(
             f"{CHAT_MODEL_FACTORY_ENV}={path!r} returned {type(model).__name__}, "
             "not a LangChain chat model"
         )
@@ -192,7 +189,7 @@ def _from_spec(spec: str) -> BaseChatModel:
     try:
         from langchain.chat_models import init_chat_model
     except ImportError:
-        raise ChatModelConfigError(
+        raise ConfigurationError(
             f"{CHAT_MODEL_ENV}={spec!r} needs the langchain package: pip install langchain "
             "and the provider's package (e.g. langchain-openai), or unset it to run "
             "without a chat model"
@@ -200,19 +197,19 @@ def _from_spec(spec: str) -> BaseChatModel:
     try:
         model = init_chat_model(spec)
     except ImportError as exc:
-        raise ChatModelConfigError(
+        raise ConfigurationError(
             f"{CHAT_MODEL_ENV}={spec!r}: the provider's package is not installed ({exc})"
         ) from None
     except ValueError as exc:
         first = str(exc).splitlines()[0]
-        raise ChatModelConfigError(
+        raise ConfigurationError(
             f"{CHAT_MODEL_ENV}={spec!r} is not a chat model LangChain knows ({first}); "
             "write it as 'provider:model', e.g. 'openai:gpt-4o-mini'"
         ) from None
     except Exception as exc:  # e.g. the provider's API key variable is missing
-        raise ChatModelConfigError(
+        raise ConfigurationError(
             f"{CHAT_MODEL_ENV}={spec!r} cannot be used: {type(exc).__name__}: {exc}"
         ) from None
     if not isinstance(model, BaseChatModel):
-        raise ChatModelConfigError(f"{CHAT_MODEL_ENV}={spec!r} did not give a chat model")
+        raise ConfigurationError(f"{CHAT_MODEL_ENV}={spec!r} did not give a chat model")
     return model

@@ -16,11 +16,11 @@ from langchain_core.messages import AIMessage, HumanMessage
 
 from creatok_graph._flow import run_sync
 from creatok_graph.chat_model import (
-    ChatModelConfigError,
     chat_model_from_env,
     draft_refinement,
     extract_request,
 )
+from creatok_graph.errors import ConfigurationError
 
 HERE = Path(__file__).parent
 FACTORY = "fake_chat_factory:extractor"
@@ -51,7 +51,7 @@ def test_a_factory_names_the_model() -> None:
     ],
 )
 def test_a_bad_factory_is_named(setting: str, words: str) -> None:
-    with pytest.raises(ChatModelConfigError) as err:
+    with pytest.raises(ConfigurationError) as err:
         chat_model_from_env({"CREATOK_CHAT_MODEL_FACTORY": setting})
     assert "CREATOK_CHAT_MODEL_FACTORY" in str(err.value) and words in str(err.value)
 
@@ -66,7 +66,7 @@ def _installed(module: str) -> bool:
 
 @pytest.mark.skipif(_installed("langchain_openai"), reason="langchain-openai is installed")
 def test_a_missing_provider_package_is_named() -> None:
-    with pytest.raises(ChatModelConfigError) as err:
+    with pytest.raises(ConfigurationError) as err:
         chat_model_from_env({"CREATOK_CHAT_MODEL": "openai:gpt-4o-mini"})
     message = str(err.value)
     assert "CREATOK_CHAT_MODEL='openai:gpt-4o-mini'" in message
@@ -74,14 +74,14 @@ def test_a_missing_provider_package_is_named() -> None:
 
 
 def test_an_unknown_provider_says_how_to_write_it() -> None:
-    with pytest.raises(ChatModelConfigError) as err:
+    with pytest.raises(ConfigurationError) as err:
         chat_model_from_env({"CREATOK_CHAT_MODEL": "nosuch:thing"})
     assert "'provider:model'" in str(err.value)
 
 
 def test_without_langchain_the_message_says_to_install_it(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "langchain.chat_models", None)  # import fails
-    with pytest.raises(ChatModelConfigError) as err:
+    with pytest.raises(ConfigurationError) as err:
         chat_model_from_env({"CREATOK_CHAT_MODEL": "openai:gpt-4o-mini"})
     assert "pip install langchain" in str(err.value)
 
