@@ -138,6 +138,13 @@ def _shorten(url: str, limit: int = 60) -> str:
     return url if len(url) <= limit else url[: limit - 1] + "…"
 
 
+def has_images(message: BaseMessage) -> bool:
+    """Whether ``message`` has image blocks at all (cheap: nothing is decoded)."""
+    content = message.content
+    return not isinstance(content, str) and any(
+        isinstance(block, Mapping) and _image_source(block) is not None for block in content)
+
+
 def images_in(message: BaseMessage) -> list[ChatImage]:
     """Every image attached to ``message``, decoded and checked (pure: no file written).
 

@@ -338,15 +338,15 @@ def clarify(state: State, env: NodeEnv) -> Flow[Command[Any]]:
         assert human is not None
         update["consumed_message_id"] = human.id
         # Pictures in the message become reference files; the state keeps their paths.
-        try:
-            attached = yield Blocking(chat_images.attach_references, (
-                human, env.artifacts_root, str(merged.get("run_id")),
-                list(merged.get("reference_images") or [])))
-        except InvalidRequestError as exc:
-            return _end("invalid_request", exc, **update)
         pictures: dict[str, Any] = {}
-        if attached is not None:
-            pictures["reference_images"], lean = attached
+        if chat_images.has_images(human):
+            try:
+                refs, lean = yield Blocking(chat_images.attach_references, (
+                    human, env.artifacts_root, str(merged.get("run_id")),
+                    list(merged.get("reference_images") or [])))
+            except InvalidRequestError as exc:
+                return _end("invalid_request", exc, **update)
+            pictures["reference_images"] = refs
             update.update(pictures, messages=[lean])
         if not prompt:
             said = message_text(human)
