@@ -10,7 +10,15 @@ from typing import Any
 import pytest
 
 from creatok_graph.capabilities import ImageCapabilities, parse_capabilities
-from creatok_graph.conversation import ChatRequest, ratio_for_orientation, read_request
+from creatok_graph.conversation import (
+    ChatRequest,
+    merge_model_reading,
+    ratio_for_orientation,
+    read_message,
+    read_request,
+    remember,
+    settle,
+)
 
 SAMPLE = json.loads(
     (Path(__file__).parents[2] / "creatok_graph/emulator/data/capabilities.json").read_text()
@@ -223,3 +231,44 @@ def test_ratio_for_orientation(orientation: str, allowed: list[str] | None, expe
 
 def test_full_width_digits_and_colon() -> None:
     assert read_request("海边的灯塔，比例１６：９", CAPS).aspect_ratio == "16:9"
+
+
+# -- the graph's use: read without capabilities, settle once they are known ---------------
+
+
+def test_settling_finds_the_model_and_takes_it_out_of_the_prompt() -> None:
+    derived = read_message("a castle with Nano Banana Pro, portrait", {})
+    assert derived["prompt"] == "a castle with Nano Banana Pro"  # no capabilities yet
+    args = {"prompt": derived["prompt"], "model": None, "resolution": None, "n": None,
+            "aspect_ratio": derived["aspect_ratio"]}
+    assert settle(derived, CAPS, args) == {"prompt": "a castle", "model": "nano-banana-pro"}
+
+
+def test_settling_leaves_what_the_caller_set() -> None:
+    derived = read_message("a castle with Nano Banana Pro, 2 images", {"n": 3})
+    assert "n" not in derived  # an explicit input wins from the start
+    args = {"prompt": "my own words", "model": "gpt-image-2", "resolution": None, "n": 3,
+            "aspect_ratio": None}
+    assert settle(derived, CAPS, args) == {}
+
+
+def test_a_chat_models_reading_only_gains_a_model() -> None:
+    derived = merge_model_reading({"prompt": "a castle at dusk"},
+                                  "a castle at dusk with GPT Image 2, 2 images", {})
+    assert (derived["prompt"], derived["n"]) == ("a castle at dusk", 2)  # the rules filled n
+    args = {"prompt": "a castle at dusk", "model": None, "resolution": None, "n": 2,
+            "aspect_ratio": None}
+    assert settle(derived, CAPS, args) == {"model": "gpt-image-2"}
+
+
+def test_what_was_resolved_is_remembered_for_the_next_message() -> None:
+    derived = read_message("a castle", {})
+    given = {"prompt": "a castle", "model": None, "n": None, "resolution": "4K",
+             "aspect_ratio": None}
+    resolved = {"prompt": "a castle", "model": "nano-banana-2", "n": 1, "resolution": "4K",
+                "aspect_ratio": None}
+    kept = remember(derived, given, resolved)
+    assert kept is not None
+    # Defaults filled in for the message are forgotten with it; the caller's 4K is not.
+    assert (kept["model"], kept["n"]) == ("nano-banana-2", 1) and "resolution" not in kept
+    assert remember(None, given, resolved) is None
