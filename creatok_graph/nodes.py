@@ -378,7 +378,9 @@ def clarify(state: State, env: NodeEnv) -> Flow[Command[Any]]:
         )
         given = _answer_text(answer, "prompt")
         if given:
-            update.update(prompt=given, chat_derived={"prompt": given})
+            # The answer completes what the message said (its count, its pictures...).
+            read = update.get("chat_derived") or merged.get("chat_derived") or {}
+            update.update(prompt=given, chat_derived={**read, "prompt": given})
         return Command(update=update, goto="clarify")
 
     # Only a chat model refines, and only a short description: without one the prompt is

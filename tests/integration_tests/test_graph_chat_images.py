@@ -94,3 +94,16 @@ async def test_the_result_message_shows_the_pictures(h1: Harness) -> None:
     assert len(pictures) == 2
     for image in done["images"]:
         assert image["url"] in message.text  # the text lists them too, verbatim
+
+
+async def test_a_picture_alone_asks_what_to_make_and_keeps_the_picture(h1: Harness) -> None:
+    first = await h1.invoke({"messages": [HumanMessage(content=[
+        {"type": "image", "base64": B64, "mime_type": "image/png"}])]})
+    assert first["__interrupt__"][0].value["kind"] == "prompt"
+    second = await h1.resume("the same cat as a watercolor, 2 images")
+    args = action_of(second)["args"]
+    assert args["prompt"] == "the same cat as a watercolor, 2 images"  # an answer is as typed
+    assert args["reference_images"][0].endswith(f"{SHA}.png")
+    # A newer message forgets the picture of the older one, answered or not.
+    third = await h1.invoke({"messages": [HumanMessage("a lighthouse at night in a storm")]})
+    assert action_of(third)["args"]["reference_images"] == []
