@@ -118,7 +118,7 @@ _ORIENTATIONS = {
 _FRAME_WORDS_AFTER = r"format|orientation|mode|layout|aspect\s+ratio|aspect|ratio"
 _FRAME_WORDS_BEFORE = (
     r"in|en|em|na|no|formato|format|orientación|orientacion|orientação|orientacao|modo|"
-    r"en\s+formato|em\s+formato|no\s+formato|na\s+orientação|modo\s+"
+    r"en\s+formato|em\s+formato|no\s+formato|na\s+orientação"
 )
 _CJK_ORIENTATION: list[tuple[str, str]] = [
     # zh: always about the frame
@@ -157,7 +157,7 @@ _RESOLUTION_WORDS_AFTER = (
     r"清晰度|解像度|画質|해상도|화질"
 )
 _MODEL_LEAD = (
-    r"with|using|use|via|on|by|in|con|usando|usa|com|use|no|utilizando|"
+    r"with|using|use|via|on|by|in|con|usando|usa|com|no|utilizando|"
     r"用|使用|采用|通过|で|を使って|로|으로|를\s?써서|를\s?사용해서|사용"
 )
 _MODEL_WORDS = r"model|modelo|模型|モデル|모델"
@@ -165,6 +165,19 @@ _MODEL_WORDS = r"model|modelo|模型|モデル|모델"
 _LEAD_BOILERPLATE_LATIN = re.compile(
     rf"^\s*(?:please[\s,]+|por\s+favor[\s,]+)?(?:{_REQUEST_VERBS})"
     rf"(?:\s+(?:a|an|one|some|the|un|una|um|uma)?\s*(?:{_IMAGE_NOUNS}){_OF})?(?:[\s,:]+|$)",
+    re.IGNORECASE,
+)
+_DETERMINER = re.compile(
+    r"(?:a|an|the|some|my|our|your|his|her|their|this|that|these|those|un|una|unos|unas|el|"
+    r"la|los|las|mi|mis|tu|tus|su|sus|este|esta|um|uma|uns|umas|o|os|as|meu|minha|seu|sua|"
+    rf"{'|'.join(_NUMBER_WORDS)}|[{_DIGITS}])(?![\w])",
+    re.IGNORECASE,
+)
+"""Words that start a description: after one, a leading verb is a request ("Paint the
+sea"); without one it may be the subject ("Paint splatter art", "Design of a chair")."""
+_POLITE_REQUEST = re.compile(
+    r"please|por\s+favor|can\s+you|could\s+you|would\s+you|will\s+you|\bme\b|i\s+want|"
+    r"i\s+need|i'd\s+like|i\s+would\s+like|quiero|quero|necesito|preciso|dame|hazme",
     re.IGNORECASE,
 )
 _LEAD_IMAGE_NOUN = re.compile(
@@ -485,7 +498,10 @@ def _strip_boilerplate(text: str) -> str:
     """Request phrases at the edges ("Please draw", "帮我画", "を描いてください")."""
     out = text
     for _ in range(2):
-        out = _LEAD_BOILERPLATE_LATIN.sub("", out, count=1)
+        lead = _LEAD_BOILERPLATE_LATIN.match(out)
+        if lead and (_POLITE_REQUEST.search(lead.group()) or _DETERMINER.match(out[lead.end():])
+                     or not out[lead.end():].strip()):
+            out = out[lead.end():]
         out = _LEAD_IMAGE_NOUN.sub("", out, count=1)
     # Chinese request words only in Chinese text ("画像を..." is Japanese, not "画" + "像").
     japanese_or_korean = re.search(r"[\u3040-\u30ff\uac00-\ud7a3]", out)

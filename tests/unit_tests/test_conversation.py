@@ -113,6 +113,8 @@ NOT_READ: list[str] = [
     "a square pizza on a wooden table",
     "a 4K TV on a wall",
     "a vertical garden on a city building",
+    "Paint splatter art of a tiger",  # a leading verb that is the subject
+    "Design of a modern chair, blueprint style",
     "一张桌子上有两张纸",
     "三只猫在沙发上睡觉",
     "正方形的桌子上放着一个苹果",
