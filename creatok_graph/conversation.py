@@ -32,7 +32,9 @@ about the picture, never when it could be part of what the picture shows. The ru
 
 The prompt is the text with what was read (and its connecting words) removed, and
 request boilerplate trimmed only at the edges ("Please draw", "Generate an image of",
-"帮我画", "を描いてください", "그려줘", "Dibuja", "Desenhe"). When trimming would leave
+"帮我画", "を描いてください", "그려줘", "Dibuja", "Desenhe"). A leading verb goes only when
+a determiner follows ("Paint the sea") or the request is explicit ("Please draw", "Draw
+me"): "Paint splatter art of a tiger" keeps its subject. When trimming would leave
 nothing, the text before trimming is kept: a real description never becomes empty.
 Only text that is nothing but boilerplate and instructions ("帮我画张图", "2 images,
 16:9") gives no prompt, so the person is asked what to draw.
