@@ -27,6 +27,7 @@ resume them with ``Command(resume={interrupt_id: answer, ...})``.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 from typing import Annotated, Any
@@ -86,6 +87,15 @@ class GenerateImageArgs(BaseModel):
 
 class _ToolSchema(GenerateImageArgs):
     tool_call_id: Annotated[str, InjectedToolCallId]
+
+
+@functools.cache
+def _shared_graph() -> CompiledStateGraph[Any, Any, Any, Any]:
+    """One graph for the default tools: compiled without a checkpointer it holds no state,
+    so every tool and call can share it."""
+    from .graph import build_graph
+
+    return build_graph()
 
 
 def tool_run_id(thread_id: object, tool_call_id: str) -> str:
@@ -178,11 +188,7 @@ def make_generate_image_tool(
     with the same keys) and then the ``CREATOK_*`` environment variables.
     ``graph``: a graph compiled *without* a checkpointer (default: ``build_graph()``).
     """
-    if graph is None:
-        from .graph import build_graph
-
-        graph = build_graph()
-    inner = graph
+    inner = graph if graph is not None else _shared_graph()
 
     def run(
         tool_call_id: str, config: RunnableConfig, **args: Any
@@ -323,11 +329,7 @@ def make_check_image_task_tool(
 ) -> BaseTool:
     """The free ``check_image_task`` tool: the graph's recovery path (no approval, nothing
     paid), with the same result shape as ``generate_image``."""
-    if graph is None:
-        from .graph import build_graph
-
-        graph = build_graph()
-    inner = graph
+    inner = graph if graph is not None else _shared_graph()
 
     def payload(args: dict[str, Any], config: RunnableConfig, tool_call_id: str) -> dict[str, Any]:
         thread_id = (config.get("configurable") or {}).get("thread_id")
