@@ -394,3 +394,15 @@ def test_allowed_values_go_into_the_description_when_known(emulator: Emulator) -
     assert "aspect_ratio 1:1, 16:9, 9:16" in generate.description
     assert "list_image_models" in make_image_tools()[0].description  # else: look them up
     assert (listing.name, check.name) == ("list_image_models", "check_image_task")
+
+
+def test_checking_an_unknown_task_says_so_and_costs_nothing(
+    emulator: Emulator, ctx: CreatokContext
+) -> None:
+    tool = make_image_tools(context=ctx)[2]
+    call = {"type": "tool_call", "name": "check_image_task", "id": "c9",
+            "args": {"task_id": "task_nope"}}
+    message = tool.invoke(call)  # no graph around it: recovery asks no question
+    assert message.artifact["status"] == "not_found"
+    assert "could not find that task" in str(message.content)
+    assert emulator.stats()["submit_requests"] == 0
