@@ -253,8 +253,7 @@ def _last_message(values: dict[str, Any]) -> str:
     messages = values.get("messages") or []
     if not messages:
         return ""
-    content = getattr(messages[-1], "content", "")
-    return content if isinstance(content, str) else str(content)
+    return str(messages[-1].text)  # the text blocks (the pictures are the URLs listed in it)
 
 
 class Session:
@@ -307,9 +306,12 @@ class Session:
         kind = value.get("type")
         if "action_requests" in value:
             request = value["action_requests"][0]
+            self.lang = value.get("language") or self.lang  # the request's, for what follows
             if self.args.yes:
                 return {"decisions": [{"type": "approve"}]}
-            said = self.ask(str(request.get("description", "")))
+            # Studio shows buttons; on a terminal the answers are spelt out.
+            hint = text(self.lang, "answer_yes_no")
+            said = self.ask(f"{request.get('description', '')}\n{hint}")
             if said is not None and is_yes(said):
                 return {"decisions": [{"type": "approve"}]}
             raise _Declined()

@@ -7,8 +7,11 @@ at call time and never copied into graph state, checkpoints or artifacts.
 
 from __future__ import annotations
 
+import copy
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
+from typing import Any
 
 from .client import DEFAULT_BASE_URL, resolve_api_key, resolve_base_url
 
@@ -25,6 +28,11 @@ def _env_float(name: str, default: float | None) -> float | None:
         return float(raw)
     except ValueError:
         return default
+
+
+RUN_SETTING_KEYS = ("base_url", "artifacts_dir", "timeout", "poll_interval")
+"""Fixed for a request at its start: a resume without the start's context cannot switch
+the API (priced on one, paid on another), the artifacts folder or the waiting limits."""
 
 
 @dataclass(kw_only=True)
@@ -72,6 +80,20 @@ class CreatokContext:
         if not self.timeout:
             waited = _env_float("CREATOK_TIMEOUT", DEFAULT_WAIT_SECONDS)
             self.timeout = waited or DEFAULT_WAIT_SECONDS
+
+    def run_settings(self) -> dict[str, Any]:
+        """The non-secret settings a request keeps from its start (``Generation.settings``)."""
+        return {name: getattr(self, name) for name in RUN_SETTING_KEYS}
+
+    def with_run_settings(self, settings: Mapping[str, Any] | None) -> CreatokContext:
+        """This context with a request's kept settings (the API key stays this one's)."""
+        if not settings:
+            return self
+        fixed = copy.copy(self)  # not ``replace``: no environment fallback on top of them
+        for name in RUN_SETTING_KEYS:
+            if name in settings:
+                setattr(fixed, name, settings[name])
+        return fixed
 
     def resolved_api_key(self) -> str | None:
         """The key to use right now: this context's, else ``CREATOK_API_KEY``."""
