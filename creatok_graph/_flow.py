@@ -13,10 +13,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
+import os
+import secrets
 import threading
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Generator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, TypeVar
 
 import httpx
@@ -93,6 +98,226 @@ class Dual(Effect):
 
     async def run_async(self, http: httpx.AsyncClient | None) -> Any:
         return await self.async_fn(*self.args, **self.kwargs)
+
+
+@dataclass(frozen=True)
+class Gather(Effect):
+    """Run flows side by side, at most ``limit`` at once; their results in order.
+
+    Sync: a thread pool; async: tasks on the running loop. With ``sync_http`` /
+    ``async_http`` factories the flows share a client of their own, opened for the
+    batch (off the event loop) and closed after it, instead of the driver's.
+    """
+
+    flows: tuple[Callable[[], Flow[Any]], ...]
+    limit: int
+    sync_http: Callable[[], httpx.Client] | None = None
+    async_http: Callable[[], httpx.AsyncClient] | None = None
+
+    def run_sync(self, http: httpx.Client | None) -> list[Any]:
+        if not self.flows:
+            return []
+        own = self.sync_http() if self.sync_http else None
+        try:
+            with ThreadPoolExecutor(max_workers=max(1, min(self.limit, len(self.flows)))) as pool:
+                futures = [pool.submit(run_sync, make(), own or http) for make in self.flows]
+                return [future.result() for future in futures]
+        finally:
+            if own is not None:
+                own.close()
+
+    async def run_async(self, http: httpx.AsyncClient | None) -> list[Any]:
+        if not self.flows:
+            return []
+        own = await asyncio.to_thread(self.async_http) if self.async_http else None
+        slots = asyncio.Semaphore(max(1, self.limit))
+
+        async def one(make: Callable[[], Flow[Any]]) -> Any:
+            async with slots:
+                return await run_async(make(), own or http)
+
+        tasks = [asyncio.ensure_future(one(make)) for make in self.flows]
+        try:
+            return list(await asyncio.gather(*tasks))
+        except BaseException:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            raise
+        finally:
+            if own is not None:
+                await own.aclose()
+
+
+class BodyTooLarge(Exception):
+    """A streamed body went over its limit; nothing of it was kept."""
+
+    def __init__(self, limit: int, declared: int | None = None) -> None:
+        super().__init__(f"the body is larger than {limit} bytes")
+        self.limit = limit
+        self.declared = declared
+
+
+@dataclass(frozen=True)
+class Streamed:
+    """What :class:`StreamToFile` got: the status, and for a 2xx what ``finish`` made of it."""
+
+    status_code: int
+    headers: httpx.Headers
+    size: int = 0
+    sha256: str = ""
+    kept: Any = None
+    error_body: bytes = b""
+    """The start of a non-2xx body (object storage explains itself in XML)."""
+
+
+ERROR_BODY_LIMIT = 8192
+WRITE_CHUNK = 1 << 20
+"""Async downloads hand the file this much at a time to a worker thread."""
+
+
+class _TempFile:
+    """A new hidden file in ``folder`` (mode 0666 minus umask), hashed as it is written."""
+
+    def __init__(self, folder: Path) -> None:
+        folder.mkdir(parents=True, exist_ok=True)
+        while True:
+            path = folder / f".download.{secrets.token_hex(6)}.tmp"
+            try:
+                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+            except FileExistsError:  # pragma: no cover - 48 random bits
+                continue
+            break
+        self.path = path
+        self.file = os.fdopen(fd, "wb")
+        self.hash = hashlib.sha256()
+        self.size = 0
+
+    def write(self, data: bytes) -> None:
+        self.file.write(data)
+        self.hash.update(data)
+        self.size += len(data)
+
+    def finish(self, finish: Callable[[Path, int, str], Any]) -> Any:
+        """fsync and close, then ``finish(path, size, sha256)``; the temp file never stays."""
+        try:
+            self.file.flush()
+            os.fsync(self.file.fileno())
+            self.file.close()
+            return finish(self.path, self.size, self.hash.hexdigest())
+        finally:
+            self.discard()
+
+    def discard(self) -> None:
+        with contextlib.suppress(OSError):
+            self.file.close()
+        with contextlib.suppress(OSError):
+            os.unlink(self.path)
+
+
+class _ErrorHead:
+    """The start of a non-2xx body, enough to read object storage's XML error."""
+
+    def __init__(self) -> None:
+        self.data = b""
+
+    def add(self, chunk: bytes) -> bool:
+        """Keep ``chunk``; True once there is enough."""
+        self.data += chunk
+        return len(self.data) >= ERROR_BODY_LIMIT
+
+    def streamed(self, response: httpx.Response) -> Streamed:
+        return Streamed(response.status_code, response.headers,
+                        error_body=self.data[:ERROR_BODY_LIMIT])
+
+
+def _declared_length(response: httpx.Response) -> int | None:
+    try:
+        return int(response.headers["content-length"])
+    except (KeyError, ValueError):
+        return None
+
+
+@dataclass(frozen=True)
+class StreamToFile(Effect):
+    """Stream a GET's body into a temp file in ``folder``, then ``finish(path, size, sha256)``.
+
+    The body goes to disk as it arrives and is refused (:class:`BodyTooLarge`) beyond
+    ``max_bytes``; ``finish`` (blocking: it may rename the file into place) runs once the
+    body is complete and fsynced. The temp file never outlives the effect, whatever happens.
+    Async, every file operation runs in a worker thread.
+    """
+
+    request: httpx.Request
+    folder: Path
+    max_bytes: int
+    finish: Callable[[Path, int, str], Any]
+
+    def _refuse_declared(self, response: httpx.Response) -> None:
+        declared = _declared_length(response)
+        if declared is not None and declared > self.max_bytes:
+            raise BodyTooLarge(self.max_bytes, declared)
+
+    def run_sync(self, http: httpx.Client | None) -> Streamed:
+        assert http is not None, "a sync HTTP client is required"
+        response = http.send(self.request, stream=True)
+        try:
+            if not response.is_success:
+                head = _ErrorHead()
+                for chunk in response.iter_bytes():
+                    if head.add(chunk):
+                        break
+                return head.streamed(response)
+            self._refuse_declared(response)
+            sink = _TempFile(self.folder)
+            try:
+                for chunk in response.iter_bytes():
+                    if sink.size + len(chunk) > self.max_bytes:
+                        raise BodyTooLarge(self.max_bytes)
+                    sink.write(chunk)
+            except BaseException:
+                sink.discard()
+                raise
+            size, digest = sink.size, sink.hash.hexdigest()
+            kept = sink.finish(self.finish)
+            return Streamed(response.status_code, response.headers, size, digest, kept)
+        finally:
+            response.close()
+
+    async def run_async(self, http: httpx.AsyncClient | None) -> Streamed:
+        assert http is not None, "an async HTTP client is required"
+        response = await http.send(self.request, stream=True)
+        try:
+            if not response.is_success:
+                head = _ErrorHead()
+                async for chunk in response.aiter_bytes():
+                    if head.add(chunk):
+                        break
+                return head.streamed(response)
+            self._refuse_declared(response)
+            sink = await asyncio.to_thread(_TempFile, self.folder)
+            try:
+                pending = bytearray()
+                received = 0
+                async for chunk in response.aiter_bytes():
+                    received += len(chunk)
+                    if received > self.max_bytes:
+                        raise BodyTooLarge(self.max_bytes)
+                    pending += chunk
+                    if len(pending) >= WRITE_CHUNK:
+                        await asyncio.to_thread(sink.write, bytes(pending))
+                        pending.clear()
+                if pending:
+                    await asyncio.to_thread(sink.write, bytes(pending))
+            except BaseException:
+                # Shielded: a cancelled run still removes its temp file, off the loop.
+                await asyncio.shield(asyncio.to_thread(sink.discard))
+                raise
+            size, digest = sink.size, sink.hash.hexdigest()
+            kept = await asyncio.to_thread(sink.finish, self.finish)
+            return Streamed(response.status_code, response.headers, size, digest, kept)
+        finally:
+            await response.aclose()
 
 
 class SingleFlight:

@@ -12,9 +12,10 @@ from typing import Any, Literal
 
 from langgraph.types import Command, interrupt
 
-from ._flow import Flow
+from ._flow import Blocking, Flow
 from .answer_words import is_no, is_yes
 from .errors import CreatokError
+from .ledger import ledger_root
 from .messages import text
 from .node_env import NodeEnv, end, generation, lang_of, step
 from .replies import describe_invalid, error_record
@@ -234,7 +235,9 @@ def confirm(state: State, env: NodeEnv) -> Flow[Command[Any]]:
     if decision.type == "approve":
         # No reference images: straight to the paid call, one graph step (and checkpoint) less.
         goto = "upload_refs" if request.get("reference_images") else "submit"
-        return step(gen, goto, approval_note=None, phase="approved")
+        # The ledger's folder, absolute from now on: a resume elsewhere finds it (issue 13).
+        root = yield Blocking(ledger_root, (gen.get("ledger_root"), env.artifacts_root))
+        return step(gen, goto, approval_note=None, phase="approved", ledger_root=root)
     if decision.type == "unclear":
         said = _shorten(decision.said)
         return step(gen, "confirm",

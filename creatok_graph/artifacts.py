@@ -147,6 +147,8 @@ def result_markdown(result: dict[str, Any], message: str) -> str:
             lines.append(f"{i}. {img.get('url')}")
             if img.get("thumbnail_url"):
                 lines.append(f"   thumbnail: {img.get('thumbnail_url')}")
+            if img.get("file"):  # the copy kept by downloads.py, relative to this folder
+                lines.append(f"   saved as: {img.get('file')}")
     error = result.get("error")
     if error:
         reason = error.get("message") if isinstance(error, dict) else error

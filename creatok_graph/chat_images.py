@@ -29,6 +29,7 @@ from langchain_core.messages import BaseMessage
 
 from .artifacts import run_dir
 from .errors import InvalidRequestError
+from .image_types import sniff_image_bytes
 from .references import IMAGE_TYPES
 
 MAX_IMAGE_BYTES = 20 * 1024 * 1024
@@ -37,39 +38,19 @@ requests to the server and uploads reasonable."""
 
 INPUTS_FOLDER = "inputs"
 
-EXTENSIONS = {"image/png": ".png", "image/jpeg": ".jpg", "image/webp": ".webp",
-              "image/gif": ".gif"}
-"""Content type -> the file extension the upload step maps back to the same type."""
-assert all(IMAGE_TYPES[ext] == ct for ct, ext in EXTENSIONS.items())
-
-
-def sniff_image_type(data: bytes) -> str | None:
-    """The image type of ``data`` from its first bytes (PNG, JPEG, WebP, GIF), else None.
-
-    Names and declared types can lie; magic numbers are what decoders go by.
-    """
-    if data.startswith(b"\x89PNG\r\n\x1a\n"):
-        return "image/png"
-    if data.startswith(b"\xff\xd8\xff"):
-        return "image/jpeg"
-    if len(data) >= 12 and data[:4] == b"RIFF" and data[8:12] == b"WEBP":
-        return "image/webp"
-    if data[:6] in (b"GIF87a", b"GIF89a"):
-        return "image/gif"
-    return None
-
-
 @dataclass(frozen=True)
 class ChatImage:
     """One decoded, checked image from a message."""
 
     data: bytes = b""
     content_type: str = ""
+    extension: str = ""
     sha256: str = ""
 
     @property
     def file_name(self) -> str:
-        return self.sha256 + EXTENSIONS[self.content_type]
+        """Named by the bytes: their hash, and the extension of the type they are."""
+        return self.sha256 + self.extension
 
 
 def _refuse(message: str, reason: str, index: int, **params: Any) -> InvalidRequestError:
@@ -179,14 +160,14 @@ def _checked(data: bytes, index: int) -> ChatImage:
         raise _too_large(index)
     if not data:
         raise _refuse(f"{_label(index)} has no image data", "empty", index)
-    content_type = sniff_image_type(data)
-    if content_type is None:
+    sniffed = sniff_image_bytes(data)
+    if sniffed is None:
         allowed = sorted(IMAGE_TYPES)
         raise _refuse(
             f"{_label(index)} is not an image type CreatOK accepts: use {', '.join(allowed)}",
             "type", index, allowed=allowed,
         )
-    return ChatImage(data=data, content_type=content_type,
+    return ChatImage(data=data, content_type=sniffed.content_type, extension=sniffed.extension,
                      sha256=hashlib.sha256(data).hexdigest())
 
 

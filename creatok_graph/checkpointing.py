@@ -105,14 +105,20 @@ def _postgres_missing() -> ConfigurationError:
 
 
 def _sqlite_connect(path: str, *, autocommit: bool) -> sqlite3.Connection:
+    """A connection with our PRAGMAs, which run under the set-up retry: switching a new
+    file to WAL fails at once ("database is locked", no busy wait) while another process
+    holds its write lock to create the schema."""
     conn = sqlite3.connect(
         path,
         check_same_thread=False,
         timeout=BUSY_TIMEOUT_MS / 1000,
         isolation_level=None if autocommit else "DEFERRED",
     )
-    for pragma in SQLITE_PRAGMAS:
-        conn.execute(pragma)
+    try:
+        _sqlite_setup(*(functools.partial(conn.execute, pragma) for pragma in SQLITE_PRAGMAS))
+    except BaseException:
+        conn.close()
+        raise
     return conn
 
 
@@ -128,7 +134,7 @@ def _setup_race(exc: Exception) -> bool:
     )
 
 
-def _sqlite_setup(*steps: Callable[[], None]) -> None:
+def _sqlite_setup(*steps: Callable[[], object]) -> None:
     """Run set-up steps; a step that lost a race with another process is run again."""
     for step in steps:
         for attempt in range(SETUP_ATTEMPTS):
@@ -141,7 +147,7 @@ def _sqlite_setup(*steps: Callable[[], None]) -> None:
                 time.sleep(0.05 * (attempt + 1))
 
 
-async def _asqlite_setup(*steps: Callable[[], Awaitable[None]]) -> None:
+async def _asqlite_setup(*steps: Callable[[], Awaitable[object]]) -> None:
     for step in steps:
         for attempt in range(SETUP_ATTEMPTS):
             try:
@@ -310,8 +316,8 @@ async def aopen_persistence(url: str) -> AsyncIterator[Persistence]:
             saver.conn.close()
             raise
         try:
-            for pragma in SQLITE_PRAGMAS:
-                await store_conn.execute(pragma)
+            await _asqlite_setup(*(functools.partial(store_conn.execute, pragma)
+                                   for pragma in SQLITE_PRAGMAS))
             store = _immediate_async_sqlite_store()(store_conn)
             await saver._hop(_sqlite_setup, saver.setup)
             await _asqlite_setup(store.setup)

@@ -5,8 +5,10 @@ artifacts dir (the run id is the thread), so a run can be continued after a
 crash or Ctrl-C, and the same interrupts a LangGraph UI would show are asked
 here on stdin.
 
-Exit codes: 0 succeeded; 1 failed, timed out or an error; 2 usage error or
-declined; 3 still queued/running (a recovery check without --wait); 130 Ctrl-C.
+Exit codes: 0 succeeded; 1 failed or an error (including a paid request whose outcome
+is unknown and was not sent again); 2 usage error or declined; 3 still queued/running
+(the wait for an accepted task ended: timeout, or status checks failing; a recovery check
+without --wait; or another process is handling the run id); 130 Ctrl-C.
 """
 
 from __future__ import annotations
@@ -32,9 +34,10 @@ from .artifacts import check_run_id
 from .errors import API_KEYS_URL, CreatokError, InvalidRequestError
 from .language import detect_language
 from .messages import DEFAULT_LANGUAGE, text
-from .outcome import Outcome
+from .outcome import Outcome, maybe_charged
 from .replies import describe_invalid, error_record
 from .status import (
+    DECLINED_OR_INVALID,
     EXIT_ERROR,
     EXIT_INTERRUPTED,
     EXIT_PENDING,
@@ -149,6 +152,8 @@ def build_parser(lang: str = DEFAULT_LANGUAGE) -> argparse.ArgumentParser:
     p.add_argument("--artifacts-dir", metavar="DIR",
                    help="where results and the run database go (default $CREATOK_ARTIFACTS_DIR "
                    "or generate-image/.artifacts)")
+    p.add_argument("--no-download", action="store_true",
+                   help="keep only the image links: no copies in outputs/images/ (links expire)")
     p.add_argument("--json", action="store_true",
                    help="print one JSON object as the last line of stdout (all else on stderr)")
     p.add_argument("--sandbox", action="store_true",
@@ -192,6 +197,8 @@ class Progress:
         elif kind == "upload":
             self.line(text(self.lang, "cli_upload", index=event.get("index"),
                            total=event.get("total")))
+        elif kind == "downloading":
+            self.line(text(self.lang, "cli_downloading", count=event.get("count")))
 
     def line(self, message: str) -> None:
         with self._lock:
@@ -349,6 +356,13 @@ class Session:
             # Another request: the graph refuses it (the run id belongs to the earlier one)
             # before anything is asked or charged. The same one, never sent: asked again.
             return self.run(graph, config, ctx, payload=_input(self.args, self.run_id))
+        retry = self._unsent_request(values)
+        if retry is not None:
+            # It ended without a task and without a no (e.g. refused): the same request is
+            # asked about again, as under --prompt; the ledger decides at the paid call.
+            said = "cli_continuing" if maybe_charged(values.get("error")) else "cli_retrying"
+            self.note(text(self.lang, said, run_id=self.run_id))
+            return self.run(graph, config, ctx, payload=retry)
         task_id = self.args.task_id or values.get("task_id")
         status = values.get("status")
         if task_id and (task_id != values.get("task_id") or status not in FINISHED):
@@ -360,6 +374,10 @@ class Session:
             return self.run(graph, config, ctx,
                             payload={"task_id": task_id, "wait": wait, "run_id": self.run_id})
         self.note(text(self.lang, "cli_finished_earlier", run_id=self.run_id))
+        if status == "succeeded" and ctx.download:  # fetch only the copies still missing
+            self.progress.lang = self.lang
+            values = {**values, **_complete_downloads(ctx.artifacts_dir, self.run_id, self.lang,
+                                                      self.progress.update)}
         return self.report(values)
 
     def _asks_again(self, values: dict[str, Any]) -> bool:
@@ -375,6 +393,18 @@ class Session:
             key in asked and str(asked[key]) != str(earlier.get(key))
             for key in ("prompt", "model", "resolution", "n", "aspect_ratio")
         )
+
+    def _unsent_request(self, values: dict[str, Any]) -> dict[str, Any] | None:
+        """The input that asks again for the run's request, when it ended without a task
+        and without a "no" (refused, or an error before any answer): issue 13's "a refused
+        submit is retried with the same run id after a new yes". None otherwise."""
+        gen = values.get("generation") or {}
+        asked = {k: v for k, v in (gen.get("asked") or {}).items() if v is not None}
+        prompt = (gen.get("request") or {}).get("prompt") or asked.get("prompt")
+        if (self.args.task_id or gen.get("task_id") or not prompt
+                or gen.get("status") in FINISHED | DECLINED_OR_INVALID):
+            return None
+        return {**asked, "prompt": prompt, "run_id": self.run_id}
 
     def _note_continuing(self) -> None:
         if self.task_id:
@@ -517,19 +547,38 @@ class Session:
             for url in outcome.urls:  # verbatim, one per line
                 self.human.write(url + "\n")
             self.human.flush()
+            self._download_report(values)
         elif final:
             self.say(final)
-        code = exit_code(status)
+        task_id = values.get("task_id") or self.task_id
+        code = exit_code(status, task_id=task_id, error_kind=(error or {}).get("kind"))
         if self.args.verbose and error:
             self.note(f"details: {json.dumps(error, ensure_ascii=False)}")
         if values.get("artifacts_dir"):
             path = os.path.join(values["artifacts_dir"], "outputs")
             self.note(text(self.lang, "cli_results", path=path))
-        task_id = values.get("task_id") or self.task_id
-        if code == EXIT_PENDING and task_id:
+        if code == EXIT_PENDING and task_id and not self.args.task_id:
+            # The same run id continues the same task: nothing is sent again.
+            self.note(text(self.lang, "cli_still_running", command=f"{PROG} --run-id "
+                           f"{self.run_id}", task_id=task_id))
+        elif code == EXIT_PENDING and task_id:
             self.note(text(self.lang, "cli_check_again", task_id=task_id))
         self.emit_json(values, ok=status == "succeeded", status=status)
         return code
+
+    def _download_report(self, values: dict[str, Any]) -> None:
+        """What could not be saved, and where the gallery is (downloads.py)."""
+        from . import downloads
+
+        images = list(values.get("images") or [])
+        lines = downloads.notes(self.lang, images)
+        for line in lines:
+            self.say(line)
+        if lines:
+            self.note(text(self.lang, "cli_download_retry", run_id=self.run_id))
+        page = os.path.join(values.get("artifacts_dir") or "", "outputs", "index.html")
+        if values.get("artifacts_dir") and os.path.isfile(page):
+            self.note(text(self.lang, "cli_gallery", path=page))
 
     def emit_json(self, values: dict[str, Any], *, ok: bool, status: str) -> None:
         if not self.args.json:
@@ -562,6 +611,19 @@ class Session:
 
 
 # -- main ------------------------------------------------------------------------------------
+
+
+def _complete_downloads(root: str, run_id: str, lang: str,
+                        announce: Callable[[dict[str, Any]], None]) -> dict[str, Any]:
+    """A finished run again: fetch the image copies still missing (never calls the API)."""
+    from . import downloads
+    from ._flow import run_sync
+    from .artifacts import run_dir
+
+    record = run_sync(downloads.complete_run(root, run_id, lang=lang, announce=announce))
+    if not record:
+        return {}
+    return {"images": record["images"], "artifacts_dir": str(run_dir(root, run_id))}
 
 
 @contextmanager
@@ -604,6 +666,7 @@ def main(argv: list[str] | None = None) -> int:
         return session.fail(text(session.lang, "cli_no_key", url=API_KEYS_URL), EXIT_USAGE,
                             status="auth_error")
     try:
+        from . import runlock
         from .checkpointing import checkpoint_url, open_persistence
         from .context import CreatokContext
         from .graph import build_graph
@@ -619,6 +682,8 @@ def main(argv: list[str] | None = None) -> int:
                 ctx_kwargs["timeout"] = args.timeout
             if args.poll_interval:
                 ctx_kwargs["poll_interval"] = args.poll_interval
+            if args.no_download:
+                ctx_kwargs["download"] = False
             ctx = CreatokContext(**ctx_kwargs)
             try:
                 persistence = stack.enter_context(
@@ -629,6 +694,12 @@ def main(argv: list[str] | None = None) -> int:
                 return session.fail(text(session.lang, "cli_bad_store",
                                          path=ctx.artifacts_dir, reason=reason),
                                     EXIT_ERROR, status="configuration_error")
+            try:
+                stack.enter_context(runlock.hold(ctx.artifacts_dir, run_id))
+            except runlock.RunBusy:
+                return session.fail(text(session.lang, "cli_busy", run_id=run_id,
+                                         command=f"{PROG} --run-id {run_id}"),
+                                    EXIT_PENDING, status="busy")
             graph = build_graph(persistence.checkpointer, persistence.store)
             return session.start(graph, {"configurable": {"thread_id": run_id}}, ctx)
     except KeyboardInterrupt:

@@ -158,6 +158,13 @@ class TaskStatus:
         return self.status in TERMINAL_STATUSES
 
 
+def public_url(url: httpx.URL) -> str:
+    """``url`` as it may be shown: scheme, host, port and path; no query, no credentials."""
+    port = f":{url.port}" if url.port is not None else ""
+    host = f"[{url.host}]" if ":" in url.host else url.host
+    return f"{url.scheme}://{host}{port}{url.path}"
+
+
 def raise_for_response(response: httpx.Response, what: str) -> dict[str, Any]:
     """Map an answer to its ``data`` or to the right error: the one place that does."""
     status = response.status_code
@@ -165,36 +172,46 @@ def raise_for_response(response: httpx.Response, what: str) -> dict[str, Any]:
         body = response.json()
     except ValueError:
         body = None
+    url = public_url(response.request.url)
+    wait = _retry.retry_after_seconds(response)
+    later = f"in {math.ceil(wait)} s" if wait else "later"
     if status == 401:
-        raise AuthenticationError(auth_error_message(), status_code=401, body=body)
+        raise AuthenticationError(auth_error_message(), status_code=401, body=body, url=url)
     if status == 404:
-        raise NotFoundError(
-            f"CreatOK answered 'not found' for {what}: check CREATOK_BASE_URL "
-            f"({response.request.url.scheme}://{response.request.url.host}) and the task id.",
-            status_code=404,
-            body=body,
-        )
+        task_id = response.request.url.params.get("task_id")
+        if response.request.url.path.endswith(STATUS_PATH) and task_id:
+            message = (f"CreatOK has no task {task_id} ({url} answered 404): check the task id "
+                       "and CREATOK_BASE_URL.")
+        else:
+            task_id = None
+            message = (f"{url} does not exist (HTTP 404) for {what}: CREATOK_BASE_URL looks "
+                       "wrong.")
+        raise NotFoundError(message, task_id=task_id, status_code=404, body=body, url=url)
     if status == 429:
-        wait = _retry.retry_after_seconds(response)
-        when = f"in {math.ceil(wait)} s" if wait else "in a minute"
         raise RateLimitError(
-            f"CreatOK is limiting requests right now; try again {when}.",
+            "CreatOK is limiting requests right now; try again "
+            f"{later if wait else 'in a minute'}.",
             retry_after=wait,
             status_code=429,
             body=body,
+            url=url,
         )
     if status >= 500:
         raise ServerError(
-            f"CreatOK had a server problem (HTTP {status}) with {what}; try again later.",
+            f"CreatOK had a server problem (HTTP {status} from {url}) with {what}; "
+            f"try again {later}.",
             status_code=status,
             body=body,
+            url=url,
+            retry_after=wait,
         )
     if body is None:
         ctype = response.headers.get("content-type", "unknown type")
         raise InvalidResponseError(
-            f"CreatOK's answer to {what} was not JSON (HTTP {status}, {ctype}): a proxy may be "
-            "in the way or CREATOK_BASE_URL may point at the wrong server.",
+            f"CreatOK's answer to {what} was not JSON (HTTP {status}, {ctype}, from {url}): a "
+            "proxy may be in the way or CREATOK_BASE_URL may point at the wrong server.",
             status_code=status,
+            url=url,
         )
     if status >= 400:
         msg = body.get("msg") if isinstance(body, dict) else None
@@ -203,6 +220,8 @@ def raise_for_response(response: httpx.Response, what: str) -> dict[str, Any]:
             status_code=status,
             code=_int_or_none(body.get("code")) if isinstance(body, dict) else None,
             body=body,
+            url=url,
+            retry_after=wait,
         )
     if not isinstance(body, dict):
         raise InvalidResponseError(
@@ -219,7 +238,8 @@ def raise_for_response(response: httpx.Response, what: str) -> dict[str, Any]:
         )
     if code != 0:
         msg = str(body.get("msg") or "no reason given")
-        raise APIResponseError(msg, status_code=status, code=code, body=body)
+        raise APIResponseError(msg, status_code=status, code=code, body=body, url=url,
+                               retry_after=wait)
     data = body.get("data")
     if data is None:
         return {}
@@ -476,15 +496,17 @@ def parse_status(task_id: str, data: dict[str, Any], retry_after: float | None) 
 def _connection_error(exc: httpx.TransportError, what: str, url: httpx.URL) -> APIConnectionError:
     """The error for a transport failure; ``request_sent`` tells a caller if it may have landed."""
     sent = not isinstance(exc, _retry.NOT_SENT_ERRORS)
-    where = f"{url.scheme}://{url.netloc.decode('ascii', 'replace')}"
+    where = public_url(url)
     if isinstance(exc, httpx.TimeoutException):
         return APITimeoutError(
-            f"{where} did not answer {what} in time; try again later.", request_sent=sent
+            f"{where} did not answer {what} in time; try again later.", request_sent=sent,
+            url=where,
         )
     return APIConnectionError(
         f"Could not reach {where} for {what}: check the network and "
         f"CREATOK_BASE_URL ({type(exc).__name__}).",
         request_sent=sent,
+        url=where,
     )
 
 

@@ -30,9 +30,10 @@ def _env_float(name: str, default: float | None) -> float | None:
         return default
 
 
-RUN_SETTING_KEYS = ("base_url", "artifacts_dir", "timeout", "poll_interval")
+RUN_SETTING_KEYS = ("base_url", "artifacts_dir", "timeout", "poll_interval", "download")
 """Fixed for a request at its start: a resume without the start's context cannot switch
-the API (priced on one, paid on another), the artifacts folder or the waiting limits."""
+the API (priced on one, paid on another), the artifacts folder, the waiting limits or
+whether copies of the images are kept."""
 
 
 @dataclass(kw_only=True)
@@ -70,7 +71,19 @@ class CreatokContext:
         },
     )
 
+    download: bool | None = field(
+        default=None,
+        metadata={
+            "description": "After a success, save a copy of each image (outputs/images/) "
+            "beside result.json, for signed links expire; CREATOK_DOWNLOAD (0 turns it off) "
+            "or on. Files only ever go under the artifacts folder."
+        },
+    )
+
     def __post_init__(self) -> None:
+        if self.download is None:
+            self.download = os.environ.get("CREATOK_DOWNLOAD", "").strip().lower() not in (
+                "0", "false", "no", "off")
         self.base_url = resolve_base_url(self.base_url or None)
         self.artifacts_dir = (
             self.artifacts_dir or os.environ.get("CREATOK_ARTIFACTS_DIR") or DEFAULT_ARTIFACTS_DIR

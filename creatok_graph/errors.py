@@ -54,7 +54,11 @@ class InvalidRequestError(CreatokError):
 
 
 class APIError(CreatokError):
-    """An answer from CreatOK that is not a success."""
+    """An answer from CreatOK that is not a success.
+
+    ``url`` is the endpoint that answered (scheme, host, port, path; never the query or
+    credentials); ``retry_after`` the seconds its ``Retry-After`` header asked for.
+    """
 
     kind = "api_error"
 
@@ -65,11 +69,15 @@ class APIError(CreatokError):
         status_code: int | None = None,
         code: int | None = None,
         body: Any = None,
+        url: str | None = None,
+        retry_after: float | None = None,
     ) -> None:
         super().__init__(message)
         self.status_code = status_code
         self.code = code
         self.body = body
+        self.url = url
+        self.retry_after = retry_after
 
 
 class APIStatusError(APIError):
@@ -83,19 +91,19 @@ class AuthenticationError(APIStatusError):
 
 
 class NotFoundError(APIStatusError):
-    """HTTP 404: wrong base URL, or an unknown task id."""
+    """HTTP 404: wrong base URL, or an unknown task id (``task_id`` set: the status check)."""
 
     kind = "not_found"
+
+    def __init__(self, message: str, *, task_id: str | None = None, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.task_id = task_id
 
 
 class RateLimitError(APIStatusError):
     """HTTP 429 after the retries ran out; ``retry_after`` is the server's hint, if any."""
 
     kind = "rate_limited"
-
-    def __init__(self, message: str, *, retry_after: float | None = None, **kwargs: Any) -> None:
-        super().__init__(message, **kwargs)
-        self.retry_after = retry_after
 
 
 class ServerError(APIStatusError):
@@ -142,9 +150,11 @@ class APIConnectionError(CreatokError):
 
     kind = "connection_error"
 
-    def __init__(self, message: str, *, request_sent: bool = True) -> None:
+    def __init__(self, message: str, *, request_sent: bool = True, url: str | None = None
+                 ) -> None:
         super().__init__(message)
         self.request_sent = request_sent
+        self.url = url
 
 
 class APITimeoutError(APIConnectionError):
@@ -177,6 +187,22 @@ class TaskTimeoutError(CreatokError):
         self.last_status = last_status
 
 
+SUBMISSION_FAILURE_IGNORED = (401, 409, 429)
+"""HTTP statuses of a refused submit that say nothing about the integration (a key, a
+duplicate, a busy server)."""
+
+
+def is_submission_failure(exc: CreatokError) -> bool:
+    """Does this failed submit count towards CreatOK's "the integration may be outdated"
+    hint? Only a request CreatOK answered but would not take, or answered in a way we do
+    not understand; not a transient network, server or auth error."""
+    if isinstance(exc, (APIConnectionError, ServerError)):
+        return False
+    if isinstance(exc, APIStatusError):
+        return exc.status_code not in SUBMISSION_FAILURE_IGNORED
+    return isinstance(exc, APIError)
+
+
 def auth_error_message() -> str:
     """What to tell a person whose key is missing or refused."""
     return (
@@ -205,4 +231,5 @@ __all__ = [
     "TaskTimeoutError",
     "UploadError",
     "auth_error_message",
+    "is_submission_failure",
 ]

@@ -3,7 +3,8 @@
 The caller's input keys hold only what this invocation sent (see ``_upstream``) during
 the first step after ``START`` (``clarify`` or ``poll``, chosen by ``route_start``), so a
 new request simply starts a new :class:`~creatok_graph.state.Generation`; nothing of an
-earlier one needs clearing.
+earlier one needs clearing. Their types are checked here (``inputs``): a wrong one is an
+``invalid_request``, never an exception.
 """
 
 from __future__ import annotations
@@ -17,13 +18,23 @@ from langchain_core.messages import HumanMessage
 from . import artifacts
 from ._flow import Flow
 from .errors import InvalidRequestError
-from .ledger import REFUSED, Ledger
+from .inputs import check_input
+from .ledger import REFUSED, open_ledger
 from .node_env import NodeEnv, generation, latest_human
 from .replies import error_record
 from .state import SETTING_KEYS, Generation, ImageSettings, InputState, State
 
 UNSENT_PHASES = frozenset({"clarify", "approve"})
 """A request in these phases was never sent: a newer message replaces it under its run id."""
+
+
+def _typed_input(state: State) -> tuple[State, InvalidRequestError | None]:
+    """The caller's input with its types checked (``inputs.check_input``): normalised, or
+    without the offending key, and the refusal (a wrong type costs nothing, never raises)."""
+    try:
+        return {**state, **check_input(state)}, None  # type: ignore[typeddict-item]
+    except InvalidRequestError as exc:
+        return {k: v for k, v in state.items() if k != exc.field}, exc  # type: ignore[return-value]
 
 
 def _asked(state: State) -> ImageSettings:
@@ -76,6 +87,7 @@ def new_request(state: State, env: NodeEnv) -> Flow[tuple[Generation, dict[str, 
     Refused (``status`` set) when its run id is unsafe or already names another request.
     """
     previous = generation(state)
+    state, wrong = _typed_input(state)
     human = fresh_message(state)
     asked = _asked(state)
     update: dict[str, Any] = {}
@@ -102,12 +114,15 @@ def new_request(state: State, env: NodeEnv) -> Flow[tuple[Generation, dict[str, 
     }
     if state.get("wait") is not None:
         gen["wait"] = state.get("wait")
-    return (yield from _checked(gen, env)), update
+    if previous.get("ledger_root"):  # the thread's ledger folder, for the run-id check
+        gen["ledger_root"] = previous["ledger_root"]
+    return (yield from _checked(gen, env, wrong)), update
 
 
 def recheck(state: State, env: NodeEnv) -> Flow[Generation]:
     """The record of a recovery check: of the thread's last task, or of another one."""
     previous = generation(state)
+    state, wrong = _typed_input(state)
     task_id = state.get("task_id")
     if not task_id or task_id == previous.get("task_id"):
         gen: Generation = {**previous}  # type: ignore[typeddict-item]
@@ -118,6 +133,8 @@ def recheck(state: State, env: NodeEnv) -> Flow[Generation]:
                "run_id": _default_run_id(env, number)}
     if state.get("run_id"):
         gen["run_id"] = str(state.get("run_id"))
+    elif not gen.get("run_id"):  # no task to name it after: its input was refused
+        gen["run_id"] = _default_run_id(env, int(gen.get("number") or 1))
     if state.get("language"):
         gen["language"], gen["language_chosen"] = str(state["language"]), True
     # The thread's own task is checked where it was made (its API, its folder), with
@@ -127,21 +144,24 @@ def recheck(state: State, env: NodeEnv) -> Flow[Generation]:
     settings.update({k: kept[k] for k in ("base_url", "artifacts_dir") if k in kept})  # type: ignore[literal-required]
     gen = {**gen, "phase": "recheck", "wait": state.get("wait"), "status": None,
            "error": None, "no_artifacts": False, "settings": settings}  # type: ignore[typeddict-item]
-    return (yield from _checked(gen, env))
+    return (yield from _checked(gen, env, wrong))
 
 
-def _checked(gen: Generation, env: NodeEnv) -> Flow[Generation]:
-    """Refuse an unsafe run id, and a new prompt under a run id already used for another."""
+def _checked(
+    gen: Generation, env: NodeEnv, refusal: InvalidRequestError | None = None
+) -> Flow[Generation]:
+    """Refuse a wrong input type (``refusal``), an unsafe run id, and a new prompt under a
+    run id already used for another."""
     env = env.fixed_by(gen)
     run_id = gen["run_id"]
-    refusal: InvalidRequestError | None = None
     try:
         artifacts.check_run_id(run_id)
     except InvalidRequestError as exc:
-        refusal = exc
+        refusal = refusal or exc
     prompt = (gen.get("asked") or {}).get("prompt")
     if refusal is None and prompt:
-        entry = yield from Ledger(env.store, env.artifacts_root).get(run_id)
+        ledger = yield from open_ledger(env.store, gen.get("ledger_root"), env.artifacts_root)
+        entry = yield from ledger.get(run_id)
         if entry is not None and entry.state != REFUSED and (entry.body or {}).get(
             "prompt"
         ) not in (None, prompt):

@@ -22,6 +22,15 @@ A person's "send again" is itself written to the ledger (``resend_approved``)
 and consumed, durably, just before the POST: if the process dies during that
 POST too, the next pass asks again instead of sending a third time.
 
+Where the file lives belongs to the thread, not to the working directory: the
+artifacts folder is resolved to an absolute path when the person approves and
+recorded in the request's ``Generation`` (:func:`ledger_root`), so a run resumed from
+another directory finds the same ledger. When the ledger still has nothing but the
+record remembers an unanswered request (:func:`intent_from_state`), ``begin`` asks
+rather than send.
+Another process's request in flight is waited for, not taken for a crash: decisions are
+made under the run's sending lock, held until the answer is recorded.
+
 Two sinks can disagree after a crash between their writes. Every transition
 bumps ``seq``; the highest ``seq`` wins, except that a task id found anywhere
 always wins ("already submitted" is the one fact we must never forget).
@@ -38,12 +47,13 @@ import time
 import uuid
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from langgraph.store.base import BaseStore
 
-from ._flow import Blocking, Dual, Flow
+from ._flow import Blocking, Dual, Flow, Sleep
 from .artifacts import atomic_write_json, json_text, read_json, run_dir, write_temp
+from .runlock import try_lock
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +76,37 @@ RESEND = "resend"
 CONFLICT = "conflict"
 
 _CLAIM_ROUNDS = 3
+
+SENDING_LOCK = ".sending.lock"
+"""Held by the process whose paid request is in flight, from the decision to the answer."""
+SENDER_POLL = 0.2
+SENDER_PATIENCE = 120.0
+"""How long another invocation waits for that answer (the request's own timeout is 30 s)
+before it treats the silence as an unknown outcome and asks."""
+
+
+def ledger_root(recorded: str | None, artifacts_dir: str) -> str:
+    """This thread's ledger folder, absolute.
+
+    A relative ``artifacts_dir`` (the default) names another folder from another
+    working directory, so the absolute path recorded in state when the person
+    approved wins. Only a path that ends in that same relative folder is taken from
+    state: state is not trusted to point the server at any other directory.
+    """
+    configured = Path(artifacts_dir).expanduser()
+    if recorded and not configured.is_absolute():
+        tail = Path(recorded).parts[-len(configured.parts):] if configured.parts else ()
+        if Path(recorded).is_absolute() and tuple(tail) == configured.parts:
+            return recorded
+    return str(configured.resolve())
+
+
+def open_ledger(
+    store: BaseStore | None, recorded_root: str | None, artifacts_dir: str
+) -> Flow[Ledger]:
+    """The ledger of a request whose folder was recorded (``Generation.ledger_root``), if it was."""
+    root: str = yield Blocking(ledger_root, (recorded_root, artifacts_dir))
+    return Ledger(store, root)
 
 
 def approved_params(body: dict[str, Any], reference_images: list[str] | None) -> dict[str, Any]:
@@ -162,6 +203,12 @@ def _entry(value: Any) -> LedgerEntry | None:
     return entry
 
 
+def intent_from_state(value: Any) -> LedgerEntry | None:
+    """The unanswered request a submit pass left in state (``submit_intent``), if any."""
+    entry = _entry(value)
+    return entry if entry is not None and entry.state == PENDING else None
+
+
 def newest(*entries: LedgerEntry | None) -> LedgerEntry | None:
     """Merge the store's and the file's view: a task id wins, then the highest ``seq``."""
     found = [e for e in entries if e is not None]
@@ -226,12 +273,40 @@ def _unclaim_file(root: str, intent: LedgerEntry, previous: LedgerEntry | None) 
             _write_file(root, previous)
 
 
+def _try_sending_lock(root: str, run_id: str) -> IO[str] | None:
+    return try_lock(run_dir(root, run_id) / SENDING_LOCK)
+
+
 class Ledger:
     """Reads and writes entries in the store (when there is one) and on disk."""
 
     def __init__(self, store: BaseStore | None, artifacts_root: str) -> None:
         self.store = store
         self.root = artifacts_root
+        self._sending: IO[str] | None = None
+        """The sending lock, held from a SEND/RESEND decision until the answer is recorded."""
+
+    def _lock(self, run_id: str) -> Flow[IO[str] | None]:
+        """Take the run's sending lock, waiting while another process has a request in
+        flight (None: no lock to be had, e.g. an unwritable folder with a store)."""
+        waited = 0.0
+        while True:
+            try:
+                lock: IO[str] | None = yield Blocking(_try_sending_lock, (self.root, run_id))
+            except OSError:
+                if self.store is None:
+                    raise
+                return None
+            if lock is not None or waited >= SENDER_PATIENCE:
+                return lock
+            yield Sleep(SENDER_POLL)
+            waited += SENDER_POLL
+
+    def release(self) -> None:
+        """Let other invocations of this run id decide (their paid call waits on ours)."""
+        if self._sending is not None:
+            self._sending.close()
+            self._sending = None
 
     # -- reading ------------------------------------------------------------------------
     def get(self, run_id: str) -> Flow[LedgerEntry | None]:
@@ -279,15 +354,54 @@ class Ledger:
             ok = True
         except Exception:
             log.warning("submission ledger: file write failed", exc_info=True)
+        self.release()
         return ok
 
     # -- the decision before a paid call -----------------------------------------------
     def begin(
-        self, run_id: str, approved_hash: str, body: dict[str, Any]
+        self,
+        run_id: str,
+        approved_hash: str,
+        body: dict[str, Any],
+        remembered: LedgerEntry | None = None,
     ) -> Flow[tuple[str, LedgerEntry]]:
-        """What ``submit`` may do; for ``SEND`` and ``RESEND`` the intent is already recorded."""
+        """What ``submit`` may do; for ``SEND`` and ``RESEND`` the intent is already recorded.
+
+        ``remembered``: an unanswered request that state recorded (see
+        :func:`intent_from_state`); if the ledger lost it, the outcome is unknown.
+
+        Decisions are taken under the run's sending lock, and a ``SEND``/``RESEND`` keeps
+        it until :meth:`record` writes the answer: an invocation that finds a request in
+        flight in another process waits for its answer (and then follows its task)
+        instead of asking about a crash that did not happen.
+        """
+        lock, self._sending = self._sending, None  # this pass may hold it already
+        if lock is None:
+            lock = yield from self._lock(run_id)
+        try:
+            decision, entry = yield from self._decide(run_id, approved_hash, body, remembered)
+        except BaseException:
+            if lock is not None:
+                lock.close()
+            raise
+        if decision in (SEND, RESEND):
+            self._sending = lock
+        elif lock is not None:
+            lock.close()
+        return decision, entry
+
+    def _decide(
+        self,
+        run_id: str,
+        approved_hash: str,
+        body: dict[str, Any],
+        remembered: LedgerEntry | None,
+    ) -> Flow[tuple[str, LedgerEntry]]:
         for _ in range(_CLAIM_ROUNDS):
             entry = yield from self.get(run_id)
+            if (entry is None and remembered is not None and remembered.run_id == run_id
+                    and remembered.params_hash == approved_hash):
+                return UNKNOWN, remembered
             if entry is not None and entry.state != REFUSED:
                 if entry.params_hash != approved_hash:
                     return CONFLICT, entry

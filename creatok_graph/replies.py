@@ -5,6 +5,7 @@ Image URLs are copied byte for byte; everything else comes from ``messages``.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from .errors import API_KEYS_URL, CreatokError
@@ -27,7 +28,8 @@ ERROR_TEXT_KEYS = {
 def error_record(exc: CreatokError) -> dict[str, Any]:
     """The ``error`` field of state and result.json: kind, plain message, details."""
     record: dict[str, Any] = {"kind": exc.kind, "message": exc.message}
-    for attr in ("code", "status_code", "field", "reason", "params"):
+    for attr in ("code", "status_code", "field", "reason", "params", "url", "retry_after",
+                 "task_id"):
         value = getattr(exc, attr, None)
         if value not in (None, {}, ""):
             record[attr] = value
@@ -60,9 +62,42 @@ def error_message(lang: str, error: dict[str, Any]) -> str:
     key = ERROR_TEXT_KEYS.get(kind)
     if key == "auth_error":
         return text(lang, key, url=API_KEYS_URL)
+    specific = _specific_error(lang, key, error)
+    if specific:
+        return specific
     if key:
         return text(lang, key)
     return text(lang, "unexpected_error", message=error.get("message", ""))
+
+
+def _specific_error(lang: str, key: str | None, error: dict[str, Any]) -> str | None:
+    """The sentence that names the real cause, when the error carries it (issue 13): the
+    seconds ``Retry-After`` asked for, the URL that failed, the contract field."""
+    wait = error.get("retry_after")
+    if key in ("rate_limited", "server_error") and isinstance(wait, (int, float)) and wait > 0:
+        return text(lang, f"{key}_after", seconds=math.ceil(wait))
+    url = error.get("url")
+    if key == "connection_error" and url:
+        return text(lang, "connection_error_url", url=url)
+    if key == "not_found" and url:
+        if error.get("task_id"):
+            return text(lang, "task_not_found", task_id=error["task_id"], url=url)
+        return text(lang, "endpoint_not_found", url=url)
+    if key == "contract_error" and error.get("field"):
+        return text(lang, "contract_error_field", field=error["field"])
+    return None
+
+
+UNREADABLE_ANSWER = "invalid_response"
+"""The ledger note of a paid request answered with something that is not JSON."""
+
+
+def unknown_outcome_question(lang: str, note: str | None) -> str:
+    """What the person is asked when a paid request may have been taken: the cause decides
+    the wording (a broken connection, or an answer we could not read)."""
+    if (note or "").startswith(UNREADABLE_ANSWER):
+        return text(lang, "unknown_outcome_unreadable")
+    return text(lang, "unknown_outcome")
 
 
 def final_message(lang: str, outcome: Outcome, *, outdated_hint: bool = False) -> str:
@@ -92,5 +127,5 @@ def final_message(lang: str, outcome: Outcome, *, outdated_hint: bool = False) -
         if outcome.task_id:
             parts.append(text(lang, "task_id_note", task_id=outcome.task_id))
     if outdated_hint:
-        parts.append(text(lang, "outdated_hint"))
+        parts.append(text(lang, "outdated_hint") + " " + text(lang, "upgrade_link"))
     return "\n".join(parts)

@@ -2,8 +2,9 @@
 
 ``poll`` waits in one step (bounded checkpoints however long the task runs) with the
 one wait loop, ``polling.wait_for_task``. ``persist`` ends every request, whichever
-node ended it: it writes ``result.json``/``result.md``, tells the person, and fills
-the output keys from the generation record.
+node ended it: after a success it keeps copies of the images (``downloads``), then it
+writes ``result.json``/``result.md``, tells the person, and fills the output keys from
+the generation record.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from typing import Any
 from langchain_core.messages import AIMessage
 from langgraph.types import Command
 
-from . import artifacts, chat_images, polling
+from . import artifacts, chat_images, downloads, polling
 from ._flow import Blocking, Flow
 from .client import TaskStatus
 from .errors import CreatokError, InvalidRequestError, TaskTimeoutError
@@ -97,6 +98,10 @@ def persist(state: State, env: NodeEnv) -> Flow[dict[str, Any]]:
     folder = None
     keep_earlier = gen.get("submitted_before") and not gen.get("task_id")
     if not (gen.get("no_artifacts") or keep_earlier):
+        if status == "succeeded":  # copies of the images and a gallery (downloads.py)
+            record = yield from downloads.keep(env.artifacts_root, gen["run_id"], record,
+                                               lang=lang, fetch=bool(env.context.download))
+            message = downloads.with_notes(message, lang, record)
         try:
             folder = yield Blocking(
                 artifacts.write_result,

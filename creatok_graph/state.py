@@ -83,6 +83,7 @@ class RunSettings(TypedDict, total=False):
     artifacts_dir: str
     timeout: float
     poll_interval: float | None
+    download: bool
 
 
 Phase = Literal["clarify", "approve", "approved", "submitted", "recheck", "done"]
@@ -126,10 +127,17 @@ class Generation(TypedDict, total=False):
     error: dict[str, Any] | None
     raw: dict[str, Any] | None
     no_artifacts: bool
-    """Refused for its run id: the folder belongs to another request and is left alone."""
+    """Refused before anything was asked (a wrong input type, or its run id: the folder
+    belongs to another request): no folder is written."""
     submitted_before: bool
     """This very request was submitted earlier under its run id: until it follows that task,
     the folder keeps the earlier results."""
+    ledger_root: str | None
+    """The absolute folder of the submission ledger, fixed when the person approves, so a
+    resume from another working directory finds it (``ledger.ledger_root``)."""
+    submit_intent: dict[str, Any] | None
+    """A paid request sent without an answer (its ledger entry): asked about, never resent,
+    even if the ledger file is lost."""
 
 
 def _about(description: str, *examples: Any) -> Any:

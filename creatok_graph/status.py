@@ -44,19 +44,34 @@ IN_PROGRESS: frozenset[str] = frozenset({"queued", "running"})
 DECLINED_OR_INVALID: frozenset[str] = frozenset({"cancelled", "invalid_request"})
 """The person said no, or the request could not be sent: nothing was charged."""
 
+WAIT_ENDED: frozenset[str] = frozenset({"timeout", "server_error", "connection_error",
+                                        "rate_limited"})
+"""How the wait for an accepted task can end without an answer about the task itself: it
+is still running as far as anyone knows, and the same run id continues it."""
+
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_PENDING, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 """``creatok-image`` exit codes (documented in its ``--help``)."""
 
 
-def exit_code(status: str | None) -> int:
-    """The CLI's exit code for a run that ended with ``status``."""
+def exit_code(status: str | None, *, task_id: str | None = None,
+              error_kind: str | None = None) -> int:
+    """The CLI's exit code for a run that ended with ``status``.
+
+    ``task_id``: the task CreatOK accepted, if any; a wait for it that ended (``WAIT_ENDED``)
+    is "still running", not a failure (issue 13). ``error_kind`` ``unknown_outcome``: a paid
+    request that may have been charged was left unresolved, which is not a "no".
+    """
     if status == "succeeded":
         return EXIT_OK
+    if status in WAIT_ENDED and task_id:
+        return EXIT_PENDING
+    if error_kind == "unknown_outcome":
+        return EXIT_ERROR
     if status in DECLINED_OR_INVALID:
         return EXIT_USAGE
     if status in IN_PROGRESS:
         return EXIT_PENDING
-    return EXIT_ERROR  # failed, timeout and every error status
+    return EXIT_ERROR  # failed and every other error status
 
 
 def status_for(exc: CreatokError) -> RunStatus:

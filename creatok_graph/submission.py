@@ -24,10 +24,10 @@ from .errors import (
     ContractError,
     CreatokError,
     InvalidResponseError,
+    is_submission_failure,
 )
 from .intake import run_id_conflict
-from .ledger import CONFLICT, REUSE, UNKNOWN, Ledger
-from .messages import text
+from .ledger import CONFLICT, REUSE, UNKNOWN, intent_from_state, open_ledger
 from .node_env import (
     NodeEnv,
     answer_text,
@@ -39,7 +39,7 @@ from .node_env import (
     with_update,
 )
 from .outcome import result_record
-from .replies import error_record
+from .replies import error_record, unknown_outcome_question
 from .state import Generation, ImageRequest, State
 from .validation import approved_hash, submit_body
 
@@ -81,8 +81,10 @@ def submit(state: State, env: NodeEnv) -> Flow[Command[Any]]:
     run_id = gen["run_id"]
     request: ImageRequest = gen["request"]  # type: ignore[typeddict-item,assignment]
     body = submit_body(request, gen.get("object_keys"))
-    ledger = Ledger(env.store, env.artifacts_root)
-    decision, entry = yield from ledger.begin(run_id, approved_hash(request), body)
+    ledger = yield from open_ledger(env.store, gen.get("ledger_root"), env.artifacts_root)
+    # An open intent remembered in the record is asked about even if the ledger lost it.
+    decision, entry = yield from ledger.begin(run_id, approved_hash(request), body,
+                                              intent_from_state(gen.get("submit_intent")))
 
     if decision == REUSE:
         task_id = str(entry.task_id)
@@ -93,7 +95,7 @@ def submit(state: State, env: NodeEnv) -> Flow[Command[Any]]:
         answer = interrupt(
             {
                 "type": "unknown_outcome",
-                "question": text(lang, "unknown_outcome"),
+                "question": unknown_outcome_question(lang, entry.note),
                 "run_id": run_id,
                 "options": ["retry", "stop"],
                 "idempotency_key": entry.idempotency_key,
@@ -106,7 +108,7 @@ def submit(state: State, env: NodeEnv) -> Flow[Command[Any]]:
         said = answer_text(answer, "type")
         if not (said and (is_retry(said) or is_yes(said))):
             return end(gen, "cancelled", {"kind": "unknown_outcome",
-                                          "message": text(lang, "unknown_outcome"),
+                                          "message": unknown_outcome_question(lang, entry.note),
                                           "idempotency_key": entry.idempotency_key})
         # The answer is spent by exactly one send: record it, then send in a fresh step
         # (a crash during that send must ask again, not replay this answer).
@@ -115,23 +117,28 @@ def submit(state: State, env: NodeEnv) -> Flow[Command[Any]]:
 
     # SEND or RESEND: the intent is on record; now, and only now, the paid call.
     emit({"type": "submitting", "run_id": run_id, "attempt": entry.attempts})
-    failures = {"submit_failures": int(state.get("submit_failures") or 0) + 1}
     try:
         answer_ = yield from send_paid(env.api, entry.body or body, entry.idempotency_key)
     except CreatokError as exc:
+        # CreatOK's rule for the "outdated integration" hint: submission failures only.
+        failures = {"submit_failures": int(state.get("submit_failures") or 0)
+                    + is_submission_failure(exc)}
         if maybe_charged(exc):
-            yield from ledger.record(entry.unanswered(f"{exc.kind}: {exc.message}"))
+            intent = entry.unanswered(f"{exc.kind}: {exc.message}")
+            yield from ledger.record(intent)
             if isinstance(exc, ContractError):  # accepted, but no task id to follow
                 return with_update(end(gen, exc), failures)
-            # Outcome unknown: keep the intent; the next pass asks the person.
-            return with_update(step(gen, "submit", error=error_record(exc)), failures)
+            # Outcome unknown: keep the intent (in the record too); the next pass asks.
+            return with_update(step(gen, "submit", error=error_record(exc),
+                                    submit_intent=intent.to_dict()), failures)
         yield from ledger.record(entry.refused(f"{exc.kind}: {exc.message}"))
         return with_update(end(gen, exc), failures)
     except Exception as exc:  # anything unforeseen once the request may have left: ask
         note = f"{type(exc).__name__}: {exc}"
-        yield from ledger.record(entry.unanswered(note))
-        return with_update(step(gen, "submit", error={"kind": "unknown_outcome", "message": note}),
-                           failures)
+        intent = entry.unanswered(note)
+        yield from ledger.record(intent)
+        return step(gen, "submit", error={"kind": "unknown_outcome", "message": note},
+                    submit_intent=intent.to_dict())
     yield from ledger.record(entry.submitted(answer_.task_id))
     return (yield from _submitted(gen, env, answer_.task_id, answer_.raw))
 
@@ -179,6 +186,8 @@ def _submitted(
         "task_id": task_id, "submitted_at": gen.get("submitted_at") or time.time(),
         "phase": "submitted", "raw": raw, "error": None,
     }
+    if gen.get("submit_intent"):
+        changes["submit_intent"] = None  # answered: nothing open any more
     record = result_record({**gen, **changes}, status="submitted")  # type: ignore[typeddict-item]
     with contextlib.suppress(OSError):  # the ledger and state hold the task id; persist retries
         yield Blocking(artifacts.write_result, (env.artifacts_root, gen["run_id"], record, None))

@@ -35,7 +35,8 @@ def _scenario_epilog() -> str:
         "",
         "admin endpoints (no auth): GET /_emulator/stats, POST /_emulator/reset,",
         'GET|POST /_emulator/scenarios {"scenarios": [...]}, POST /_emulator/config',
-        '{"task_seconds", "flaky_rate", "slow_submit_seconds"}, GET /_emulator/tasks.',
+        '{"task_seconds", "flaky_rate", "slow_submit_seconds", "honour_idempotency"},',
+        "GET /_emulator/tasks.",
     ]
     return "\n".join(lines)
 
@@ -122,6 +123,12 @@ def build_parser() -> argparse.ArgumentParser:
         default=5.0,
         help="delay of submit under slow-submit (default 5)",
     )
+    parser.add_argument(
+        "--no-idempotency",
+        action="store_true",
+        help="ignore the Idempotency-Key header: every accepted submit is a new charge "
+        "(CreatOK's contract does not promise de-duplication)",
+    )
     parser.add_argument("-v", "--verbose", action="store_true", help="log every request to stderr")
     return parser
 
@@ -164,6 +171,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         port=args.port,
         flaky_rate=args.flaky_rate,
         slow_submit_seconds=args.slow_submit_seconds,
+        honour_idempotency=not args.no_idempotency,
         verbose=args.verbose,
     )
     try:

@@ -68,12 +68,8 @@ def _rgb(hue: float, sat: float, val: float) -> tuple[int, int, int]:
     return int(r * 255), int(g * 255), int(b * 255)
 
 
-@lru_cache(maxsize=512)
-def gradient_png(width: int, height: int, seed: int) -> bytes:
-    """A diagonal two-colour gradient; ``seed`` picks the colours so images differ.
-
-    Cached because status polling clients download the same few images often.
-    """
+def gradient_pixels(width: int, height: int, seed: int) -> bytes:
+    """RGB pixels of a diagonal two-colour gradient; ``seed`` picks the colours."""
     hue = (seed * 0.618033988749895) % 1.0
     c1 = _rgb(hue, 0.75, 0.95)
     c2 = _rgb(hue + 0.33, 0.85, 0.55)
@@ -89,7 +85,16 @@ def gradient_png(width: int, height: int, seed: int) -> bytes:
                     int(c1[2] + (c2[2] - c1[2]) * t),
                 )
             )
-    return encode_rgb(width, height, bytes(pixels))
+    return bytes(pixels)
+
+
+@lru_cache(maxsize=512)
+def gradient_png(width: int, height: int, seed: int) -> bytes:
+    """A diagonal two-colour gradient as PNG; ``seed`` picks the colours so images differ.
+
+    Cached because status polling clients download the same few images often.
+    """
+    return encode_rgb(width, height, gradient_pixels(width, height, seed))
 
 
 def read_png_size(data: bytes) -> tuple[int, int]:
@@ -104,6 +109,7 @@ __all__ = [
     "PNG_SIGNATURE",
     "dimensions_for_aspect_ratio",
     "encode_rgb",
+    "gradient_pixels",
     "gradient_png",
     "read_png_size",
 ]

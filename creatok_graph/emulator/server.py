@@ -42,6 +42,7 @@ from urllib.parse import parse_qs, quote, unquote, urlsplit
 from xml.sax.saxutils import escape as xml_escape
 
 from ..api_paths import API_PREFIX, CAPABILITIES_PATH, PRESIGN_PATH, STATUS_PATH, SUBMIT_PATH
+from .jpeg import gradient_jpeg
 from .png import dimensions_for_aspect_ratio, gradient_png
 
 SANDBOX_API_KEY = "sk-creatok-sandbox"
@@ -95,6 +96,9 @@ class Scenario(str, enum.Enum):
     ALT_STATUSES = "alt-statuses"
     EXTRA_FIELDS = "extra-fields"
     NO_PROGRESS = "no-progress"
+    EXPIRED_URLS = "expired-urls"
+    JPEG_IMAGES = "jpeg-images"
+    FLAKY_FILES = "flaky-files"
 
     def __str__(self) -> str:
         return self.value
@@ -130,6 +134,13 @@ SCENARIO_HELP: dict[str, str] = {
     "at any time)",
     "no-progress": "status answers carry no progress field (the contract only says it may "
     "appear): a client gets no hint of when a task will finish",
+    "expired-urls": "image and thumbnail URLs answer like expired signed URLs, in object-storage "
+    "XML: HTTP 403 AccessDenied 'Request has expired' (even-numbered files: 0.png, 2.png...) "
+    "or HTTP 410 Gone (odd-numbered files)",
+    "jpeg-images": "odd-numbered images (1.png, 3.png...) are JPEG bytes served as image/jpeg "
+    "although their URL ends in .png: a client must judge files by their bytes",
+    "flaky-files": "every 2nd GET of an image or thumbnail answers HTTP 503 SlowDown "
+    "(object storage asking to retry)",
 }
 
 SCENARIO_NAMES: tuple[str, ...] = tuple(s.value for s in Scenario)
@@ -372,6 +383,7 @@ class Emulator:
         *,
         flaky_rate: float = 0.5,
         slow_submit_seconds: float = 5.0,
+        honour_idempotency: bool = True,
         verbose: bool = False,
     ) -> None:
         if not api_key:
@@ -396,6 +408,10 @@ class Emulator:
         self._broken_body = _json_bytes(_broken_capabilities(self._capabilities))
         self._models = _image_models(self._capabilities)
         self._scenarios: frozenset[str] = self._parse_scenarios(scenarios)
+        self.honour_idempotency = bool(honour_idempotency)
+        """False: ``Idempotency-Key`` is ignored, every accepted submit is a new charge.
+        CreatOK's contract does not promise de-duplication; tests of what a user pays
+        should hold without it."""
         self._init_state()
 
     # ----------------------------------------------------------------- config helpers
@@ -448,11 +464,14 @@ class Emulator:
             "status": 0,
             "downloads": 0,
             "idempotent_replays": 0,
+            "submits_in_flight": 0,
         }
         self._credits: float = 0
         self._requests: dict[str, int] = {}
         self._flaky_seen = 0
         self._rate_seen = 0
+        self._file_flaky_seen = 0
+        self._file_requests: list[dict[str, Any]] = []
 
     # ----------------------------------------------------------------- public API
 
@@ -579,6 +598,7 @@ class Emulator:
                 self._slow_submit_seconds = slow
             self._flaky_seen = 0
             self._rate_seen = 0
+            self._file_flaky_seen = 0
 
     @property
     def capabilities(self) -> dict[str, Any]:
@@ -624,6 +644,16 @@ class Emulator:
         with self._lock:
             task = self._tasks.get(task_id)
         return None if task is None else self._describe(task, time.monotonic())
+
+    @property
+    def file_requests(self) -> list[dict[str, Any]]:
+        """Every request for an image file (method, path, headers), oldest first.
+
+        Lets a test check what a client sends to the image host, e.g. that no
+        ``Authorization`` header (the API key) ever reaches it. Capped at the latest 1000.
+        """
+        with self._lock:
+            return [dict(r, headers=dict(r["headers"])) for r in self._file_requests]
 
     @property
     def uploads(self) -> Mapping[str, bytes]:
@@ -746,6 +776,11 @@ class Emulator:
             return self._storage(method, raw_path, raw_query, headers, body)
         if raw_path.startswith(FILES_PREFIX):
             self._count(f"{method} {FILES_PREFIX}*")
+            with self._lock:
+                self._file_requests.append(
+                    {"method": method, "path": raw_path, "headers": dict(headers.items())}
+                )
+                del self._file_requests[:-1000]
             return self._files(method, raw_path, raw_query)
         path = unquote(raw_path)
         self._count(f"{method} {path}", api_path=path, method=method)
@@ -1019,7 +1054,9 @@ class Emulator:
         parsed = self._json_object(body)
         if isinstance(parsed, Response):
             return parsed
-        idem_key = (headers.get("Idempotency-Key") or "").strip() or None
+        sent_key = (headers.get("Idempotency-Key") or "").strip() or None
+        # Not honoured: the key is only noted on the task, never used to de-duplicate.
+        idem_key = sent_key if self.honour_idempotency else None
         fingerprint = json.dumps(parsed, sort_keys=True, separators=(",", ":"))
         with self._lock:
             extra = self._extra()
@@ -1075,9 +1112,18 @@ class Emulator:
                     200, CODE_INSUFFICIENT_CREDITS, "insufficient credits", extra=extra
                 )
             slow_active = Scenario.SLOW_SUBMIT.value in active and slow > 0
-            if slow_active and self._stopping.wait(slow):
-                return _envelope(503, 503, "server shutting down")
-            answer = self._create_task(parsed, idem_key)
+            if slow_active:
+                with self._lock:
+                    self._counters["submits_in_flight"] += 1
+                try:
+                    if self._stopping.wait(slow):
+                        return _envelope(503, 503, "server shutting down")
+                    answer = self._create_task(parsed, idem_key, sent_key)
+                finally:
+                    with self._lock:
+                        self._counters["submits_in_flight"] -= 1
+            else:
+                answer = self._create_task(parsed, idem_key, sent_key)
             created = True
         finally:
             if idem_key is not None and not created:
@@ -1093,7 +1139,9 @@ class Emulator:
             data["estimated_seconds"] = self._task_seconds
         return _envelope(200, CODE_OK, "ok", data, extra=extra)
 
-    def _create_task(self, body: Mapping[str, Any], idem_key: str | None) -> dict[str, Any]:
+    def _create_task(
+        self, body: Mapping[str, Any], idem_key: str | None, sent_key: str | None = None
+    ) -> dict[str, Any]:
         """Create (and charge) a task; returns the submit answer's data."""
         prompt = str(body["prompt"])
         with self._lock:
@@ -1123,7 +1171,7 @@ class Emulator:
                 image_object_keys=list(body.get("imageObjectKeys") or []),
                 fail_message=fail_message,
                 stuck=Scenario.STUCK_TASK.value in active,
-                idempotency_key=idem_key,
+                idempotency_key=sent_key or idem_key,
                 credits=_credits_for(model, str(body["resolution"]), n),
             )
             self._tasks[task.task_id] = task
@@ -1295,6 +1343,9 @@ class Emulator:
         problem = self._verify("GET", raw_path, raw_query)
         if problem is not None:
             return problem
+        scripted = self._file_scenario(raw_path)
+        if scripted is not None:
+            return scripted
         missing = _xml_error(404, "NoSuchKey", "The specified key does not exist.", raw_path)
         rest = raw_path[len(FILES_PREFIX) :]
         task_id, _, name = rest.partition("/")
@@ -1310,13 +1361,33 @@ class Emulator:
         if thumb:
             width, height = max(1, width // 2), max(1, height // 2)
         seed = int(hashlib.sha256(task.task_id.encode()).hexdigest()[:8], 16) + index * 7919
-        data = gradient_png(width, height, seed)
         with self._lock:
+            jpeg = Scenario.JPEG_IMAGES.value in self._scenarios and index % 2 == 1
             self._counters["downloads"] += 1
+        data = gradient_jpeg(width, height, seed) if jpeg else gradient_png(width, height, seed)
         etag = '"' + hashlib.md5(data, usedforsecurity=False).hexdigest() + '"'
         return Response(
-            200, data, "image/png", [("ETag", etag), ("Cache-Control", "private, max-age=604800")]
+            200, data, "image/jpeg" if jpeg else "image/png",
+            [("ETag", etag), ("Cache-Control", "private, max-age=604800")],
         )
+
+    def _file_scenario(self, raw_path: str) -> Response | None:
+        """Expired or flaky object storage, as the scenarios ask (checked after the signature)."""
+        with self._lock:
+            active = self._scenarios
+            if Scenario.FLAKY_FILES.value in active:
+                k = self._file_flaky_seen
+                self._file_flaky_seen += 1
+                if k % 2 == 0:
+                    return _xml_error(503, "SlowDown", "Please reduce your request rate.",
+                                      raw_path)
+        if Scenario.EXPIRED_URLS.value in active:
+            number = re.match(r"(\d+)", raw_path.rsplit("/", 1)[-1])
+            if number and int(number.group(1)) % 2 == 1:
+                return _xml_error(410, "Gone", "The signed URL has expired and the object is "
+                                  "no longer available at this address.", raw_path)
+            return _xml_error(403, "AccessDenied", "Request has expired", raw_path)
+        return None
 
     # ----------------------------------------------------------------- admin
 
@@ -1331,6 +1402,8 @@ class Emulator:
             if path == "/_emulator/reset" and method == "POST":
                 self.reset()
                 return _envelope(200, 0, "ok", self.stats())
+            if path == "/_emulator/file-requests" and method == "GET":
+                return _envelope(200, 0, "ok", {"requests": self.file_requests})
             if path == "/_emulator/tasks" and method == "GET":
                 return _envelope(200, 0, "ok", {"tasks": list(self.tasks.values())})
             if path == "/_emulator/scenarios" and method == "GET":
@@ -1346,7 +1419,7 @@ class Emulator:
             404,
             404,
             "admin endpoint not found; see GET /_emulator/stats, "
-            "POST /_emulator/reset, GET|POST /_emulator/scenarios, "
+            "POST /_emulator/reset, GET /_emulator/file-requests, GET|POST /_emulator/scenarios, "
             "POST /_emulator/config, GET /_emulator/tasks",
         )
 
@@ -1357,6 +1430,7 @@ class Emulator:
             "flaky_rate": self._flaky_rate,
             "slow_submit_seconds": self._slow_submit_seconds,
             "task_seconds": self._task_seconds,
+            "honour_idempotency": self.honour_idempotency,
         }
 
     def _admin_configure(self, parsed: Mapping[str, Any], *, require_scenarios: bool) -> Response:
@@ -1373,6 +1447,9 @@ class Emulator:
                 raise ValueError(f"{name} must be a number")
         if parsed.get("task_seconds") is not None:
             self._check_non_negative("task_seconds", parsed["task_seconds"])
+        honour = parsed.get("honour_idempotency")
+        if honour is not None and not isinstance(honour, bool):
+            raise ValueError("honour_idempotency must be true or false")
         if scenarios is not None:
             self.set_scenarios(
                 scenarios,
@@ -1387,6 +1464,8 @@ class Emulator:
             )
         if parsed.get("task_seconds") is not None:
             self.task_seconds = parsed["task_seconds"]
+        if honour is not None:
+            self.honour_idempotency = honour
         return _envelope(200, 0, "ok", self._scenario_info())
 
 

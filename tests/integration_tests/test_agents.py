@@ -404,5 +404,5 @@ def test_checking_an_unknown_task_says_so_and_costs_nothing(
             "args": {"task_id": "task_nope"}}
     message = tool.invoke(call)  # no graph around it: recovery asks no question
     assert message.artifact["status"] == "not_found"
-    assert "could not find that task" in str(message.content)
+    assert "could not find task task_nope" in str(message.content)  # names it
     assert emulator.stats()["submit_requests"] == 0

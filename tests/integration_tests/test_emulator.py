@@ -26,6 +26,7 @@ from typing import Any
 
 import httpx
 import pytest
+from _helpers import wait_until
 
 from creatok_graph.emulator import SANDBOX_API_KEY, SCENARIO_NAMES, Emulator, Scenario
 from creatok_graph.emulator.cli import main as cli_main
@@ -424,13 +425,12 @@ def test_lifecycle_queued_running_succeeded(emulator_factory: Factory) -> None:
         assert re.fullmatch(r"task_[0-9a-f]+", data["task_id"]) and data["status"] == "queued"
         task_id = data["task_id"]
         assert status_of(c, task_id)["status"] == "queued"
-        time.sleep(0.45)
+        assert wait_until(lambda: status_of(c, task_id)["status"] != "queued", 5)
         running = status_of(c, task_id)
         assert running["status"] == "running"
         assert isinstance(running["progress"], int) and 0 <= running["progress"] <= 99
         assert "result" not in running
-        time.sleep(0.6)
-        done = status_of(c, task_id)
+        done = wait_terminal(c, task_id)
         assert done["status"] == "succeeded" and done["progress"] == 100
         images = done["result"]["images"]
         assert len(images) == 3
@@ -561,8 +561,7 @@ def test_scenario_slow_submit(emulator: Emulator, client: httpx.Client) -> None:
     # a client that gives up still got charged: the task exists server-side
     with pytest.raises(httpx.ReadTimeout):
         client.post(SUBMIT, json=GOOD, timeout=0.1)
-    time.sleep(0.5)
-    assert emulator.stats()["submits"] == 2
+    assert wait_until(lambda: emulator.stats()["submits"] == 2, 10)
 
 
 def test_scenario_broken_capabilities(emulator: Emulator, client: httpx.Client) -> None:
@@ -619,8 +618,7 @@ def test_scenario_no_progress(emulator: Emulator, client: httpx.Client) -> None:
     emulator.set_scenarios(["no-progress"])
     task_id = submit(client).json()["data"]["task_id"]
     assert "progress" not in status_of(client, task_id)
-    time.sleep(0.5)
-    done = status_of(client, task_id)
+    done = wait_terminal(client, task_id)
     assert done["status"] == "succeeded" and "progress" not in done and done["result"]["images"]
 
 

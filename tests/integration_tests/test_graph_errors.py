@@ -73,22 +73,24 @@ def test_default_artifacts_dir(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.mark.parametrize(
-    ("scenario", "status", "text_key"),
+    ("scenario", "status", "text_key", "params"),
     [
-        ("broken-capabilities", "contract_error", "contract_error"),
-        ("non-json", "invalid_response", "invalid_response"),
-        ("unauthorized", "auth_error", None),
+        # the person reads which field broke the contract, not only result.json (issue 13)
+        ("broken-capabilities", "contract_error", "contract_error_field",
+         {"field": "capabilities.image.default_model"}),
+        ("non-json", "invalid_response", "invalid_response", {}),
+        ("unauthorized", "auth_error", None, {}),
     ],
 )
 async def test_broken_service_stops_before_approval(
-    h1: Harness, scenario: str, status: str, text_key: str | None
+    h1: Harness, scenario: str, status: str, text_key: str | None, params: dict[str, str]
 ) -> None:
     h1.emulator.set_scenarios([scenario])
     done = await h1.invoke({"prompt": PROMPT})
     assert "__interrupt__" not in done
     assert done["status"] == status
     if text_key:
-        assert last_text(done) == text("en", text_key)
+        assert last_text(done) == text("en", text_key, **params)
     no_charge(h1)
     assert h1.result_json()["status"] == status
 
@@ -216,7 +218,8 @@ async def test_unreachable_service_is_a_connection_error(
     )
     done = await h1.invoke({"prompt": PROMPT}, context=gone)
     assert done["status"] == "connection_error"
-    assert last_text(done) == text("en", "connection_error")
+    url = f"http://127.0.0.1:{port}/api/open/skills/capabilities"  # named (issue 13)
+    assert last_text(done) == text("en", "connection_error_url", url=url)
 
 
 @pytest.mark.parametrize("run_id", ["../escape", "a/b", ".hidden", ""])

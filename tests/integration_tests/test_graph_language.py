@@ -83,7 +83,8 @@ async def test_an_unclear_answer_is_asked_about_in_the_persons_language(h1: Harn
 async def test_errors_are_localized(h1: Harness) -> None:
     h1.emulator.set_scenarios(["broken-capabilities"])
     done = await h1.invoke({"prompt": "uma raposa vermelha sentada numa floresta com neve"})
-    assert last_text(done) == text("pt", "contract_error")
+    assert last_text(done) == text("pt", "contract_error_field",
+                                   field="capabilities.image.default_model")
 
 
 async def test_explicit_language_wins(h1: Harness) -> None:

@@ -88,7 +88,9 @@ async def test_artifacts_hold_every_field_and_url_verbatim(h1: Harness) -> None:
     # Images exactly as CreatOK sent them: compare with the raw status answer.
     assert record["raw"]["status"] == "succeeded"
     sent = record["raw"]["result"]["images"]
-    assert record["images"] == sent == done["images"]
+    assert record["images"] == done["images"]
+    # Every field as CreatOK sent it; the local copy is described beside (test_downloads.py).
+    assert [{k: i[k] for k in sent[0]} for i in record["images"]] == sent
     assert len(sent) == 3
     for image in sent:
         assert image["url"].startswith(h1.emulator.base_url + "/_files/" + done["task_id"])
@@ -99,7 +101,8 @@ async def test_artifacts_hold_every_field_and_url_verbatim(h1: Harness) -> None:
         assert image["url"] in message
     assert done["task_id"] in markdown
     # Written atomically: no temporary files are left behind.
-    assert sorted(p.name for p in (folder / "outputs").iterdir()) == ["result.json", "result.md"]
+    assert sorted(p.name for p in (folder / "outputs").iterdir()) == [
+        "images", "index.html", "result.json", "result.md"]
 
 
 async def test_files_of_a_run_get_the_users_usual_permissions(h1: Harness) -> None:
@@ -127,7 +130,7 @@ async def test_urls_are_byte_identical_to_the_service(h1: Harness) -> None:
             headers={"Authorization": f"Bearer {h1.emulator.api_key}"},
         )
         images = answer.json()["data"]["result"]["images"]
-        assert done["images"] == images
+        assert [{k: i[k] for k in images[0]} for i in done["images"]] == images
         for image in images:
             assert image["url"] in last_text(done)
             assert image["url"] in h1.result_md()

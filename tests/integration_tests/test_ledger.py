@@ -12,6 +12,7 @@ import dataclasses
 import json
 import sqlite3
 import threading
+import traceback
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -584,8 +585,8 @@ def test_many_threads_with_their_own_connections_share_one_sqlite_file(
                 done = graph.invoke(Command(resume=APPROVE), cfg, context=ctx,
                                     durability="sync")
                 outcomes[run_id] = done["status"]
-        except Exception as exc:  # reported below, with the run id
-            outcomes[run_id] = repr(exc)
+        except Exception:  # reported below, with the run id and the whole traceback
+            outcomes[run_id] = traceback.format_exc()
 
     threads = [threading.Thread(target=one, args=(f"run-{i}",)) for i in range(6)]
     for t in threads:

@@ -183,6 +183,13 @@ async def test_approve_with_yes_streams_progress(server: Server) -> None:
         i["url"] for i in state["images"]]
     assert server.submits() == before + 1
     assert result_written(Path(server.artifacts), state["run_id"])
+    # Copies of the images, streamed and written off the event loop (downloads.py).
+    outputs = Path(server.artifacts) / state["run_id"] / "outputs"
+    async with httpx.AsyncClient() as plain:
+        for image in state["images"]:
+            served = (await plain.get(image["url"])).content
+            assert (outputs / image["file"]).read_bytes() == served
+    assert (outputs / "index.html").is_file()
     server.assert_no_blocking_calls()
 
 

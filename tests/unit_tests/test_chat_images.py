@@ -14,10 +14,10 @@ from creatok_graph.chat_images import (
     images_in,
     result_content,
     save_images,
-    sniff_image_type,
 )
 from creatok_graph.emulator.png import gradient_png
 from creatok_graph.errors import InvalidRequestError
+from creatok_graph.image_types import sniff_image_bytes
 
 PNG = gradient_png(8, 8, 1)
 JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + b"\x00" * 32
@@ -33,7 +33,8 @@ B64 = base64.b64encode(PNG).decode()
      (b"RIFF\x24\x00\x00\x00WAVEfmt ", None)],
 )
 def test_types_are_sniffed_from_the_bytes(data: bytes, expected: str | None) -> None:
-    assert sniff_image_type(data) == expected
+    sniffed = sniff_image_bytes(data)  # the one sniffer, shared with the downloads
+    assert (sniffed.content_type if sniffed else None) == expected
 
 
 @pytest.mark.parametrize(

@@ -16,7 +16,13 @@ from creatok_graph.errors import (
 from creatok_graph.messages import text
 from creatok_graph.outcome import Outcome
 from creatok_graph.replies import final_message
-from creatok_graph.status import RUN_STATUSES, exit_code, status_for, task_status
+from creatok_graph.status import (
+    RUN_STATUSES,
+    WAIT_ENDED,
+    exit_code,
+    status_for,
+    task_status,
+)
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "architecture.md"
 
@@ -35,6 +41,19 @@ def test_a_request_that_timed_out_is_a_connection_problem_not_a_stopped_wait() -
 ])
 def test_exit_codes(status: str, code: int) -> None:
     assert exit_code(status) == code
+
+
+@pytest.mark.parametrize("status", sorted(WAIT_ENDED))
+def test_a_wait_for_an_accepted_task_that_ended_is_still_running(status: str) -> None:
+    """Issue 13: a script can tell "stopped waiting, the task goes on" from a failure."""
+    assert exit_code(status, task_id="t1") == 3
+    assert exit_code(status) == 1  # no task was accepted: a failure
+
+
+def test_a_stop_on_an_unknown_outcome_is_not_a_no() -> None:
+    assert exit_code("cancelled") == 2
+    assert exit_code("cancelled", error_kind="unknown_outcome") == 1
+    assert exit_code("failed", task_id="t1") == 1
 
 
 def test_every_status_has_an_exit_code_and_a_reply() -> None:
