@@ -19,6 +19,7 @@ _EXPORTS: dict[str, str] = {
     "AsyncCreatok": "client",
     "Creatok": "client",
     "TaskStatus": "client",
+    "ClientContext": "context",
     "CreatokContext": "context",
     "GraphHttp": "connections",
     "build_graph": "graph",
@@ -49,6 +50,7 @@ __all__ = [
     "APITimeoutError",
     "AsyncCreatok",
     "AuthenticationError",
+    "ClientContext",
     "ConfigurationError",
     "ContractError",
     "Creatok",
@@ -75,7 +77,7 @@ if TYPE_CHECKING:
     from .capabilities import ImageCapabilities, ImageModel, ResolvedRequest, resolve_request
     from .client import AsyncCreatok, Creatok, TaskStatus
     from .connections import GraphHttp
-    from .context import CreatokContext
+    from .context import ClientContext, CreatokContext
     from .errors import (
         APIConnectionError,
         APIError,

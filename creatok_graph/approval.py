@@ -7,6 +7,7 @@ asks again and says why: it never cancels, because nothing has been charged yet.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -18,6 +19,7 @@ from .errors import CreatokError
 from .ledger import ledger_root
 from .messages import text
 from .node_env import NodeEnv, end, generation, lang_of, step
+from .references import describe_reference
 from .replies import describe_invalid, error_record
 from .state import SETTING_KEYS, ImageRequest, ImageSettings, State
 from .validation import resolve
@@ -88,6 +90,23 @@ APPROVAL_RESPONSE_SCHEMA: dict[str, Any] = {
 # -- the question --------------------------------------------------------------------------
 
 
+CONTINUATION_INDENT = "    "
+"""Put before every line after the first of one item of the approval question."""
+
+
+LINE_BREAK = re.compile("\r\n|[\n\u2028\u2029]")
+"""What starts a new line wherever the question is shown (a lone CR or another control
+character is shown escaped by the front ends: ``terminal.escape``)."""
+
+
+def _one_item(line: str) -> str:
+    """``line`` shown as one item of the question: a line break inside it (a prompt or a
+    file name of several lines) starts an indented continuation line, so what a prompt
+    says can never pass for a line of the question itself, e.g. a second cost line."""
+    first, *rest = LINE_BREAK.split(line)
+    return "\n".join([first, *(CONTINUATION_INDENT + part for part in rest)])
+
+
 def approval_description(lang: str, request: ImageRequest, note: str | None) -> str:
     """The approval question; ``note`` (why we ask again) comes first."""
     n = int(request["n"])
@@ -99,7 +118,10 @@ def approval_description(lang: str, request: ImageRequest, note: str | None) -> 
     )
     if request.get("aspect_ratio"):
         lines.append(text(lang, "confirm_aspect", aspect_ratio=request["aspect_ratio"]))
-    if request.get("reference_images"):
+    if request.get("reference_files"):  # what will be sent: the resolved files
+        names = "; ".join(describe_reference(f) for f in request["reference_files"])
+        lines.append(text(lang, "confirm_refs", names=names))
+    elif request.get("reference_images"):
         names = ", ".join(
             p.replace("\\", "/").rsplit("/", 1)[-1] for p in request["reference_images"]
         )
@@ -112,7 +134,7 @@ def approval_description(lang: str, request: ImageRequest, note: str | None) -> 
     )
     lines.append(text(lang, "confirm_prompt", prompt=request["prompt"]))
     lines.append(text(lang, "confirm_question"))
-    return "\n".join(lines)
+    return "\n".join(_one_item(line) for line in lines)
 
 
 def approval_request(lang: str, request: ImageRequest, note: str | None) -> dict[str, Any]:

@@ -222,6 +222,20 @@ def _refuse(message: str, reason: str, field_name: str, **params: Any) -> Invali
     return InvalidRequestError(message, field=field_name, reason=reason, params=params)
 
 
+MAX_PROMPT_CHARS = 4000
+"""Longest prompt sent (characters, after trimming): refused before any call above it."""
+
+
+def check_prompt_length(prompt: str) -> None:
+    """Refuse a prompt longer than :data:`MAX_PROMPT_CHARS`, naming the limit."""
+    length = len((prompt or "").strip())
+    if length > MAX_PROMPT_CHARS:
+        raise _refuse(
+            f"the prompt is {length} characters long; the limit is {MAX_PROMPT_CHARS}",
+            "prompt_too_long", "prompt", length=length, max=MAX_PROMPT_CHARS,
+        )
+
+
 def resolve_request(
     caps: ImageCapabilities,
     *,
@@ -240,6 +254,7 @@ def resolve_request(
     prompt = (prompt or "").strip()
     if not prompt:
         raise _refuse("the prompt is empty: describe the image you want", "prompt_empty", "prompt")
+    check_prompt_length(prompt)
 
     ids = [m.id for m in caps.models]
     if model is None or str(model).strip() == "":

@@ -27,16 +27,13 @@ from typing import Any
 
 from langchain_core.messages import BaseMessage
 
-from .artifacts import run_dir
+from .artifacts import INPUTS_FOLDER, run_dir
 from .errors import InvalidRequestError
 from .image_types import sniff_image_bytes
-from .references import IMAGE_TYPES
+from .references import ACCEPTED, MAX_REFERENCE_BYTES
 
-MAX_IMAGE_BYTES = 20 * 1024 * 1024
-"""Largest image accepted from a message (decoded). CreatOK states no limit; this keeps
-requests to the server and uploads reasonable."""
-
-INPUTS_FOLDER = "inputs"
+MAX_IMAGE_BYTES = MAX_REFERENCE_BYTES
+"""Largest picture accepted from a message (decoded): the limit of any reference image."""
 
 @dataclass(frozen=True)
 class ChatImage:
@@ -162,7 +159,7 @@ def _checked(data: bytes, index: int) -> ChatImage:
         raise _refuse(f"{_label(index)} has no image data", "empty", index)
     sniffed = sniff_image_bytes(data)
     if sniffed is None:
-        allowed = sorted(IMAGE_TYPES)
+        allowed = list(ACCEPTED)
         raise _refuse(
             f"{_label(index)} is not an image type CreatOK accepts: use {', '.join(allowed)}",
             "type", index, allowed=allowed,

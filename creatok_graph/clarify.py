@@ -21,7 +21,7 @@ from ._flow import Blocking, Flow
 from .answer_words import is_keep, is_use
 from .chat_model import draft_refinement, extract_request
 from .errors import InvalidRequestError
-from .intake import UNSENT_PHASES, fresh_message, is_new_invocation, new_request
+from .intake import fresh_message, new_request, starts_request
 from .language import detect_language, uses_cjk_script
 from .messages import DEFAULT_LANGUAGE, text
 from .node_env import (
@@ -67,7 +67,7 @@ def clarify(state: State, env: NodeEnv) -> Flow[Command[Any]]:
     first = not base  # the thread's first request: nothing to replace
     new = False
     update: dict[str, Any] = {}
-    if is_new_invocation(state) or base.get("phase") not in UNSENT_PHASES:
+    if starts_request(state):
         message = fresh_message(state)
         base, update = yield from new_request(state, env)
         env = env.fixed_by(base)

@@ -45,6 +45,7 @@ from .status import (
     FINISHED,
     exit_code,
 )
+from .terminal import escape
 
 if TYPE_CHECKING:
     from .context import CreatokContext
@@ -138,7 +139,8 @@ def build_parser(lang: str = DEFAULT_LANGUAGE) -> argparse.ArgumentParser:
     p.add_argument("--n", help="how many images (default: the model's)")
     p.add_argument("--aspect-ratio", metavar="W:H", help="e.g. 16:9")
     p.add_argument("--reference-image", metavar="PATH", action="append", default=[],
-                   help="a local reference image: .png, .jpg, .jpeg, .webp or .gif (repeatable)")
+                   help="a local reference image: PNG, JPEG, WebP or GIF (judged by its "
+                   "content), at most 20 MiB (repeatable)")
     p.add_argument("--run-id", metavar="ID",
                    help="name this run; the same id later continues or reprints it "
                    "(default: a timestamp and a short random part)")
@@ -204,7 +206,7 @@ class Progress:
         with self._lock:
             if self.live:
                 self.stream.write("\r\033[K")
-            self.stream.write(message + "\n")
+            self.stream.write(escape(message) + "\n")
             self.stream.flush()
 
     def _ensure_spinner(self) -> None:
@@ -219,7 +221,8 @@ class Progress:
             reported, at = self._elapsed_at
             elapsed = reported + time.monotonic() - at
             with self._lock:
-                self.stream.write(f"\r\033[K{frame} {self.status or '...'} · {elapsed:.0f}s")
+                status = escape(self.status or "...")
+                self.stream.write(f"\r\033[K{frame} {status} · {elapsed:.0f}s")
                 self.stream.flush()
 
     def stop(self) -> None:
@@ -284,7 +287,7 @@ class Session:
         return self.err if self.args.json else self.out
 
     def say(self, message: str) -> None:
-        self.human.write(message + "\n")
+        self.human.write(escape(message) + "\n")
         self.human.flush()
 
     def note(self, message: str) -> None:
@@ -294,7 +297,7 @@ class Session:
     def ask(self, question: str) -> str | None:
         """One line from stdin; None at end of input."""
         stream = self.human
-        stream.write(question + "\n> ")
+        stream.write(escape(question) + "\n> ")
         stream.flush()
         stdin = sys.stdin
         line = stdin.readline() if stdin is not None else ""
@@ -304,7 +307,7 @@ class Session:
             return None
         answer = line.strip()
         if not _isatty(stdin):  # a piped answer is not echoed by a terminal: show it
-            stream.write(answer + "\n")
+            stream.write(escape(answer) + "\n")
             stream.flush()
         return answer
 
@@ -520,7 +523,7 @@ class Session:
         """Leave now, from a signal handler too: say how to resume, skip waiting for threads."""
         self.progress.stop()
         _raw_write(self.err, "\r\033[K\n" if self.progress.live else "\n")
-        _raw_write(self.err, self.interrupted_message() + "\n")
+        _raw_write(self.err, escape(self.interrupted_message()) + "\n")
         if self.args.json:
             _raw_write(self.out, json.dumps(self._interrupted_record(), ensure_ascii=False) + "\n")
         os._exit(EXIT_INTERRUPTED)
@@ -528,7 +531,7 @@ class Session:
     def interrupted(self) -> int:
         """Ctrl-C outside the graph (e.g. at a question)."""
         self.progress.close()
-        self.err.write("\n" + self.interrupted_message() + "\n")
+        self.err.write("\n" + escape(self.interrupted_message()) + "\n")
         self.err.flush()
         if self.args.json:
             self.out.write(json.dumps(self._interrupted_record(), ensure_ascii=False) + "\n")
@@ -545,7 +548,7 @@ class Session:
             if head:
                 self.say(head)
             for url in outcome.urls:  # verbatim, one per line
-                self.human.write(url + "\n")
+                self.human.write(escape(url) + "\n")
             self.human.flush()
             self._download_report(values)
         elif final:
@@ -604,7 +607,7 @@ class Session:
     def fail(self, message: str, code: int, *, status: str = "error") -> int:
         """A problem before or outside the graph: one plain sentence (and the JSON line)."""
         self.progress.close()
-        self.err.write(f"{PROG}: {message}\n")
+        self.err.write(f"{PROG}: {escape(message)}\n")
         self.err.flush()
         self.emit_json({"error": {"kind": status, "message": message}}, ok=False, status=status)
         return code

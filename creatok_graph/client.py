@@ -45,7 +45,14 @@ from .errors import (
     auth_error_message,
 )
 from .polling import wait_for_task
-from .references import UPLOAD_PREFIX, inspect_reference, read_bytes
+from .references import (
+    ANY_LOCAL_FILE,
+    UPLOAD_PREFIX,
+    FileStream,
+    LocalFiles,
+    ReferenceFile,
+    inspect_reference,
+)
 
 DEFAULT_BASE_URL = "https://www.creatok.ai"
 DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
@@ -374,14 +381,25 @@ class CreatokAPI:
             raise ContractError("the upload answer has no objectKey", field="data.objectKey")
         return PresignedUpload(url=url, object_key=key)
 
-    def put_object(self, url: str, content: bytes, content_type: str) -> Flow[None]:
-        """PUT to the signed URL verbatim, with no Authorization header."""
+    def put_object(self, url: str, content: bytes | FileStream, content_type: str) -> Flow[None]:
+        """PUT to the signed URL verbatim, with no Authorization header.
+
+        A :class:`FileStream` is sent in chunks with its checked size as Content-Length,
+        and reopened for each attempt of the (idempotent) PUT.
+        """
+        target = httpx.URL(url)  # parsed, never re-encoded: the signature covers the raw query
+        if isinstance(content, FileStream):  # httpx adds neither header to a given stream
+            body: dict[str, Any] = {"stream": content}
+            headers = {"Content-Type": content_type, "Content-Length": str(content.ref.size),
+                       "Host": target.netloc.decode("ascii")}
+        else:
+            body, headers = {"content": content}, {"Content-Type": content_type}
         request = httpx.Request(
             "PUT",
-            httpx.URL(url),  # parsed, never re-encoded: the signature covers the raw query
-            content=content,
-            headers={"Content-Type": content_type},
+            target,
+            headers=headers,
             extensions={"timeout": UPLOAD_TIMEOUT.as_dict()},
+            **body,
         )
         response = yield from self._send_with_retries(
             request, what="the image upload", mode=_retry.RetryMode.IDEMPOTENT
@@ -394,13 +412,14 @@ class CreatokAPI:
                 body=response.text[:500],
             )
 
-    def upload_image(self, path: str | os.PathLike[str]) -> Flow[str]:
-        """Check and read the file, presign, PUT its bytes; returns the usable ``objectKey``."""
-        ref = yield Blocking(inspect_reference, (os.fspath(path),))
-        content: bytes = yield Blocking(read_bytes, (ref.path,))
-        # the size presigned is the size sent, even if the file changed since it was checked
-        presigned = yield from self.presign_upload(ref.name, ref.content_type, len(content))
-        yield from self.put_object(presigned.url, content, ref.content_type)
+    def upload_image(
+        self, path: str | os.PathLike[str], files: LocalFiles = ANY_LOCAL_FILE
+    ) -> Flow[str]:
+        """Check the file (where from, type by content, size), presign, stream it; returns the
+        usable ``objectKey``. ``files``: which local files may be sent (default: any)."""
+        ref: ReferenceFile = yield Blocking(inspect_reference, (os.fspath(path), files))
+        presigned = yield from self.presign_upload(ref.name, ref.content_type, ref.size)
+        yield from self.put_object(presigned.url, FileStream(ref), ref.content_type)
         return presigned.object_key
 
     def submit(

@@ -10,6 +10,7 @@ compiles one with yours. See ``docs/architecture.md`` for the data flow of one r
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from langchain_core.language_models import BaseChatModel
@@ -21,13 +22,14 @@ from langgraph.runtime import get_runtime
 from langgraph.store.base import BaseStore
 from langgraph.types import RetryPolicy
 
-from ._flow import run_async, run_sync
+from ._flow import Blocking, Flow, run_async, run_sync
 from .approval import confirm
 from .chat_model import chat_model_from_env
 from .clarify import clarify
 from .connections import GraphHttp
-from .context import CreatokContext
-from .intake import route_start
+from .context import ClientContext, CreatokContext
+from .errors import InvalidRequestError
+from .intake import refuse_run, route_start
 from .node_env import NodeEnv, NodeFlow, generation
 from .result import persist, poll
 from .state import InputState, OutputState, State
@@ -71,15 +73,30 @@ class FlowNode(Runnable[State, Any]):
         self.chat_model = chat_model
         self.http = http
 
+    def _flow(self, input: State, env: NodeEnv) -> Flow[Any]:
+        """The node's flow behind the client boundary (see ``context.py``): a client's
+        artifacts sub-folder is checked with symlinks resolved before any node writes, and
+        a run whose client settings were refused ends before any call (its result, if any,
+        goes to the operator's folder)."""
+        if env.context.artifacts_within is not None:
+            try:
+                yield Blocking(env.context.prepare_artifacts_dir)
+            except InvalidRequestError as exc:
+                env = replace(env, context=CreatokContext.refused(exc))
+        refusal = env.context.refusal
+        if refusal is not None and self.name != "persist":
+            return (yield from refuse_run(str(self.name), input, env, refusal))
+        return (yield from self.flow(input, env))
+
     def invoke(self, input: State, config: RunnableConfig | None = None, **kwargs: Any) -> Any:
         env = _env(input, ensure_config(config), self.chat_model, self.http)
-        return run_sync(self.flow(input, env), self.http.sync())
+        return run_sync(self._flow(input, env), self.http.sync())
 
     async def ainvoke(
         self, input: State, config: RunnableConfig | None = None, **kwargs: Any
     ) -> Any:
         env = _env(input, ensure_config(config), self.chat_model, self.http)
-        return await run_async(self.flow(input, env), self.http.for_loop())
+        return await run_async(self._flow(input, env), self.http.for_loop())
 
 
 NODES: list[tuple[str, NodeFlow, tuple[str, ...]]] = [
@@ -101,7 +118,7 @@ def build_builder(
     http = http or GraphHttp()
     builder: StateGraph[Any, Any, Any, Any] = StateGraph(
         State,
-        context_schema=CreatokContext,
+        context_schema=ClientContext,  # what a client may send; no key (see context.py)
         input_schema=InputState,
         output_schema=OutputState,
     )

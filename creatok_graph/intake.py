@@ -14,13 +14,14 @@ import uuid
 from typing import Any, Literal
 
 from langchain_core.messages import HumanMessage
+from langgraph.types import Command
 
 from . import artifacts
 from ._flow import Flow
 from .errors import InvalidRequestError
 from .inputs import check_input
 from .ledger import REFUSED, open_ledger
-from .node_env import NodeEnv, generation, latest_human
+from .node_env import NodeEnv, end, generation, latest_human, with_update
 from .replies import error_record
 from .state import SETTING_KEYS, Generation, ImageSettings, InputState, State
 
@@ -79,6 +80,16 @@ def is_new_invocation(state: State) -> bool:
     return fresh_message(state) is not None or any(
         state.get(key) is not None for key in CALLER_KEYS  # type: ignore[misc]
     )
+
+
+def starts_request(state: State) -> bool:
+    """Does ``clarify`` start a new request here (rather than go on with an unsent one)?"""
+    return is_new_invocation(state) or generation(state).get("phase") not in UNSENT_PHASES
+
+
+def continues_polling(state: State) -> bool:
+    """Is ``poll`` waiting for the task just submitted (rather than a recovery check)?"""
+    return generation(state).get("phase") == "submitted"
 
 
 def new_request(state: State, env: NodeEnv) -> Flow[tuple[Generation, dict[str, Any]]]:
@@ -170,3 +181,30 @@ def _checked(
         gen = {**gen, "status": "invalid_request", "error": error_record(refusal),
                "no_artifacts": True}
     return gen
+
+
+def refuse_run(
+    node: str, state: State, env: NodeEnv, refusal: InvalidRequestError
+) -> Flow[Command[Any]]:
+    """End the run before any call: a client chose settings it may not (see ``context``).
+
+    In the first step of an invocation it ends the request that would have started (its
+    result goes to the operator's folder, unless its run id names an earlier request's);
+    on a resume, the request under way.
+    """
+    gen = generation(state)
+    update: dict[str, Any] = {}
+    if node == "clarify" and starts_request(state):
+        gen, update = yield from new_request(state, env)
+    elif node == "poll" and not continues_polling(state):
+        gen = yield from recheck(state, env)
+    else:
+        return end(gen, refusal)
+    earlier = bool(gen.get("no_artifacts")) or (yield from _names_earlier_request(env, gen))
+    return with_update(end(gen, refusal, new=True, no_artifacts=earlier), update)
+
+
+def _names_earlier_request(env: NodeEnv, gen: Generation) -> Flow[bool]:
+    ledger = yield from open_ledger(env.store, gen.get("ledger_root"), env.artifacts_root)
+    entry = yield from ledger.get(gen["run_id"])
+    return entry is not None and entry.state != REFUSED

@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from langchain_core.language_models import BaseChatModel
@@ -22,6 +23,7 @@ from langgraph.types import Command
 
 from ._flow import Flow
 from ._upstream import replace_record
+from .artifacts import INPUTS_FOLDER, safe_run_id
 from .capabilities import ImageCapabilities
 from .client import CreatokAPI
 from .connections import GraphHttp
@@ -50,11 +52,16 @@ class NodeEnv:
     invoked: CreatokContext | None = None
 
     def fixed_by(self, gen: Generation) -> NodeEnv:
-        """This env for ``gen``: the settings it started with (``Generation.settings``)."""
+        """This env for ``gen``: the settings it started with (``Generation.settings``),
+        and the pictures taken from its message among the files it may send."""
         invoked = self.invoked or self.context
-        return dataclasses.replace(
-            self, context=invoked.with_run_settings(gen.get("settings")), invoked=invoked
-        )
+        context = invoked.with_run_settings(gen.get("settings"))
+        run_id = gen.get("run_id")
+        if run_id and not context.local_files.anywhere and safe_run_id(run_id):
+            inputs = str(Path(context.artifacts_dir).expanduser() / run_id / INPUTS_FOLDER)
+            context = dataclasses.replace(context,
+                                          local_files=context.local_files.with_inputs(inputs))
+        return dataclasses.replace(self, context=context, invoked=invoked)
 
     def run_settings(self) -> dict[str, Any]:
         """The settings a request started now keeps (this invocation's)."""

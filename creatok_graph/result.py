@@ -19,7 +19,7 @@ from . import artifacts, chat_images, downloads, polling
 from ._flow import Blocking, Flow
 from .client import TaskStatus
 from .errors import CreatokError, InvalidRequestError, TaskTimeoutError
-from .intake import recheck
+from .intake import continues_polling, recheck
 from .messages import text
 from .node_env import NodeEnv, emit, end, generation, lang_of, step
 from .outcome import Outcome, result_record
@@ -39,7 +39,7 @@ def poll(state: State, env: NodeEnv) -> Flow[Command[Any]]:
     # Straight from submit (or re-run after a crash there): keep waiting on the same clock.
     # Otherwise this is a recovery check (see ``intake.route_start``): once, unless asked
     # to wait, with a fresh clock.
-    continuing = gen.get("phase") == "submitted"
+    continuing = continues_polling(state)
     new = not continuing
     if new:
         gen = yield from recheck(state, env)

@@ -26,7 +26,7 @@ from typing import Annotated, Any, Literal
 from langchain_core.messages import AnyMessage
 from langgraph.graph.message import add_messages
 from pydantic import Field
-from typing_extensions import TypedDict
+from typing_extensions import NotRequired, TypedDict
 
 from ._upstream import caller_input, patched_record
 from .status import RunStatus
@@ -59,6 +59,9 @@ class ImageRequest(TypedDict):
     aspect_ratio: str | None
     reference_images: list[str]
     estimated_credits: float | None
+    reference_files: NotRequired[list[dict[str, Any]]]
+    """With references: the files that will be sent (resolved path, sniffed type, size),
+    as the approval shows them."""
 
 
 class ChatReading(TypedDict, total=False):

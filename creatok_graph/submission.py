@@ -60,7 +60,7 @@ def upload_refs(state: State, env: NodeEnv) -> Flow[Command[Any]]:
     try:
         for i, path in enumerate(paths, 1):
             emit({"type": "upload", "index": i, "total": len(paths)})
-            keys.append((yield from api.upload_image(path)))
+            keys.append((yield from api.upload_image(path, env.context.local_files)))
     except CreatokError as exc:
         return end(gen, exc)
     return step(gen, "submit", object_keys=keys)

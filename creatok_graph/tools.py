@@ -188,8 +188,9 @@ def make_generate_image_tool(
     """Build the tool.
 
     ``context``: fixed settings for every call; when omitted the inner graph uses the
-    caller's run context (``agent.invoke(..., context=CreatokContext(...))`` or a dict
-    with the same keys) and then the ``CREATOK_*`` environment variables.
+    caller's run context (``agent.invoke(..., context=CreatokContext(...))``) and then the
+    ``CREATOK_*`` environment variables. A plain dict context is a client's and gets only
+    what a client may choose (see ``context.py``).
     ``graph``: a graph compiled *without* a checkpointer (default: ``build_graph()``).
     """
     inner = graph if graph is not None else _shared_graph()

@@ -10,9 +10,14 @@ from typing import Any
 
 from langgraph.types import Command
 
-from . import artifacts, chat_images, conversation
+from . import chat_images, conversation
 from ._flow import Blocking, Flow
-from .capabilities import ImageCapabilities, ResolvedRequest, resolve_request
+from .capabilities import (
+    ImageCapabilities,
+    ResolvedRequest,
+    check_prompt_length,
+    resolve_request,
+)
 from .errors import CreatokError, InvalidRequestError
 from .intake import run_id_conflict
 from .ledger import REFUSED, SUBMITTED, Ledger, approved_params, params_hash
@@ -24,11 +29,13 @@ from .state import ImageRequest, ImageSettings, State
 def load_capabilities(state: State, env: NodeEnv) -> Flow[Command[Any]]:
     """Fetch (or reuse) what CreatOK offers; local files are checked first, before any call."""
     gen = generation(state)
-    refs = list((gen.get("asked") or {}).get("reference_images") or [])
+    asked = gen.get("asked") or {}
+    refs = list(asked.get("reference_images") or [])
     try:
+        check_prompt_length(asked.get("prompt") or "")
         if refs:
-            yield Blocking(inspect_references, (refs,))
-        yield Blocking(artifacts.ensure_writable, (env.artifacts_root,))
+            yield Blocking(inspect_references, (refs, env.context.local_files))
+        yield Blocking(env.context.prepare_artifacts_dir)
     except InvalidRequestError as exc:
         return end(gen, exc)
     try:
@@ -39,7 +46,8 @@ def load_capabilities(state: State, env: NodeEnv) -> Flow[Command[Any]]:
 
 
 def resolve(env: NodeEnv, settings: ImageSettings) -> Flow[ImageRequest]:
-    """``settings`` with every default of its model filled in, checked and priced."""
+    """``settings`` with every default of its model filled in, checked and priced, with
+    the files it would send (resolved path, type sniffed from the bytes, size)."""
     caps: ImageCapabilities = yield from env.capabilities()
     refs = list(settings.get("reference_images") or [])
     resolved = resolve_request(
@@ -51,9 +59,8 @@ def resolve(env: NodeEnv, settings: ImageSettings) -> Flow[ImageRequest]:
         aspect_ratio=settings.get("aspect_ratio"),
         reference_count=len(refs),
     )
-    if refs:
-        yield Blocking(inspect_references, (refs,))
-    return {
+    files = (yield Blocking(inspect_references, (refs, env.context.local_files))) if refs else []
+    request: ImageRequest = {
         "kind": "image",
         "prompt": resolved.prompt,
         "model": resolved.model,
@@ -64,6 +71,9 @@ def resolve(env: NodeEnv, settings: ImageSettings) -> Flow[ImageRequest]:
         "reference_images": refs,
         "estimated_credits": resolved.estimated_credits,
     }
+    if files:
+        request["reference_files"] = [f.describe() for f in files]
+    return request
 
 
 def _settled(state: State, env: NodeEnv, asked: dict[str, Any]) -> Flow[dict[str, Any]]:

@@ -2,15 +2,15 @@
 
     langgraph dev --no-browser                      # in one terminal (serves generate_image)
     python examples/sdk_client.py --url http://127.0.0.1:2024 --prompt "..." [--yes]
-    python examples/sdk_client.py --url ... --sandbox --yes
 
 Creates a thread, starts a run and streams ``custom`` (progress) and ``values``;
 when the run stops at the approval interrupt it shows the description and
-resumes the same thread with ``Command(resume=...)``. The CreatOK key is read by
-the *server* from its environment; per-run settings (base URL, artifacts dir,
-poll interval) go in the run's ``context``. ``--sandbox`` starts the built-in
-emulator next to this script and points the run at it through ``context``
-(with its public sandbox key): for a server on the same machine.
+resumes the same thread with ``Command(resume=...)``. The CreatOK key and URL are
+the *server's* (its environment); a client never sends a key. Per-run settings go
+in the run's ``context``: ``--base-url`` must be one the server allows
+(``CREATOK_ALLOWED_BASE_URLS``). To try it offline, serve the graph against the
+emulator: ``creatok-emulator --port 8765`` and start the server with
+``CREATOK_BASE_URL=http://127.0.0.1:8765 CREATOK_API_KEY=sk-creatok-sandbox``.
 """
 
 from __future__ import annotations
@@ -18,8 +18,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 from langgraph_sdk import get_client
@@ -28,15 +26,9 @@ GRAPH_ID = "generate_image"
 DEFAULT_PROMPT = "A red fox reading a book under a maple tree in autumn, watercolor style"
 
 
-@contextmanager
-def run_context(sandbox: bool, base_url: str | None) -> Iterator[dict[str, Any] | None]:
-    if not sandbox:
-        yield {"base_url": base_url} if base_url else None
-        return
-    from creatok_graph.emulator import Emulator
-
-    with Emulator(task_seconds=1.0) as emu:
-        yield {"base_url": emu.base_url, "api_key": emu.api_key}
+def run_context(base_url: str | None) -> dict[str, Any] | None:
+    """The run's context: only settings a client may choose (see docs/deployment.md)."""
+    return {"base_url": base_url} if base_url else None
 
 
 def show(part: Any) -> dict[str, Any] | None:
@@ -75,18 +67,18 @@ async def run(args: argparse.Namespace) -> int:
     request: dict[str, Any] = {"prompt": args.prompt, "n": args.n}
     if args.aspect_ratio:
         request["aspect_ratio"] = args.aspect_ratio
-    with run_context(args.sandbox, args.base_url) as context:
-        kwargs: dict[str, Any] = {"input": request}
-        values: dict[str, Any] = {}
-        while True:
-            async for part in client.runs.stream(
-                thread_id, GRAPH_ID, stream_mode=["custom", "values"], context=context, **kwargs
-            ):
-                values = show(part) or values
-            interrupts = values.get("__interrupt__") or []
-            if not interrupts:
-                break
-            kwargs = {"command": {"resume": ask(interrupts[0]["value"], args.yes)}}
+    context = run_context(args.base_url)
+    kwargs: dict[str, Any] = {"input": request}
+    values: dict[str, Any] = {}
+    while True:
+        async for part in client.runs.stream(
+            thread_id, GRAPH_ID, stream_mode=["custom", "values"], context=context, **kwargs
+        ):
+            values = show(part) or values
+        interrupts = values.get("__interrupt__") or []
+        if not interrupts:
+            break
+        kwargs = {"command": {"resume": ask(interrupts[0]["value"], args.yes)}}
     state: Any = (await client.threads.get_state(thread_id))["values"]
     messages = state.get("messages") or []
     if messages:
@@ -101,8 +93,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--prompt", default=DEFAULT_PROMPT)
     parser.add_argument("--n", type=int, default=1)
     parser.add_argument("--aspect-ratio")
-    parser.add_argument("--base-url", help="CreatOK base URL for this run (context)")
-    parser.add_argument("--sandbox", action="store_true", help="start the built-in emulator")
+    parser.add_argument("--base-url",
+                        help="CreatOK base URL for this run (context): one the server allows")
     parser.add_argument("--yes", action="store_true", help="approve without asking")
     return asyncio.run(run(parser.parse_args(argv)))
 

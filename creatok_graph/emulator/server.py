@@ -661,6 +661,12 @@ class Emulator:
         with self._lock:
             return MappingProxyType(dict(self._uploads))
 
+    @property
+    def upload_types(self) -> Mapping[str, str]:
+        """Read-only snapshot: objectKey -> the fileType it was presigned and PUT as."""
+        with self._lock:
+            return MappingProxyType({k: self._presigns[k].file_type for k in self._uploads})
+
     # ----------------------------------------------------------------- task lifecycle
 
     def _phase(self, task: _Task, now: float) -> tuple[str, int]:

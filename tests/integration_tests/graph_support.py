@@ -38,6 +38,8 @@ ENV_VARS = (
     "CREATOK_ARTIFACTS_DIR",
     "CREATOK_TIMEOUT",
     "CREATOK_POLL_INTERVAL",
+    "CREATOK_ALLOWED_BASE_URLS",
+    "CREATOK_REFERENCE_DIR",
 )
 # A long prompt is never "vague", so it goes straight to the approval question.
 PROMPT = "a red fox sitting in a snowy birch forest at dawn, watercolor style"

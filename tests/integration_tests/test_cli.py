@@ -513,12 +513,76 @@ def scenario_reference_upload(tmp: Path) -> None:
         run = world.run("--prompt", PROMPT, "--reference-image", a, "--reference-image", b,
                         stdin="yes\n")
         assert run.returncode == 0, str(run)
-        assert "a.png, b.png" in run.stdout, str(run)  # named in the approval summary
+        for name in (a, b):  # the approval names the files that will be sent: real path, type
+            assert f"{Path(name).resolve()} (image/png, " in run.stdout, str(run)
         stats = emu.stats()
         assert stats["presigns"] == 2 and stats["uploads"] == 2, stats
         assert stats["submits"] == 1, stats
         (task,) = emu.tasks.values()
         assert len(task["imageObjectKeys"]) == 2
+
+
+JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + bytes(300)
+
+
+@scenario
+def scenario_reference_judged_by_its_bytes(tmp: Path) -> None:
+    """A JPEG named .png is presigned and PUT as image/jpeg (named .jpg); a text file named
+    .png and a file over the size limit are refused before any call, naming the file."""
+    from creatok_graph.references import MAX_REFERENCE_BYTES
+
+    (tmp / "photo.png").write_bytes(JPEG)
+    (tmp / "notes.png").write_text("plain text, not an image")
+    with (tmp / "huge.png").open("wb") as fh:  # sparse: nothing reads it whole
+        fh.write(gradient_png(8, 8, 1)[:16])
+        fh.truncate(MAX_REFERENCE_BYTES + 1)
+    with InProcess() as emu:
+        world = World(tmp, emu)
+        for name, facts in (("notes.png", ("notes.png", "PNG", "JPEG", "WebP", "GIF")),
+                            ("huge.png", ("huge.png", "20 MiB"))):
+            run = world.run("--prompt", PROMPT, "--yes", "--reference-image", str(tmp / name),
+                            stdin=None)
+            assert run.returncode == 2, str(run)
+            for fact in facts:
+                assert fact in run.output, str(run)
+            assert sum(emu.stats()["requests"].values()) == 0, emu.stats()  # not one call
+
+        run = world.run("--prompt", PROMPT, "--reference-image", str(tmp / "photo.png"),
+                        stdin="yes\n")
+        assert run.returncode == 0, str(run)
+        assert f"{(tmp / 'photo.png').resolve()} (image/jpeg, 311 B)" in run.stdout, str(run)
+        (key,) = emu.uploads
+        assert key.endswith("/photo.jpg") and emu.uploads[key] == JPEG
+        assert emu.upload_types[key] == "image/jpeg"
+        (task,) = emu.tasks.values()
+        assert task["imageObjectKeys"] == [key]
+
+
+@scenario
+def scenario_control_characters_are_printed_escaped(tmp: Path) -> None:
+    """Escape sequences in a prompt cannot clear the screen or rewrite the cost line."""
+    hostile = PROMPT + "\x1b[2J\x1b[1;1H\rEstimated cost: 0 credits\x07\u202e"
+    with InProcess() as emu:
+        world = World(tmp, emu)
+        run = world.run("--prompt", hostile, stdin="no\n")
+        assert run.returncode == 2, str(run)
+        assert "\\x1b[2J\\x1b[1;1H\\rEstimated cost: 0 credits\\x07\\u202e" in run.stdout
+        for raw in ("\x1b", "\r", "\x07", "\u202e"):
+            assert raw not in run.output, repr(run.output)
+        assert_nothing_paid(emu.stats())
+
+        # a prompt of several lines cannot add a line to the question (e.g. a second price)
+        run = world.run("--prompt", PROMPT + "\nEstimated cost: 0 credits.", stdin="no\n")
+        assert run.returncode == 2, str(run)
+        prices = [line for line in run.stdout.splitlines() if line.startswith("Estimated cost")]
+        assert prices == ["Estimated cost: 1 credit."], str(run)
+        assert "\n    Estimated cost: 0 credits.”\n" in run.stdout, str(run)
+
+        calls_before = sum(emu.stats()["requests"].values())
+        too_long = "a fox " * 1000
+        run = world.run("--prompt", too_long, "--yes", stdin=None)
+        assert run.returncode == 2 and "4000" in run.output, str(run)
+        assert sum(emu.stats()["requests"].values()) == calls_before, emu.stats()  # no call
 
 
 @scenario

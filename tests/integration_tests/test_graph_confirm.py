@@ -142,6 +142,26 @@ async def test_a_long_unclear_answer_is_quoted_short(h1: Harness) -> None:
     assert len(quoted) <= 60
 
 
+@pytest.mark.parametrize("brk", ["\n", "\r\n", "\u2028"])
+async def test_a_prompt_of_several_lines_cannot_fake_a_line_of_the_question(
+    h1: Harness, brk: str
+) -> None:
+    """A line break in a prompt starts an indented continuation line: the question still
+    has one cost line and one question line, and they are the real ones."""
+    fake_cost = text("en", "confirm_cost", credits=0)
+    fake_question = text("en", "confirm_question")
+    prompt = f"{PROMPT}{brk}{fake_cost}{brk}{fake_question}"
+    first = await h1.invoke({"prompt": prompt})
+    lines = action_of(first)["description"].split("\n")
+    cost_lines = [line for line in lines if line.startswith("Estimated cost")]
+    assert cost_lines == [text("en", "confirm_cost_one")]  # the real price, once
+    assert lines[-1] == fake_question  # the real question, at the end
+    # the prompt's own lines are there, indented under "Prompt:"
+    assert lines[2].startswith("Prompt: ")
+    assert lines[3:5] == ["    " + fake_cost, "    " + fake_question + "”"]
+    assert h1.stats()["submit_requests"] == 0
+
+
 async def test_edit_is_repriced_and_asked_again(h2: Harness) -> None:
     first = await h2.invoke({"prompt": PROMPT})
     assert first["estimated_credits"] == 1
@@ -185,7 +205,7 @@ INVALID_EDITS = [
     ({"aspect_ratio": "5:4"}, ["5:4", "1:1", "16:9", "9:16"]),
     ({"prompt": "  "}, ["empty"]),
     ({"reference_images": ["/nowhere/missing.png"]}, ["missing.png"]),
-    ({"reference_images": ["/nowhere/notes.txt"]}, ["notes.txt", ".png", ".jpg"]),
+    ({"reference_images": ["/nowhere/notes.txt"]}, ["notes.txt", "does not exist"]),
 ]
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 from graph_support import APPROVE, PROMPT, Harness, interrupt_of, last_text
@@ -56,15 +57,38 @@ async def test_context_falls_back_to_the_environment(
     assert (env_root / "t1" / "outputs" / "result.json").is_file()
 
 
-async def test_context_as_a_plain_dict(h1: Harness) -> None:
-    """The LangGraph server passes the context as JSON."""
-    context = {"api_key": h1.emulator.api_key, "base_url": h1.emulator.base_url,
-               "artifacts_dir": str(h1.root), "timeout": 30}
+async def test_context_as_a_plain_dict(h1: Harness, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A plain dict is a client's context (the LangGraph server passes JSON): the key and
+    URL come from the operator's environment; a sub-folder of its artifacts root is fine."""
+    monkeypatch.setenv("CREATOK_API_KEY", h1.emulator.api_key)
+    monkeypatch.setenv("CREATOK_BASE_URL", h1.emulator.base_url)
+    monkeypatch.setenv("CREATOK_ARTIFACTS_DIR", str(h1.root))
+    context = {"base_url": h1.emulator.base_url + "/", "artifacts_dir": "client-a",
+               "timeout": 30}
     cfg = h1.config("t1")
     await h1.graph.ainvoke({"prompt": PROMPT}, cfg, context=context)
     done = await h1.graph.ainvoke(Command(resume="yes"), cfg, context=context)
     assert done["status"] == "succeeded"
-    assert h1.result_json()["task_id"] == done["task_id"]
+    assert (h1.root / "client-a" / "t1" / "outputs" / "result.json").is_file()
+
+
+async def test_a_key_in_a_plain_dict_is_refused_unused(
+    h1: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Only an operator's CreatokContext object carries a key; a dict that tries is refused
+    before any call, and the key is neither used nor repeated anywhere."""
+    monkeypatch.setenv("CREATOK_BASE_URL", h1.emulator.base_url)
+    monkeypatch.setenv("CREATOK_ARTIFACTS_DIR", str(h1.root))
+    secret = "sk-client-sent-secret-1234"
+    done = await h1.graph.ainvoke({"prompt": PROMPT}, h1.config("t1"),
+                                  context={"api_key": secret})
+    assert done["status"] == "invalid_request"
+    assert "api_key" in last_text(done) and "CreatokContext" in last_text(done)
+    assert sum(h1.stats()["requests"].values()) == 0
+    assert secret not in repr(done)
+    for path in h1.root.rglob("*"):
+        if path.is_file():
+            assert secret.encode() not in path.read_bytes(), path
 
 
 def test_default_artifacts_dir(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -233,3 +257,24 @@ async def test_unsafe_run_id_is_refused(h1: Harness, run_id: str) -> None:
     assert not (h1.root.parent / "escape").exists()
     assert h1.stats()["capabilities"] == 0
 
+
+
+@pytest.mark.parametrize("run_input", [{"prompt": PROMPT}, {"task_id": "task-123", "wait": True}])
+async def test_a_client_sub_folder_that_leads_outside_is_refused(
+    h1: Harness, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, run_input: dict[str, Any]
+) -> None:
+    """A symlink in the operator's folder cannot carry a client's results out of it, on the
+    way to the approval and on the recovery path alike; the run ends before any call."""
+    monkeypatch.setenv("CREATOK_API_KEY", h1.emulator.api_key)
+    monkeypatch.setenv("CREATOK_BASE_URL", h1.emulator.base_url)
+    monkeypatch.setenv("CREATOK_ARTIFACTS_DIR", str(h1.root))
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    h1.root.mkdir(parents=True, exist_ok=True)
+    (h1.root / "shared").symlink_to(outside, target_is_directory=True)
+    done = await h1.graph.ainvoke({**run_input, "run_id": "r1"}, h1.config("t1"),
+                                  context={"artifacts_dir": "shared"})
+    assert done["status"] == "invalid_request" and done["error"]["field"] == "artifacts_dir"
+    assert list(outside.iterdir()) == []
+    assert sum(h1.stats()["requests"].values()) == 0
+    assert (h1.root / "r1" / "outputs" / "result.json").is_file()  # the operator's folder

@@ -181,3 +181,28 @@ async def test_editing_in_a_reference_image(h1: Harness) -> None:
     done = await h1.resume("yes")
     assert done["status"] == "succeeded"
     assert h1.stats()["uploads"] == 1
+
+
+@pytest.mark.parametrize(("prompt", "said"), [
+    ("a red fox in the snow, " * 200, "the limit is 4000"),
+    ("一只在雪地里的红狐狸，水彩风格。" * 300, "上限是 4000"),
+])
+async def test_a_too_long_prompt_costs_no_call(h1: Harness, prompt: str, said: str) -> None:
+    done = await h1.invoke({"prompt": prompt})
+    assert done["status"] == "invalid_request" and done["error"]["field"] == "prompt"
+    assert said in last_text(done)
+    assert sum(h1.stats()["requests"].values()) == 0  # not even the capabilities
+
+
+async def test_a_file_named_png_is_sent_as_what_its_bytes_say(h1: Harness) -> None:
+    jpeg = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + bytes(500)
+    ref = h1.root.parent / "refs" / "scan.png"
+    ref.parent.mkdir(parents=True, exist_ok=True)
+    ref.write_bytes(jpeg)
+    first = await h1.invoke({"prompt": PROMPT, "reference_images": [str(ref)]})
+    assert f"{ref.resolve()} (image/jpeg, 511 B)" in action_of(first)["description"]
+    done = await h1.resume(APPROVE)
+    assert done["status"] == "succeeded"
+    (key,) = h1.emulator.uploads
+    assert key.endswith("/scan.jpg") and h1.emulator.upload_types[key] == "image/jpeg"
+    assert h1.emulator.uploads[key] == jpeg

@@ -14,9 +14,11 @@ import json
 import os
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +28,7 @@ from _helpers import (
     OFFLINE_ENV,
     PROMPT,
     REPO_ROOT,
+    STATUS_PATH,
     emulator_images,
     free_port,
     stop_process_group,
@@ -37,6 +40,44 @@ from creatok_graph.emulator import Emulator
 from creatok_graph.emulator.png import gradient_png
 
 pytestmark = pytest.mark.slow
+
+CLIENT_SECRET = "sk-client-sent-SECRET-0e7b41"
+
+
+class Capture:
+    """An HTTP server on loopback that records every request (and its Authorization)."""
+
+    def __init__(self) -> None:
+        self.seen: list[tuple[str, str, str | None]] = []
+        capture = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def _record(self) -> None:
+                capture.seen.append((self.command, self.path,
+                                     self.headers.get("Authorization")))
+                body = json.dumps({"code": 401, "msg": "captured", "data": None}).encode()
+                self.send_response(401)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            do_GET = do_POST = do_PUT = _record
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.base_url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        self._thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+
+    def start(self) -> Capture:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
 
 GRAPH = "generate_image"
 START_TIMEOUT = 90.0
@@ -50,6 +91,12 @@ class Server:
     artifacts: Path
     log: Path
     env: dict[str, str]
+    alt: Emulator
+    """A second CreatOK the operator allows clients to choose (CREATOK_ALLOWED_BASE_URLS)."""
+    refs: Path
+    """The operator's CREATOK_REFERENCE_DIR: the only server files a client may send."""
+    capture: Capture
+    """A server no one allowed: must never be reached."""
 
     def log_text(self) -> str:
         return self.log.read_text(encoding="utf-8", errors="replace")
@@ -68,6 +115,10 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         pytest.skip(f"langgraph CLI not installed beside {sys.executable} (dev extra)")
     tmp = tmp_path_factory.mktemp("server")
     emulator = Emulator(task_seconds=0.5).start()
+    alt = Emulator(task_seconds=0.5).start()  # same (sandbox) key as the server's
+    capture = Capture().start()
+    refs = tmp / "refs"
+    refs.mkdir()
     port = free_port()
     env = {
         **os.environ,
@@ -76,6 +127,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         "CREATOK_API_KEY": emulator.api_key,
         "CREATOK_ARTIFACTS_DIR": str(tmp / "artifacts"),
         "CREATOK_POLL_INTERVAL": "0.1",
+        "CREATOK_ALLOWED_BASE_URLS": alt.base_url,
+        "CREATOK_REFERENCE_DIR": str(refs),
         "PYTHONUNBUFFERED": "1",
     }
     env.pop("CREATOK_CHECKPOINT_URL", None)
@@ -89,7 +142,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
             stdin=subprocess.DEVNULL, start_new_session=True,
         )
     url = f"http://127.0.0.1:{port}"
-    srv = Server(url, emulator, tmp / "artifacts", log, env)
+    srv = Server(url, emulator, tmp / "artifacts", log, env, alt, refs, capture)
     try:
         deadline = time.monotonic() + START_TIMEOUT
         while True:
@@ -109,6 +162,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     finally:
         stop_process_group(proc)
         emulator.stop()
+        alt.stop()
+        capture.stop()
 
 
 async def stream(client: Any, thread_id: str, **kwargs: Any) -> tuple[list[Any], dict[str, Any]]:
@@ -223,9 +278,9 @@ async def test_decisions_reject_and_pending_second_run(server: Server) -> None:
     server.assert_no_blocking_calls()
 
 
-async def test_edit_with_reference_image(server: Server, tmp_path: Path) -> None:
+async def test_edit_with_reference_image(server: Server) -> None:
     client = get_client(url=server.url)
-    ref = write_png(tmp_path / "ref.png")
+    ref = write_png(server.refs / "ref.png")  # the folder the operator allows
     before = server.emulator.stats()
     thread_id = (await client.threads.create())["thread_id"]
     _, values = await stream(client, thread_id,
@@ -276,20 +331,20 @@ async def test_failed_task_then_recovery_by_task_id(server: Server) -> None:
     server.assert_no_blocking_calls()
 
 
-async def test_per_run_context(server: Server, emulator: Emulator, tmp_path: Path) -> None:
-    """base_url, artifacts_dir and poll_interval per run; the key stays in the server's env."""
+async def test_per_run_context(server: Server) -> None:
+    """An allowed base_url, a sub-folder and a poll interval per run; the server's key."""
     client = get_client(url=server.url)
     thread_id = (await client.threads.create())["thread_id"]
-    context = {"base_url": emulator.base_url, "artifacts_dir": str(tmp_path / "per-run"),
+    context = {"base_url": server.alt.base_url, "artifacts_dir": "per-run",
                "poll_interval": 0.05}
-    before = server.submits()
+    before, alt_before = server.submits(), server.alt.stats()["submits"]
     await stream(client, thread_id, input={"prompt": PROMPT}, context=context)
     _, values = await stream(client, thread_id, command={"resume": "yes"}, context=context)
     assert values["status"] == "succeeded"
-    assert emulator.stats()["submits"] == 1  # this run's emulator, not the server's
+    assert server.alt.stats()["submits"] == alt_before + 1  # the chosen CreatOK
     assert server.submits() == before
-    assert emulator.get_task(values["task_id"]) is not None
-    assert result_written(tmp_path / "per-run", values["run_id"])
+    assert server.alt.get_task(values["task_id"]) is not None
+    assert result_written(server.artifacts / "per-run", values["run_id"])
     server.assert_no_blocking_calls()
 
 
@@ -307,12 +362,12 @@ def test_sdk_client_example(server: Server, tmp_path: Path) -> None:
     server.assert_no_blocking_calls()
 
 
-async def test_questions_and_error_paths(server: Server, emulator: Emulator,
-                                         tmp_path: Path) -> None:
+async def test_questions_and_error_paths(server: Server) -> None:
     """The other interrupts and the error endings, each once under the blocking-call detector."""
     client = get_client(url=server.url)
-    context = {"base_url": emulator.base_url, "artifacts_dir": str(tmp_path / "a"),
-               "poll_interval": 0.05}
+    emulator = server.alt
+    emulator.reset()
+    context = {"base_url": emulator.base_url, "artifacts_dir": "a", "poll_interval": 0.05}
 
     async def new_thread() -> str:
         thread_id: str = (await client.threads.create())["thread_id"]
@@ -332,11 +387,13 @@ async def test_questions_and_error_paths(server: Server, emulator: Emulator,
     _, values = await stream(client, thread_id, input={"prompt": "a fox"}, context=context)
     assert approval(values)["args"]["prompt"] == "a fox"
 
-    # a task that never finishes: the run ends with "timeout", task id kept (the limit
-    # is the one the run started with: a resume cannot change it)
+    # a task that never finishes: the run ends with "timeout" (a client's timeout is kept
+    # at 1 s at least, and it is the one the run started with: a resume cannot change it),
+    # task id kept
     emulator.set_scenarios(["stuck-task"])
     thread_id = await new_thread()
-    await stream(client, thread_id, input={"prompt": PROMPT}, context={**context, "timeout": 0.5})
+    await stream(client, thread_id, input={"prompt": PROMPT},
+                 context={**context, "timeout": 0.01})
     _, values = await stream(client, thread_id, command={"resume": "yes"}, context=context)
     assert values["status"] == "timeout" and values["task_id"]
 
@@ -348,6 +405,141 @@ async def test_questions_and_error_paths(server: Server, emulator: Emulator,
     assert values["status"] == "auth_error"
     assert "CREATOK_API_KEY" in values["messages"][-1]["content"]
     assert emulator.stats()["submits"] == 1  # only the stuck task
+    emulator.set_scenarios([])
+    server.assert_no_blocking_calls()
+
+
+# -- a hostile client ------------------------------------------------------------------------
+
+
+def paid_or_sent(emulator: Emulator) -> tuple[int, int, int, int]:
+    stats = emulator.stats()
+    return (stats["submit_requests"], stats["presign_requests"], stats["upload_requests"],
+            stats["credits"])
+
+
+async def refused(client: Any, field: str, **run: Any) -> dict[str, Any]:
+    """Run on a fresh thread; it must end invalid_request on ``field`` with no question."""
+    thread_id = (await client.threads.create())["thread_id"]
+    _, values = await stream(client, thread_id, **run)
+    assert "__interrupt__" not in values, values
+    assert values["status"] == "invalid_request", values
+    assert values["error"]["field"] == field, values["error"]
+    values["thread_id"] = thread_id
+    return values
+
+
+async def test_a_hostile_client_reaches_nothing_it_should_not(server: Server,
+                                                              tmp_path: Path) -> None:
+    """The issue's attacks, sent through langgraph_sdk: the server's key goes nowhere new,
+    no file outside the artifacts root is written, no server file is uploaded, nothing is
+    charged, and a key sent by the client is neither used nor repeated by the graph."""
+    client = get_client(url=server.url)
+    before = [paid_or_sent(server.emulator), paid_or_sent(server.alt)]
+    capture = server.capture
+
+    # Studio builds its context form from this schema: nothing there asks for a key
+    (assistant,) = [a for a in await client.assistants.search() if a["graph_id"] == GRAPH]
+    schema = (await client.assistants.get_schemas(assistant["assistant_id"]))["context_schema"]
+    assert sorted(schema["properties"]) == ["artifacts_dir", "base_url", "download",
+                                            "poll_interval", "timeout"]
+
+    # 1. redirect the key: a base URL the operator never allowed (with a key of its own)
+    values = await refused(client, "base_url", input={"prompt": PROMPT},
+                           context={"base_url": capture.base_url, "api_key": CLIENT_SECRET})
+    text = values["messages"][-1]["content"]
+    assert server.emulator.base_url in text and "CREATOK_ALLOWED_BASE_URLS" in text
+    # ... and at the resume of an approval asked under allowed settings
+    thread_id = (await client.threads.create())["thread_id"]
+    _, values = await stream(client, thread_id, input={"prompt": PROMPT})
+    approval(values)
+    _, values = await stream(client, thread_id, command={"resume": "yes"},
+                             context={"base_url": capture.base_url + "/"})
+    assert values["status"] == "invalid_request" and values["error"]["field"] == "base_url"
+
+    # 2. a key in the context is not used: the server's own key is (the run succeeds)
+    thread_id = (await client.threads.create())["thread_id"]
+    ctx = {"api_key": CLIENT_SECRET, "poll_interval": 0.001}
+    status_before = server.emulator.stats()["requests"].get("GET " + STATUS_PATH, 0)
+    await stream(client, thread_id, input={"prompt": PROMPT}, context=ctx)
+    _, done = await stream(client, thread_id, command={"resume": "yes"}, context=ctx)
+    assert done["status"] == "succeeded"
+    # poll_interval 0.001 is kept at 0.5 s: a 0.5 s task takes a handful of checks, not 500
+    status_checks = server.emulator.stats()["requests"].get("GET " + STATUS_PATH, 0)
+    assert status_checks - status_before <= 6
+    graph_saw = json.dumps(await client.threads.get_state(thread_id)) + json.dumps(
+        await client.threads.get_history(thread_id, limit=100))
+    assert CLIENT_SECRET not in graph_saw  # not in state, checkpoints or their metadata
+    charged_ok = 1
+
+    # 3. write outside the artifacts root
+    outside = tmp_path / "outside"
+    for bad in (str(outside), "../../" + outside.name, "a/../../b"):
+        await refused(client, "artifacts_dir", input={"prompt": PROMPT},
+                      context={"artifacts_dir": bad})
+    await refused(client, "run_id", input={"prompt": PROMPT, "run_id": "../../escape"})
+    assert not outside.exists() and not (server.artifacts.parent / "b").exists()
+    assert not (server.artifacts.parent.parent / "escape").exists()
+
+    # 4. upload the server's files
+    (server.refs / "passwd.png").symlink_to("/etc/passwd")
+    (tmp_path / "secret.png").write_bytes(b"\x89PNG\r\n\x1a\n server secret")
+    (server.refs / "link.png").symlink_to(tmp_path / "secret.png")
+    (server.refs / "notes.png").write_text("a text file named .png")
+    for path, reason in (("/etc/passwd", "reference_not_allowed"),
+                         (str(tmp_path / "secret.png"), "reference_not_allowed"),
+                         ("passwd.png", "reference_not_allowed"),
+                         ("link.png", "reference_not_allowed"),
+                         ("../refs/../../secret.png", "reference_not_allowed"),
+                         ("notes.png", "reference_type")):
+        values = await refused(client, "reference_images",
+                               input={"prompt": PROMPT, "reference_images": [path]})
+        assert values["error"]["reason"] == reason, (path, values["error"])
+    # ... nor through an edit of the approval
+    thread_id = (await client.threads.create())["thread_id"]
+    await stream(client, thread_id, input={"prompt": PROMPT})
+    edit = {"decisions": [{"type": "edit", "edited_action": {
+        "name": "generate_image", "args": {"reference_images": ["/etc/passwd"]}}}]}
+    _, values = await stream(client, thread_id, command={"resume": edit})
+    request = approval(values)  # asked again, saying why
+    assert "/etc/passwd is outside the folder" in request["description"]
+    assert request["args"]["reference_images"] == []
+
+    # 5. a prompt longer than the limit costs nothing
+    await refused(client, "prompt", input={"prompt": "a fox " * 1000})
+
+    # what was reached, sent and charged in all of the above
+    assert capture.seen == []  # not one request: the server's key never left for it
+    after = [paid_or_sent(server.emulator), paid_or_sent(server.alt)]
+    assert after[1] == before[1]
+    submits, presigns, uploads, _ = after[0]
+    assert (submits, presigns, uploads) == (before[0][0] + charged_ok, before[0][1],
+                                           before[0][2])
+    written = [p for p in server.artifacts.rglob("*") if p.is_file()]
+    assert all(CLIENT_SECRET.encode() not in p.read_bytes() for p in written)
+    assert CLIENT_SECRET not in server.log_text()
+    # (The LangGraph server itself keeps each run's request as sent, context included, in
+    # its own storage: .langgraph_api/.langgraph_ops.pckl here. docs/deployment.md says so.)
+    server.assert_no_blocking_calls()
+
+
+async def test_an_allowed_reference_image_shows_what_will_be_sent(server: Server) -> None:
+    """A JPEG named .png in the operator's folder: the approval names the resolved file and
+    its real type; it is uploaded as image/jpeg."""
+    client = get_client(url=server.url)
+    jpeg = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + bytes(200)
+    (server.refs / "photo.png").write_bytes(jpeg)
+    thread_id = (await client.threads.create())["thread_id"]
+    _, values = await stream(client, thread_id,
+                             input={"prompt": PROMPT, "reference_images": ["photo.png"]})
+    description = approval(values)["description"]
+    assert str((server.refs / "photo.png").resolve()) in description
+    assert "image/jpeg" in description and "211 B" in description
+    uploads_before = dict(server.emulator.uploads)
+    _, values = await stream(client, thread_id, command={"resume": "yes"})
+    assert values["status"] == "succeeded"
+    (key,) = set(server.emulator.uploads) - set(uploads_before)
+    assert key.endswith("/photo.jpg") and server.emulator.uploads[key] == jpeg
     server.assert_no_blocking_calls()
 
 

@@ -69,7 +69,7 @@ def test_every_image_block_shape_is_read(block: dict[str, object]) -> None:
         ({"type": "image", "url": "data:image/png,rawtext"}, "message_image_undecodable",
          "without base64"),
         ({"type": "image", "base64": base64.b64encode(b"%PDF-1.7 ...").decode()},
-         "message_image_type", ".gif, .jpeg, .jpg, .png, .webp"),
+         "message_image_type", "PNG (.png), JPEG (.jpg, .jpeg), WebP (.webp), GIF (.gif)"),
         ({"type": "image", "base64": ""}, "message_image_empty", "no image data"),
     ],
 )
