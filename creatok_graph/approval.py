@@ -13,10 +13,11 @@ from typing import Any, Literal
 
 from langgraph.types import Command, interrupt
 
+from . import budget
 from ._flow import Blocking, Flow
 from .answer_words import is_no, is_yes
 from .errors import CreatokError
-from .ledger import ledger_root
+from .ledger import Ledger, ledger_root
 from .messages import text
 from .node_env import NodeEnv, end, generation, lang_of, step
 from .references import describe_reference
@@ -67,6 +68,12 @@ APPROVAL_RESPONSE_SCHEMA: dict[str, Any] = {
                                     },
                                 },
                                 "required": ["type", "edited_action"],
+                            },
+                            {  # the spend guard's explicit decisions (budget.py)
+                                "type": "object",
+                                "properties": {
+                                    "type": {"enum": list(budget.SPECIAL_DECISIONS)}},
+                                "required": ["type"],
                             },
                             {
                                 "type": "object",
@@ -245,21 +252,33 @@ def edited_settings(asked: ImageSettings, shown: ImageRequest,
 
 
 def confirm(state: State, env: NodeEnv) -> Flow[Command[Any]]:
-    """Ask for a yes. No side effects before the answer: LangGraph re-runs this on resume."""
+    """Ask for a yes; on a yes, reserve its credits (``budget``). LangGraph re-runs this on
+    resume: the question has no side effect, and a reservation is idempotent per run id."""
     gen = generation(state)
     lang = lang_of(state)
     request: ImageRequest = gen["request"]  # type: ignore[typeddict-item,assignment]
+    try:  # the spend guard: what is left today, and whether a plain yes is enough
+        spend = yield from budget.check(env.store, env.context, budget.request_amounts(request))
+    except budget.BudgetError as exc:
+        return end(gen, exc)
     answer = interrupt(
-        approval_request(lang, request, gen.get("approval_note")),
+        budget.annotate(approval_request(lang, request, gen.get("approval_note")), lang, spend),
         response_schema=APPROVAL_RESPONSE_SCHEMA,
     )
-    decision = read_decision(answer)
+    special = budget.decision_of(answer)  # "override" / "approve_unpriced"
+    decision = Decision("approve") if special else read_decision(answer)
     if decision.type == "approve":
-        # No reference images: straight to the paid call, one graph step (and checkpoint) less.
-        goto = "upload_refs" if request.get("reference_images") else "submit"
         # The ledger's folder, absolute from now on: a resume elsewhere finds it (issue 13).
         root = yield Blocking(ledger_root, (gen.get("ledger_root"), env.artifacts_root))
-        return step(gen, goto, approval_note=None, phase="approved", ledger_root=root)
+        record, why = yield from budget.approve(
+            env.store, spend, special or budget.APPROVE, gen["run_id"], lang,
+            Ledger(env.store, root))
+        if record is None:  # not approvable as answered, or the budget went meanwhile
+            return step(gen, "confirm", approval_note=why)
+        # No reference images: straight to the paid call, one graph step (and checkpoint) less.
+        goto = "upload_refs" if request.get("reference_images") else "submit"
+        return step(gen, goto, approval_note=None, phase="approved", ledger_root=root,
+                    budget=record)
     if decision.type == "unclear":
         said = _shorten(decision.said)
         return step(gen, "confirm",

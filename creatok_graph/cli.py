@@ -40,6 +40,7 @@ from .status import (
     DECLINED_OR_INVALID,
     EXIT_ERROR,
     EXIT_INTERRUPTED,
+    EXIT_OK,
     EXIT_PENDING,
     EXIT_USAGE,
     FINISHED,
@@ -144,7 +145,10 @@ def build_parser(lang: str = DEFAULT_LANGUAGE) -> argparse.ArgumentParser:
     p.add_argument("--run-id", metavar="ID",
                    help="name this run; the same id later continues or reprints it "
                    "(default: a timestamp and a short random part)")
-    p.add_argument("--yes", action="store_true", help="approve the cost without asking")
+    p.add_argument("--yes", action="store_true",
+                   help="approve the cost without asking (never above the budget or unpriced)")
+    p.add_argument("--spend", action="store_true",
+                   help="print today's approved and charged credits and what is left, then exit")
     p.add_argument("--task-id", metavar="ID", help="check an existing task instead of creating one")
     p.add_argument("--wait", action="store_true", help="with --task-id: wait until it finishes")
     p.add_argument("--timeout", type=_positive_seconds(lang), metavar="SECONDS",
@@ -317,12 +321,21 @@ class Session:
         if "action_requests" in value:
             request = value["action_requests"][0]
             self.lang = value.get("language") or self.lang  # the request's, for what follows
-            if self.args.yes:
+            spend = value.get("budget") or {}
+            if self.args.yes and not spend.get("needs"):
                 return {"decisions": [{"type": "approve"}]}
-            # Studio shows buttons; on a terminal the answers are spelt out.
-            hint = text(self.lang, "answer_yes_no")
-            said = self.ask(f"{request.get('description', '')}\n{hint}")
-            if said is not None and is_yes(said):
+            if self.args.yes:  # above a limit or unpriced: only the person may say so
+                self.note(text(self.lang, "cli_budget_not_yes"))
+            # Studio shows buttons; on a terminal a plain question spells out its answers
+            # (the spend guard's question names its own).
+            hint = "" if spend.get("needs") else "\n" + text(self.lang, "answer_yes_no")
+            said = self.ask(f"{request.get('description', '')}{hint}")
+            if said is not None and spend.get("needs"):
+                from .budget import decision_of
+
+                if decision_of(said) in (spend.get("allowed") or []):
+                    return {"decisions": [{"type": decision_of(said)}]}
+            elif said is not None and is_yes(said):
                 return {"decisions": [{"type": "approve"}]}
             raise _Declined()
         if kind == "question":
@@ -637,6 +650,28 @@ def _sandbox() -> Iterator[tuple[str, str]]:
         yield emu.base_url, emu.api_key
 
 
+def _print_spend(session: Session, store: Any, ctx: CreatokContext) -> int:
+    """``--spend``: today's figures of the spend guard, from the CLI's store."""
+    from ._flow import run_sync
+    from .budget import BudgetLimits, today
+
+    spend = run_sync(today(store, ctx.artifacts_dir, BudgetLimits.for_context(ctx)))
+    lang = session.lang
+    figures = {k: (int(v) if isinstance(v, float) and v.is_integer() else v)
+               for k, v in spend.to_dict().items()}
+    session.say(text(lang, "cli_spend", day=spend.day, approved=figures["approved"],
+                     committed=figures["committed"]))
+    session.say(text(lang, "cli_spend_no_limit") if spend.left is None else
+                text(lang, "cli_spend_left", left=figures["left"],
+                     daily=figures["daily_credits"]))
+    if spend.unpriced_runs:
+        session.say(text(lang, "cli_spend_unpriced", count=spend.unpriced_runs))
+    if session.args.json:
+        session.out.write(json.dumps({"ok": True, "status": "spend", **figures}) + "\n")
+        session.out.flush()
+    return EXIT_OK
+
+
 def _default_run_id() -> str:
     return time.strftime("%Y%m%d-%H%M%S-") + secrets.token_hex(3)
 
@@ -665,7 +700,7 @@ def main(argv: list[str] | None = None) -> int:
         reason = describe_invalid(session.lang, error_record(exc))
         return session.fail(text(session.lang, "invalid_request", reason=reason), EXIT_USAGE,
                             status="invalid_request")
-    if not os.environ.get("CREATOK_API_KEY", "").strip() and not args.sandbox:
+    if not os.environ.get("CREATOK_API_KEY", "").strip() and not (args.sandbox or args.spend):
         return session.fail(text(session.lang, "cli_no_key", url=API_KEYS_URL), EXIT_USAGE,
                             status="auth_error")
     try:
@@ -697,6 +732,8 @@ def main(argv: list[str] | None = None) -> int:
                 return session.fail(text(session.lang, "cli_bad_store",
                                          path=ctx.artifacts_dir, reason=reason),
                                     EXIT_ERROR, status="configuration_error")
+            if args.spend:
+                return _print_spend(session, persistence.store, ctx)
             try:
                 stack.enter_context(runlock.hold(ctx.artifacts_dir, run_id))
             except runlock.RunBusy:

@@ -28,8 +28,10 @@ from typing import Any
 
 import httpx
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, model_validator
+from pydantic.json_schema import SkipJsonSchema
 
 from . import artifacts
+from .budget import BudgetLimits
 from .client import DEFAULT_BASE_URL, resolve_api_key, resolve_base_url
 from .errors import InvalidRequestError
 from .references import ANY_LOCAL_FILE, LocalFiles
@@ -118,6 +120,11 @@ class CreatokContext:
     """For a client's sub-folder: the operator's folder it must stay inside (symlinks too)."""
     refusal: InvalidRequestError | None = field(default=None, repr=False, compare=False)
     """Why a client's settings were refused (the run then ends before any call)."""
+
+    budget: SkipJsonSchema[BudgetLimits | None] = field(default=None)
+    """The operator's spend limits, as a ``BudgetLimits`` object (budget.py); unset:
+    CREATOK_DAILY_CREDITS, CREATOK_MAX_CREDITS_PER_RUN, CREATOK_BUDGET_OVERRIDE. Operator
+    only: a client's context (``ClientContext``) has no such field, so it never sets limits."""
 
     def __post_init__(self) -> None:
         if self.download is None:

@@ -105,7 +105,7 @@ NODES: list[tuple[str, NodeFlow, tuple[str, ...]]] = [
     ("validate", validate, ("confirm", "persist")),
     ("confirm", confirm, ("confirm", "upload_refs", "submit", "persist")),
     ("upload_refs", upload_refs, ("submit", "persist")),
-    ("submit", submit, ("submit", "poll", "persist")),
+    ("submit", submit, ("submit", "poll", "persist", "confirm")),
     ("poll", poll, ("persist",)),
     ("persist", persist, ()),
 ]

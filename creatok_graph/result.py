@@ -9,23 +9,27 @@ the generation record.
 
 from __future__ import annotations
 
+import logging
 import time
 from typing import Any
 
 from langchain_core.messages import AIMessage
 from langgraph.types import Command
 
-from . import artifacts, chat_images, downloads, polling
+from . import artifacts, budget, chat_images, downloads, polling
 from ._flow import Blocking, Flow
 from .client import TaskStatus
 from .errors import CreatokError, InvalidRequestError, TaskTimeoutError
 from .intake import continues_polling, recheck
+from .ledger import open_ledger
 from .messages import text
 from .node_env import NodeEnv, emit, end, generation, lang_of, step
 from .outcome import Outcome, result_record
 from .replies import final_message
 from .state import State
 from .status import FINISHED, task_status
+
+logger = logging.getLogger(__name__)
 
 HEARTBEAT_SECONDS = 10.0
 """A progress event at least this often while the status does not change."""
@@ -95,6 +99,15 @@ def persist(state: State, env: NodeEnv) -> Flow[dict[str, Any]]:
         status not in FINISHED
     )
     message = final_message(lang, Outcome.of(record), outdated_hint=hint)
+    spend = None
+    try:  # settle the run's reservation from the ledger; under a limit, the figures to show
+        stopped = status == "cancelled" and (gen.get("error") or {}).get("kind") == (
+            "unknown_outcome")
+        ledger = yield from open_ledger(env.store, gen.get("ledger_root"), env.artifacts_root)
+        spend = yield from budget.settle(env.store, gen.get("budget"), gen["run_id"], ledger,
+                                         stopped=stopped)
+    except Exception:
+        logger.warning("spend guard: could not settle the reservation", exc_info=True)
     folder = None
     keep_earlier = gen.get("submitted_before") and not gen.get("task_id")
     if not (gen.get("no_artifacts") or keep_earlier):
@@ -123,6 +136,7 @@ def persist(state: State, env: NodeEnv) -> Flow[dict[str, Any]]:
         "request": gen.get("request"),
         "artifacts_dir": folder,
         "language": lang,
+        **({"budget": spend} if spend is not None else {}),  # output bytes: only under a limit
     }
 
 

@@ -121,6 +121,9 @@ class Generation(TypedDict, total=False):
     request: ImageRequest | None
     approval_note: str | None
     """Why the approval question is asked again (an edit we cannot use, an unclear answer)."""
+    budget: dict[str, Any] | None
+    """The spend guard's record of this request's reservation (``budget.approve``): its
+    scope, UTC day, credits, state and limits; set by the approval."""
     phase: Phase
     object_keys: list[str] | None
     task_id: str | None
@@ -208,6 +211,9 @@ class OutputState(TypedDict, total=False):
     aspect_ratio: Annotated[str | None, caller_input()]
     request: Annotated[dict[str, Any] | None, caller_input()]
     language: Annotated[str | None, caller_input()]
+    budget: Annotated[dict[str, Any] | None, caller_input()]
+    """The spend guard's figures for the run (``budget.settle``): its credits and
+    reservation state; under a daily budget also today's approved, committed and left."""
 
 
 class State(InputState, OutputState, total=False):

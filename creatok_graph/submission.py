@@ -8,12 +8,13 @@ CreatOK's rules, kept here beside the only call they govern.
 from __future__ import annotations
 
 import contextlib
+import logging
 import time
 from typing import Any
 
 from langgraph.types import Command, interrupt
 
-from . import artifacts
+from . import artifacts, budget
 from ._flow import Blocking, Flow, Sleep
 from .answer_words import is_retry, is_yes
 from .client import CreatokAPI, SubmitResult
@@ -42,6 +43,8 @@ from .outcome import result_record
 from .replies import error_record, unknown_outcome_question
 from .state import Generation, ImageRequest, State
 from .validation import approved_hash, submit_body
+
+logger = logging.getLogger(__name__)
 
 IN_PROGRESS_WAITS = (0.5, 1.0, 2.0, 4.0, 8.0, 8.0)
 """Pauses before asking again about a key CreatOK says it is still processing (HTTP 409)."""
@@ -82,6 +85,9 @@ def submit(state: State, env: NodeEnv) -> Flow[Command[Any]]:
     request: ImageRequest = gen["request"]  # type: ignore[typeddict-item,assignment]
     body = submit_body(request, gen.get("object_keys"))
     ledger = yield from open_ledger(env.store, gen.get("ledger_root"), env.artifacts_root)
+    why = yield from budget.hold_for_submit(env.store, gen.get("budget"), run_id, ledger, lang)
+    if why:  # its reservation was given back (a crash long ago) and the budget is gone
+        return step(gen, "confirm", approval_note=why, budget=None, phase="approve")
     # An open intent remembered in the record is asked about even if the ledger lost it.
     decision, entry = yield from ledger.begin(run_id, approved_hash(request), body,
                                               intent_from_state(gen.get("submit_intent")))
@@ -191,5 +197,9 @@ def _submitted(
     record = result_record({**gen, **changes}, status="submitted")  # type: ignore[typeddict-item]
     with contextlib.suppress(OSError):  # the ledger and state hold the task id; persist retries
         yield Blocking(artifacts.write_result, (env.artifacts_root, gen["run_id"], record, None))
+    try:
+        yield from budget.commit(env.store, gen.get("budget"), gen["run_id"], task_id)
+    except Exception:  # the ledger holds the task id: persist (or a reconcile) commits it
+        logger.warning("spend guard: could not commit the reservation", exc_info=True)
     emit({"type": "submitted", "task_id": task_id})
     return step(gen, "poll", **changes)
