@@ -14,6 +14,7 @@ Scenarios (all against ``python -m creatok_graph.emulator`` in its own process):
   knee         the concurrency run at growing N (full run only by default)
   storage      checkpoint/store bytes each finished run leaves behind, per task duration
   footprint    one finished run's checkpoint KiB (target <= 16) and copies of a 100k prompt
+  batch        N generations as one batch (one approval) next to N threads (batch_bench.py)
 
 It prints figures and asserts nothing about timing. ``--quick`` takes about one minute;
 the full run (the 60 s task series, the 500- and 1000-run knee) about 8 minutes.
@@ -44,7 +45,8 @@ from typing import Any
 import bench_lib as lib
 
 HERE = Path(__file__).resolve().parent
-SCENARIOS = ("schedule", "latency", "overhead", "concurrency", "knee", "storage", "footprint")
+SCENARIOS = ("schedule", "latency", "overhead", "concurrency", "knee", "storage", "footprint",
+             "batch")
 VARIANT_LABELS = {
     "reference": "CreatOK client (fixed 3 s)",
     "client": "AsyncCreatok.wait (ours)",
@@ -453,6 +455,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                 bench.storage()
             if "footprint" in plan.scenarios:
                 bench.footprint()
+            if "batch" in plan.scenarios:
+                import batch_bench
+
+                batch_bench.run(bench)
     finally:
         if args.keep:
             print(f"\nwork folder kept: {root}")

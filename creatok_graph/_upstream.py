@@ -42,6 +42,11 @@ def merge_patches(record: dict[str, Any], patches: Sequence[dict[str, Any]]) -> 
     return merged
 
 
+def merge_record(record: dict[str, Any] | None, patch: dict[str, Any]) -> dict[str, Any]:
+    """A reducer: ``patch`` updates ``record`` key by key (``Overwrite`` replaces it whole)."""
+    return {**(record or {}), **patch}
+
+
 def patched_record() -> DeltaChannel[Any]:
     """A record stored as the patches that built it (see the module docstring)."""
     return DeltaChannel(merge_patches, dict)

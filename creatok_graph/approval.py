@@ -220,6 +220,28 @@ def read_decision(answer: Any) -> Decision:
     return _malformed(f'no decision "type" (use {", ".join(DECISION_TYPES)})')
 
 
+def read_decisions(answer: Any, count: int) -> list[Decision] | Decision:
+    """A batch's answer: one decision per request in order, or one answer for all.
+
+    ``{"decisions": [...]}`` with ``count`` entries is read entry by entry (each as
+    :func:`read_decision`); yes/no words, ``True``/``False`` or a single decision apply
+    to every request. Anything else is one ``unclear``/``malformed`` decision: ask again.
+    """
+    if isinstance(answer, dict) and isinstance(answer.get("decisions"), list):
+        answer = answer["decisions"]
+    if isinstance(answer, list):
+        if len(answer) != count:
+            return _malformed(f"expected {count} decisions, one per request, got {len(answer)}")
+        decisions = [read_decision(item) for item in answer]
+        for number, decision in enumerate(decisions, 1):
+            if decision.type in ("unclear", "malformed"):
+                reason = decision.reason or f"“{_shorten(decision.said)}” is neither yes nor no"
+                return _malformed(f"request {number}: {reason}")
+        return decisions
+    decision = read_decision(answer)
+    return decision if decision.type in ("unclear", "malformed") else [decision] * count
+
+
 UNCLEAR_ECHO_CHARS = 60
 """How much of an answer we did not understand is quoted back."""
 

@@ -145,6 +145,10 @@ def build_parser(lang: str = DEFAULT_LANGUAGE) -> argparse.ArgumentParser:
     p.add_argument("--run-id", metavar="ID",
                    help="name this run; the same id later continues or reprints it "
                    "(default: a timestamp and a short random part)")
+    p.add_argument("--batch", metavar="FILE",
+                   help="many generations, one approval: JSON Lines (one object per line with "
+                   "prompt, model, resolution, n, aspect_ratio, reference_images) or CSV with "
+                   "a header (prompt and optional columns); exit 1 when some fail")
     p.add_argument("--yes", action="store_true",
                    help="approve the cost without asking (never above the budget or unpriced)")
     p.add_argument("--spend", action="store_true",
@@ -185,9 +189,15 @@ class Progress:
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self.batch = False  # one line across the batch instead of each task's events
+        self._not_ok = 0
 
     def update(self, event: dict[str, Any]) -> None:
         kind = event.get("type")
+        if self.batch:
+            if kind == "batch_item":
+                self._batch_item(event)
+            return
         if kind == "progress":
             elapsed = float(event.get("elapsed") or 0.0)
             self._elapsed_at = (elapsed, time.monotonic())
@@ -205,6 +215,18 @@ class Progress:
                            total=event.get("total")))
         elif kind == "downloading":
             self.line(text(self.lang, "cli_downloading", count=event.get("count")))
+
+    def _batch_item(self, event: dict[str, Any]) -> None:
+        self._not_ok += event.get("status") != "succeeded"
+        message = text(self.lang, "cli_batch_progress", done=event.get("done"),
+                       total=event.get("total"), failed=self._not_ok)
+        if not self.live:
+            self.line(message)
+            return
+        with self._lock:
+            self.stream.write(f"\r\033[K{message}")
+            self.stream.flush()
+        self._drawn = True
 
     def line(self, message: str) -> None:
         with self._lock:
@@ -235,6 +257,10 @@ class Progress:
 
     def close(self) -> None:
         self._stop.set()
+        if getattr(self, "_drawn", False):
+            with self._lock:
+                self.stream.write("\n")
+                self.stream.flush()
         if self._thread is not None:
             self._thread.join(timeout=1)
             self._thread = None
@@ -251,6 +277,8 @@ class _Declined(Exception):
 
 
 def _input(args: argparse.Namespace, run_id: str) -> dict[str, Any]:
+    if getattr(args, "requests", None) is not None:
+        return {"requests": args.requests, "run_id": run_id}
     if args.task_id:
         return {"task_id": args.task_id, "wait": bool(args.wait), "run_id": run_id}
     payload: dict[str, Any] = {"run_id": run_id}
@@ -319,24 +347,28 @@ class Session:
         """What to resume an interrupt with; ``_Declined`` when the person says no."""
         kind = value.get("type")
         if "action_requests" in value:
-            request = value["action_requests"][0]
+            count = len(value["action_requests"])  # a batch has one per request
             self.lang = value.get("language") or self.lang  # the request's, for what follows
             spend = value.get("budget") or {}
             if self.args.yes and not spend.get("needs"):
-                return {"decisions": [{"type": "approve"}]}
+                return {"decisions": [{"type": "approve"}] * count}
             if self.args.yes:  # above a limit or unpriced: only the person may say so
                 self.note(text(self.lang, "cli_budget_not_yes"))
-            # Studio shows buttons; on a terminal a plain question spells out its answers
-            # (the spend guard's question names its own).
-            hint = "" if spend.get("needs") else "\n" + text(self.lang, "answer_yes_no")
-            said = self.ask(f"{request.get('description', '')}{hint}")
+            # A batch's description is its table and total; one request's is in its action.
+            # Studio shows buttons; on a terminal one request's question spells out its
+            # answers (a batch's and the spend guard's questions name their own).
+            question = value.get("description") or value["action_requests"][0].get(
+                "description", "")
+            plain = not (spend.get("needs") or value.get("description"))
+            hint = "\n" + text(self.lang, "answer_yes_no") if plain else ""
+            said = self.ask(f"{question}{hint}")
             if said is not None and spend.get("needs"):
                 from .budget import decision_of
 
                 if decision_of(said) in (spend.get("allowed") or []):
-                    return {"decisions": [{"type": decision_of(said)}]}
+                    return {"decisions": [{"type": decision_of(said)}] * count}
             elif said is not None and is_yes(said):
-                return {"decisions": [{"type": "approve"}]}
+                return {"decisions": [{"type": "approve"}] * count}
             raise _Declined()
         if kind == "question":
             said = self.ask(str(value.get("question")))
@@ -361,7 +393,9 @@ class Session:
         if not values:
             return self.run(graph, config, ctx, payload=_input(self.args, self.run_id))
         self.lang = values.get("language") or self.lang
-        self.task_id = values.get("task_id") or self.task_id
+        # The output keys are written at the end: mid-run, the task id is in the request record.
+        self.task_id = (values.get("task_id") or (values.get("generation") or {}).get("task_id")
+                        or self.task_id)
         if existing.interrupts:  # it was waiting for an answer
             self._note_continuing()
             return self.run(graph, config, ctx, pending=existing.interrupts[0])
@@ -446,8 +480,8 @@ class Session:
                 payload = Command(resume=self.answer(value))
             except _Declined:
                 if "action_requests" in value:  # record the no: the run ends 'cancelled'
-                    graph.invoke(Command(resume={"decisions": [{"type": "reject"}]}), config,
-                                 context=ctx)
+                    rejections = [{"type": "reject"}] * len(value["action_requests"])
+                    graph.invoke(Command(resume={"decisions": rejections}), config, context=ctx)
                     return self.report(graph.get_state(config).values)
                 self.say(text(self.lang, "cancelled"))
                 self.emit_json(graph.get_state(config).values, ok=False, status="cancelled")
@@ -460,6 +494,7 @@ class Session:
         interrupts: list[Any] = []
         self.sending = False
         self.progress.lang = self.lang
+        self.progress.batch = getattr(self.args, "requests", None) is not None
         try:
             with self._ctrl_c():
                 for mode, chunk in graph.stream(payload, config, context=ctx,
@@ -556,7 +591,9 @@ class Session:
         outcome = Outcome.of(values)
         status, error = outcome.status, values.get("error")
         final = _last_message(values)
-        if outcome.ending == "succeeded":
+        if values.get("results") is not None:  # a batch: its summary lists every request
+            self.say(final)
+        elif outcome.ending == "succeeded":
             head = final.split("\n", 1)[0]
             if head:
                 self.say(head)
@@ -614,6 +651,8 @@ class Session:
             "error": values.get("error"),
             "message": _last_message(values) or None,
         }
+        if values.get("results") is not None:  # a batch: each request's task is in results
+            record.update(task_id=None, results=values["results"])
         self.out.write(json.dumps(record, ensure_ascii=False) + "\n")
         self.out.flush()
 
@@ -692,6 +731,7 @@ def main(argv: list[str] | None = None) -> int:
     if isinstance(parser, _Parser):
         parser.json_requested = "--json" in raw_args
     args = parser.parse_args(argv)
+    args.requests = None
     run_id = args.run_id or _default_run_id()
     session = Session(args, run_id, detect_language(args.prompt or ""))
     try:
@@ -700,6 +740,17 @@ def main(argv: list[str] | None = None) -> int:
         reason = describe_invalid(session.lang, error_record(exc))
         return session.fail(text(session.lang, "invalid_request", reason=reason), EXIT_USAGE,
                             status="invalid_request")
+    if args.batch:
+        from .batch_input import BatchFileError, read_requests
+
+        try:
+            args.requests = read_requests(args.batch)
+        except BatchFileError as exc:
+            return session.fail(text(session.lang, "invalid_request", reason=str(exc)),
+                                EXIT_USAGE, status="invalid_request")
+        if args.prompt or args.task_id:
+            return session.fail("--batch takes the requests from its file: drop --prompt "
+                                "and --task-id", EXIT_USAGE, status="invalid_request")
     if not os.environ.get("CREATOK_API_KEY", "").strip() and not (args.sandbox or args.spend):
         return session.fail(text(session.lang, "cli_no_key", url=API_KEYS_URL), EXIT_USAGE,
                             status="auth_error")
@@ -741,7 +792,10 @@ def main(argv: list[str] | None = None) -> int:
                                          command=f"{PROG} --run-id {run_id}"),
                                     EXIT_PENDING, status="busy")
             graph = build_graph(persistence.checkpointer, persistence.store)
-            return session.start(graph, {"configurable": {"thread_id": run_id}}, ctx)
+            config: dict[str, Any] = {"configurable": {"thread_id": run_id}}
+            if args.requests is not None:  # a batch's items run in LangGraph's worker threads
+                config["max_concurrency"] = ctx.batch_concurrency
+            return session.start(graph, config, ctx)
     except KeyboardInterrupt:
         return session.interrupted()
     except CreatokError as exc:

@@ -39,6 +39,10 @@ from .references import ANY_LOCAL_FILE, LocalFiles
 DEFAULT_ARTIFACTS_DIR = os.path.join("generate-image", ".artifacts")
 DEFAULT_WAIT_SECONDS = 600.0
 """How long a run waits for its task (``timeout``); not a request timeout (``client``)."""
+DEFAULT_BATCH_CONCURRENCY = 200
+"""Generations of one batch submitted and followed at once; the rest wait for a free slot.
+Followed tasks cost one status request every few seconds each, so 200 keep one process and
+CreatOK's rate limits comfortable (``make bench``, scenario batch)."""
 
 ALLOWED_BASE_URLS_ENV = "CREATOK_ALLOWED_BASE_URLS"
 """Comma-separated base URLs a client may choose besides the operator's CREATOK_BASE_URL.
@@ -104,6 +108,13 @@ class CreatokContext:
             f"CREATOK_TIMEOUT or {int(DEFAULT_WAIT_SECONDS)}."
         },
     )
+    batch_concurrency: int = field(
+        default=0,
+        metadata={
+            "description": "Generations of one batch in flight at once; "
+            f"CREATOK_BATCH_CONCURRENCY or {DEFAULT_BATCH_CONCURRENCY}."
+        },
+    )
     download: bool | None = field(
         default=None,
         metadata={
@@ -139,6 +150,9 @@ class CreatokContext:
         if not self.timeout:
             waited = _env_float("CREATOK_TIMEOUT", DEFAULT_WAIT_SECONDS)
             self.timeout = waited or DEFAULT_WAIT_SECONDS
+        if not self.batch_concurrency or self.batch_concurrency < 1:
+            limit = _env_float("CREATOK_BATCH_CONCURRENCY", DEFAULT_BATCH_CONCURRENCY)
+            self.batch_concurrency = max(1, int(limit or DEFAULT_BATCH_CONCURRENCY))
 
     def run_settings(self) -> dict[str, Any]:
         """The non-secret settings a request keeps from its start (``Generation.settings``)."""

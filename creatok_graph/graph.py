@@ -2,6 +2,7 @@
 
 clarify -> load_capabilities -> validate -> confirm (interrupt) -> upload_refs -> submit
 -> poll -> persist        (START -> poll: a recovery check of a known task)
+batch_validate -> batch_confirm (interrupt) -> batch_item x N -> batch_persist   (``requests``)
 
 ``graph`` at the bottom is what ``langgraph.json`` serves: compiled without a
 checkpointer, because the LangGraph server brings its own. ``build_graph``
@@ -22,6 +23,7 @@ from langgraph.runtime import get_runtime
 from langgraph.store.base import BaseStore
 from langgraph.types import RetryPolicy
 
+from . import batch
 from ._flow import Blocking, Flow, run_async, run_sync
 from .approval import confirm
 from .chat_model import chat_model_from_env
@@ -29,7 +31,7 @@ from .clarify import clarify
 from .connections import GraphHttp
 from .context import ClientContext, CreatokContext
 from .errors import InvalidRequestError
-from .intake import refuse_run, route_start
+from .intake import refuse_run
 from .node_env import NodeEnv, NodeFlow, generation
 from .result import persist, poll
 from .state import InputState, OutputState, State
@@ -84,6 +86,8 @@ class FlowNode(Runnable[State, Any]):
             except InvalidRequestError as exc:
                 env = replace(env, context=CreatokContext.refused(exc))
         refusal = env.context.refusal
+        if refusal is not None and self.name in batch.NODE_NAMES:
+            return (yield from batch.refuse(str(self.name), input, env, refusal))
         if refusal is not None and self.name != "persist":
             return (yield from refuse_run(str(self.name), input, env, refusal))
         return (yield from self.flow(input, env))
@@ -108,6 +112,7 @@ NODES: list[tuple[str, NodeFlow, tuple[str, ...]]] = [
     ("submit", submit, ("submit", "poll", "persist", "confirm")),
     ("poll", poll, ("persist",)),
     ("persist", persist, ()),
+    *batch.NODES,
 ]
 """Every node and where it may go next (``Command(goto=...)``)."""
 
@@ -127,8 +132,10 @@ def build_builder(
         # checks of ``poll`` are retried by the client itself (idempotent GETs).
         builder.add_node(name, FlowNode(name, flow, chat_model, http),
                          destinations=destinations or None, retry_policy=NO_RETRY)
-    builder.add_conditional_edges(START, route_start, ["clarify", "poll"])
+    builder.add_conditional_edges(START, batch.route_start, ["clarify", "poll", "batch_validate"])
+    builder.add_edge(batch.ITEM_NODE, "batch_persist")
     builder.add_edge("persist", END)
+    builder.add_edge("batch_persist", END)
     return builder
 
 

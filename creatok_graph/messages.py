@@ -21,6 +21,16 @@ TEXTS: dict[str, dict[str, str]] = {
         "detailed:\n“{suggestion}”\nReply “keep” to use yours as it is, “use” to take my "
         "suggestion, or write your own version.",
         # confirm
+        # batch (one approval for many generations)
+        "batch_title": "Ready to generate {count} requests ({images} images in all):",
+        "batch_item_line": "{number}. {n_images} · {model} · {resolution}{aspect} · {credits} credits · “{prompt}”",
+        "batch_total": "Total estimated cost: {credits} credits.",
+        "batch_question": "Shall I go ahead with all of them? This uses your CreatOK credits. (yes/no, or one decision per request)",
+        "batch_edited": "Changed and priced again: request {numbers}.",
+        "batch_item_problem": "request {number}: {reason}",
+        "batch_invalid": "I can't send this batch: {count} of {total} requests can't be used. Nothing was charged.",
+        "batch_done": "{succeeded} of {total} generations succeeded, {failed} did not, {declined} declined.",
+        "cli_batch_progress": "{done}/{total} done ({failed} not succeeded)",
         "confirm_title": "Ready to generate {n_images} with {model} at {resolution} resolution.",
         "n_images_one": "1 image",
         "n_images_many": "{n} images",
@@ -134,6 +144,16 @@ TEXTS: dict[str, dict[str, str]] = {
         "“{suggestion}”\n回复“保留”就按你原来的描述生成，回复“使用”就采用我的建议，"
         "你也可以直接写一个自己的版本。",
         # confirm
+        # batch (one approval for many generations)
+        "batch_title": "准备生成 {count} 个请求（共 {images} 张图片）：",
+        "batch_item_line": "{number}. {n_images} · {model} · {resolution}{aspect} · {credits} 积分 · “{prompt}”",
+        "batch_total": "预计总花费：{credits} 积分。",
+        "batch_question": "全部开始生成吗？这会消耗你的 CreatOK 积分。（是/否，或为每个请求分别决定）",
+        "batch_edited": "已修改并重新计价：请求 {numbers}。",
+        "batch_item_problem": "请求 {number}：{reason}",
+        "batch_invalid": "这批请求没法发送：{total} 个中有 {count} 个不可用。没有扣任何费用。",
+        "batch_done": "{total} 个生成中 {succeeded} 个成功，{failed} 个未成功，{declined} 个已拒绝。",
+        "cli_batch_progress": "已完成 {done}/{total}（{failed} 个未成功）",
         "confirm_title": "准备用 {model} 生成 {n_images}，分辨率为 {resolution}。",
         "n_images_one": "1 张图片",
         "n_images_many": "{n} 张图片",
@@ -242,6 +262,16 @@ TEXTS: dict[str, dict[str, str]] = {
         "ご自分の説明をそのまま使う場合は「そのまま」、"
         "私の案を使う場合は「使う」と返信してください。ご自分で書き直していただいてもかまいません。",
         # confirm
+        # batch (one approval for many generations)
+        "batch_title": "{count}件のリクエストを生成する準備ができました（合計{images}枚）：",
+        "batch_item_line": "{number}. {n_images} · {model} · {resolution}{aspect} · {credits}クレジット · 「{prompt}」",
+        "batch_total": "費用の目安（合計）：{credits}クレジット",
+        "batch_question": "すべて進めてもよろしいですか？CreatOKのクレジットを使用します。（はい/いいえ、またはリクエストごとに指定）",
+        "batch_edited": "変更して再見積もりしました：リクエスト {numbers}",
+        "batch_item_problem": "リクエスト {number}：{reason}",
+        "batch_invalid": "このバッチは送信できません：{total}件中{count}件が使えません。料金はかかっていません。",
+        "batch_done": "{total}件中{succeeded}件が成功、{failed}件が失敗、{declined}件を見送りました。",
+        "cli_batch_progress": "{done}/{total} 完了（失敗 {failed}）",
         "confirm_title": "{model}で{n_images}を生成する準備ができました（解像度：{resolution}）。",
         "n_images_one": "画像1枚",
         "n_images_many": "画像{n}枚",
@@ -360,6 +390,16 @@ TEXTS: dict[str, dict[str, str]] = {
         "원래 설명을 그대로 쓰시려면 “유지”, 제 제안을 쓰시려면 “사용”이라고 답해 주세요. 직접 "
         "새로 써 주셔도 좋아요.",
         # confirm
+        # batch (one approval for many generations)
+        "batch_title": "요청 {count}개를 생성할 준비가 됐어요 (이미지 총 {images}장):",
+        "batch_item_line": "{number}. {n_images} · {model} · {resolution}{aspect} · {credits} 크레딧 · “{prompt}”",
+        "batch_total": "예상 총 비용: {credits} 크레딧",
+        "batch_question": "모두 진행할까요? CreatOK 크레딧이 사용돼요. (네/아니요, 또는 요청별로 결정)",
+        "batch_edited": "변경하고 다시 계산했어요: 요청 {numbers}",
+        "batch_item_problem": "요청 {number}: {reason}",
+        "batch_invalid": "이 배치는 보낼 수 없어요: {total}개 중 {count}개를 사용할 수 없어요. 비용은 청구되지 않았어요.",
+        "batch_done": "{total}개 중 {succeeded}개 성공, {failed}개 실패, {declined}개 거절.",
+        "cli_batch_progress": "{done}/{total} 완료 (실패 {failed})",
         "confirm_title": "{model} 모델로 {resolution} 해상도의 {n_images}을 만들 준비가 됐어요.",
         "n_images_one": "이미지 1장",
         "n_images_many": "이미지 {n}장",
@@ -472,6 +512,16 @@ TEXTS: dict[str, dict[str, str]] = {
         "detallada:\n«{suggestion}»\nResponde «mantener» para usar la tuya tal cual, «usar» para "
         "quedarte con mi sugerencia, o escribe tu propia versión.",
         # confirm
+        # batch (one approval for many generations)
+        "batch_title": "Listo para generar {count} solicitudes ({images} imágenes en total):",
+        "batch_item_line": "{number}. {n_images} · {model} · {resolution}{aspect} · {credits} créditos · «{prompt}»",
+        "batch_total": "Costo total estimado: {credits} créditos.",
+        "batch_question": "¿Sigo adelante con todas? Esto usa tus créditos de CreatOK. (sí/no, o una decisión por solicitud)",
+        "batch_edited": "Cambiada y recalculada: solicitud {numbers}.",
+        "batch_item_problem": "solicitud {number}: {reason}",
+        "batch_invalid": "No puedo enviar este lote: {count} de {total} solicitudes no se pueden usar. No se cobró nada.",
+        "batch_done": "{succeeded} de {total} generaciones salieron bien, {failed} no, {declined} rechazadas.",
+        "cli_batch_progress": "{done}/{total} listas ({failed} sin éxito)",
         "confirm_title": "Todo listo para generar {n_images} con {model} en resolución "
         "{resolution}.",
         "n_images_one": "1 imagen",
@@ -588,6 +638,16 @@ TEXTS: dict[str, dict[str, str]] = {
         "detalhada:\n“{suggestion}”\nResponda “manter” para usar a sua do jeito que está, “usar” "
         "para ficar com a minha sugestão, ou escreva a sua própria versão.",
         # confirm
+        # batch (one approval for many generations)
+        "batch_title": "Pronto para gerar {count} pedidos ({images} imagens no total):",
+        "batch_item_line": "{number}. {n_images} · {model} · {resolution}{aspect} · {credits} créditos · “{prompt}”",
+        "batch_total": "Custo total estimado: {credits} créditos.",
+        "batch_question": "Posso continuar com todos? Isso usa seus créditos da CreatOK. (sim/não, ou uma decisão por pedido)",
+        "batch_edited": "Alterado e recalculado: pedido {numbers}.",
+        "batch_item_problem": "pedido {number}: {reason}",
+        "batch_invalid": "Não consigo enviar este lote: {count} de {total} pedidos não podem ser usados. Nada foi cobrado.",
+        "batch_done": "{succeeded} de {total} gerações deram certo, {failed} não, {declined} recusadas.",
+        "cli_batch_progress": "{done}/{total} prontos ({failed} sem sucesso)",
         "confirm_title": "Tudo pronto para gerar {n_images} com {model} em resolução {resolution}.",
         "n_images_one": "1 imagem",
         "n_images_many": "{n} imagens",

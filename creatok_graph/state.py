@@ -28,7 +28,7 @@ from langgraph.graph.message import add_messages
 from pydantic import Field
 from typing_extensions import NotRequired, TypedDict
 
-from ._upstream import caller_input, patched_record
+from ._upstream import caller_input, merge_record, patched_record
 from .status import RunStatus
 
 
@@ -194,6 +194,9 @@ class InputState(TypedDict, total=False):
     refine: Annotated[bool | None, _about(
         "False: never offer to rewrite a short description (only offered when a chat model "
         "is configured)."), caller_input()]
+    requests: Annotated[list[dict[str, Any]] | None, _about(
+        "A batch: one settings object per generation (prompt, model, resolution, n, "
+        "aspect_ratio, reference_images), one approval for all."), caller_input()]
 
 
 class OutputState(TypedDict, total=False):
@@ -211,6 +214,8 @@ class OutputState(TypedDict, total=False):
     aspect_ratio: Annotated[str | None, caller_input()]
     request: Annotated[dict[str, Any] | None, caller_input()]
     language: Annotated[str | None, caller_input()]
+    results: Annotated[list[dict[str, Any]] | None, caller_input()]
+    """A batch's outcome: one entry per request, in input order (``batch.batch_persist``)."""
     budget: Annotated[dict[str, Any] | None, caller_input()]
     """The spend guard's figures for the run (``budget.settle``): its credits and
     reservation state; under a daily budget also today's approved, committed and left."""
@@ -224,3 +229,7 @@ class State(InputState, OutputState, total=False):
     """The newest chat message already read as a request."""
     submit_failures: int
     """Failed submits in this thread: after a few, we suggest updating the integration."""
+    batch: Annotated[dict[str, Any], merge_record]
+    """A batch's requests, one record per item (``batch.items_of``), updated by key; a
+    new batch replaces it whole. A plain channel, not a delta one: that would cost every
+    single request's checkpoints a counter."""

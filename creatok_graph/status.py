@@ -31,6 +31,7 @@ RunStatus = Literal[
     "not_found",
     "upload_error",
     "configuration_error",
+    "partial",
     "error",
 ]
 RUN_STATUSES: tuple[str, ...] = get_args(RunStatus)

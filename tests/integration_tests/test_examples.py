@@ -31,7 +31,8 @@ def run_example(name: str, *args: str, cwd: Path, env: dict[str, str] | None = N
     )
 
 
-@pytest.mark.parametrize("name", ["agent_tool.py", "subgraph.py", "recover_task.py"])
+@pytest.mark.parametrize("name", ["agent_tool.py", "subgraph.py", "recover_task.py",
+                                  "catalogue_batch.py"])
 def test_example_in_sandbox(name: str, tmp_path: Path) -> None:
     proc = run_example(name, "--sandbox", "--yes", cwd=tmp_path)
     assert proc.returncode == 0, proc.stdout + proc.stderr
@@ -41,7 +42,8 @@ def test_example_in_sandbox(name: str, tmp_path: Path) -> None:
 
 def test_every_example_is_tested() -> None:
     scripts = {p.name for p in EXAMPLES.glob("*.py")}
-    tested = {"agent_tool.py", "subgraph.py", "recover_task.py", "sdk_client.py"}
+    tested = {"agent_tool.py", "subgraph.py", "recover_task.py", "sdk_client.py",
+              "catalogue_batch.py"}
     assert scripts == tested
 
 
@@ -112,3 +114,10 @@ def test_the_readme_python_snippet_runs_as_written(
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "Estimated cost" in proc.stdout and "succeeded" in proc.stdout
     assert emulator.stats()["submits"] == 1
+
+
+def test_catalogue_batch_rejects_one_request(tmp_path: Path) -> None:
+    proc = run_example("catalogue_batch.py", "--sandbox", "--skip", "2", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "1. succeeded" in proc.stdout and "2. cancelled" in proc.stdout, proc.stdout
+    assert "3. succeeded" in proc.stdout and "2/2 done" in proc.stdout, proc.stdout

@@ -1,0 +1,97 @@
+"""``creatok-image --batch FILE``: JSON Lines and CSV, one confirmation, exit codes 0/1/2."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+from test_cli import InProcess, World, assert_nothing_paid, assert_plain
+
+FOX = "a red fox sitting in a snowy birch forest at dawn, watercolor style"
+WHALE = "a blue whale breaching at sunset over a calm sea, oil painting"
+CAT = "a ginger cat asleep on a stack of old books, soft morning light"
+
+
+def write(tmp: Path, name: str, text: str) -> str:
+    path = tmp / name
+    path.write_text(text, encoding="utf-8")
+    return str(path)
+
+
+def test_jsonl_one_confirmation_partial_failure_exit_1(tmp_path: Path) -> None:
+    lines = [{"prompt": FOX}, {"prompt": "[fail] " + WHALE, "n": 2}, {"prompt": CAT}]
+    batch = write(tmp_path, "catalogue.jsonl", "\n".join(json.dumps(x) for x in lines) + "\n")
+    with InProcess() as emu:
+        world = World(tmp_path, emu)
+        run = world.run("--batch", batch, "--run-id", "cat1", "--json", stdin="yes\n")
+        stats = emu.stats()
+    assert run.returncode == 1, str(run)
+    assert run.stderr.count("(yes/no") == 1, str(run)  # one question for the batch
+    for fact in (FOX, WHALE, CAT, "Total estimated cost: 4 credits"):
+        assert fact in run.stderr, str(run)
+    assert re.search(r"^3/3 done \(1 not succeeded\)$", run.stderr, re.M), str(run)
+    assert_plain(run.output)
+    record = run.json()
+    assert record["status"] == "partial" and record["ok"] is False
+    results = record["results"]
+    assert [r["status"] for r in results] == ["succeeded", "failed", "succeeded"]
+    assert [r["prompt"] for r in results] == [FOX, "[fail] " + WHALE, CAT]
+    assert all(r["images"] for r in (results[0], results[2]))
+    assert stats["submits"] == 3 and stats["capabilities"] == 1
+    saved = json.loads((world.artifacts / "cat1" / "outputs" / "result.json").read_text())
+    assert [r["task_id"] for r in saved["results"]] == [r["task_id"] for r in results]
+
+
+def test_csv_with_header_all_succeed_exit_0(tmp_path: Path) -> None:
+    batch = write(tmp_path, "batch.csv",
+                  "prompt,resolution,n\n"
+                  f'"{FOX}",1K,\n'
+                  f'"{CAT}",,2\n')
+    with InProcess() as emu:
+        world = World(tmp_path, emu)
+        run = world.run("--batch", batch, stdin="yes\n")
+        stats = emu.stats()
+    assert run.returncode == 0, str(run)
+    assert "2 of 2 generations succeeded" in run.stdout, str(run)
+    assert len(re.findall(r"^https?://", run.stdout, re.M)) == 3, str(run)  # 1 + 2 images
+    assert "1. 1 image · Nano Banana 2 · 1K" in run.stdout, str(run)
+    assert "2. 2 images · Nano Banana 2 · 2K" in run.stdout, str(run)
+    assert stats["submits"] == 2, stats
+
+
+def test_declined_batch_exit_2_nothing_paid(tmp_path: Path) -> None:
+    batch = write(tmp_path, "b.jsonl", json.dumps({"prompt": FOX}) + "\n"
+                  + json.dumps({"prompt": CAT}) + "\n")
+    with InProcess() as emu:
+        run = World(tmp_path, emu).run("--batch", batch, "--json", stdin="no\n")
+        stats = emu.stats()
+    assert run.returncode == 2, str(run)
+    assert run.json()["status"] == "cancelled"
+    assert [r["status"] for r in run.json()["results"]] == ["cancelled", "cancelled"]
+    assert_nothing_paid(stats)
+
+
+def test_invalid_items_exit_2_before_any_question(tmp_path: Path) -> None:
+    batch = write(tmp_path, "b.jsonl", "\n".join(json.dumps(x) for x in [
+        {"prompt": FOX}, {"prompt": CAT, "resolution": "9K"}, {"prompt": WHALE, "n": 99},
+    ]))
+    with InProcess() as emu:
+        run = World(tmp_path, emu).run("--batch", batch, stdin="yes\n")
+        stats = emu.stats()
+    assert run.returncode == 2, str(run)
+    assert "(yes/no" not in run.output, str(run)
+    assert "request 2" in run.stdout and "1K, 2K or 4K" in run.stdout, str(run)
+    assert "request 3" in run.stdout, str(run)
+    assert_nothing_paid(stats)
+
+
+def test_a_file_we_cannot_read_is_a_usage_error(tmp_path: Path) -> None:
+    batch = write(tmp_path, "b.csv", "prompt,colour\na fox,red\n")
+    with InProcess() as emu:
+        run = World(tmp_path, emu).run("--batch", batch, stdin="yes\n")
+        stats = emu.stats()
+    assert run.returncode == 2, str(run)
+    assert "colour" in run.stderr and "aspect_ratio" in run.stderr, str(run)
+    assert_nothing_paid(stats)
+    assert stats["capabilities"] == 0
