@@ -72,9 +72,16 @@ def _slot(index: int) -> str:
     return f"item{index}"
 
 
+def _outcome(index: int) -> str:
+    return f"done{index}"
+
+
 def items_of(batch: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """The batch's item records, in input order."""
-    return [dict(batch.get(_slot(i)) or {}) for i in range(int(batch.get("count") or 0))]
+    """The batch's item records, in input order: what was asked and approved (``item<i>``),
+    and how it ended (``done<i>``, written by ``batch_item`` without repeating the request:
+    checkpoint bytes per item)."""
+    return [{**(batch.get(_slot(i)) or {}), **(batch.get(_outcome(i)) or {})}
+            for i in range(int(batch.get("count") or 0))]
 
 
 # -- checking the requests --------------------------------------------------------------------
@@ -411,7 +418,7 @@ def batch_item(task: dict[str, Any], env: NodeEnv) -> Flow[dict[str, Any]]:
     done = slots.finished()
     emit({"type": "batch_item", "index": index, "status": status,
           "task_id": gen.get("task_id"), "done": done, "total": task["total"]})
-    return {"batch": {_slot(index): {"request": request, **{k: gen.get(k) for k in KEPT}}}}
+    return {"batch": {_outcome(index): {k: gen.get(k) for k in KEPT}}}
 
 
 # -- the outcome ------------------------------------------------------------------------------
@@ -552,9 +559,8 @@ def refuse(node: str, state: Any, env: NodeEnv, refusal: InvalidRequestError) ->
     if node == "batch_persist":  # reports the refusal (with the operator's settings)
         return (yield from batch_persist(state, env))
     if node == ITEM_NODE:
-        return {"batch": {_slot(int(state["index"])): {
-            "request": state["request"], "status": "invalid_request",
-            "error": error_record(refusal)}}}
+        return {"batch": {_outcome(int(state["index"])): {
+            "status": "invalid_request", "error": error_record(refusal)}}}
     if node == "batch_validate":
         raw = state.get("requests")
         head = {"run_id": str(state.get("run_id") or env.thread_id or "batch"),
