@@ -295,8 +295,7 @@ def _last_message(values: dict[str, Any]) -> str:
     messages = values.get("messages") or []
     if not messages:
         return ""
-    content = getattr(messages[-1], "content", "")
-    return content if isinstance(content, str) else str(content)
+    return str(messages[-1].text)  # the text blocks (the pictures are the URLs listed in it)
 
 
 class Session:
@@ -349,15 +348,20 @@ class Session:
         kind = value.get("type")
         if "action_requests" in value:
             count = len(value["action_requests"])  # a batch has one per request
+            self.lang = value.get("language") or self.lang  # the request's, for what follows
             spend = value.get("budget") or {}
             if self.args.yes and not spend.get("needs"):
                 return {"decisions": [{"type": "approve"}] * count}
             if self.args.yes:  # above a limit or unpriced: only the person may say so
                 self.note(text(self.lang, "cli_budget_not_yes"))
             # A batch's description is its table and total; one request's is in its action.
+            # Studio shows buttons; on a terminal one request's question spells out its
+            # answers (a batch's and the spend guard's questions name their own).
             question = value.get("description") or value["action_requests"][0].get(
                 "description", "")
-            said = self.ask(str(question))
+            plain = not (spend.get("needs") or value.get("description"))
+            hint = "\n" + text(self.lang, "answer_yes_no") if plain else ""
+            said = self.ask(f"{question}{hint}")
             if said is not None and spend.get("needs"):
                 from .budget import decision_of
 
