@@ -83,18 +83,10 @@ async def _batch(args: argparse.Namespace) -> dict[str, Any]:
         "peak_rss_mib": lib.peak_rss_mib(),
         "checkpoint_bytes": checkpoint_bytes(db, "batch"),
     }
-    if profiler:
-        import pstats
+    if profiler:  # the same summary as run.py's overhead profile, per item
+        from worker import summarize_profile
 
-        stats = pstats.Stats(profiler)
-        top = sorted(stats.stats.items(), key=lambda kv: kv[1][2], reverse=True)[:15]  # type: ignore[attr-defined]
-        report["top_own_ms_per_item"] = [
-            [f"{Path(f).name}:{line}:{fn}", round(v[2] * 1000 / args.n, 3)]
-            for (f, line, fn), v in top]
-        cumulative = sorted(stats.stats.items(), key=lambda kv: kv[1][3], reverse=True)[:60]  # type: ignore[attr-defined]
-        report["cumulative_ms_per_item"] = [
-            [f"{Path(f).parent.name}/{Path(f).name}:{line}:{fn}", round(v[3] * 1000 / args.n, 2)]
-            for (f, line, fn), v in cumulative]
+        report["profile"] = summarize_profile(profiler, args.n)
     return report
 
 
@@ -193,10 +185,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
     with tempfile.TemporaryDirectory(prefix="creatok-batch-bench-") as root, \
             lib.EmulatorProcess(task_seconds=args.task_seconds) as emu:
-        if args.profile:
+        if args.profile:  # the main thread only: file and SQLite threads show as epoll
             for n in sizes:
                 report = measure(emu, n, args.task_seconds, root, profile=True)
-                print(json.dumps(report, indent=1))
+                prof = report.pop("profile")
+                print(json.dumps(report))
+                for key in ("by_package_ms_per_run", "top_ms_per_run"):
+                    print(f"\n{key.replace('_run', '_item')} (under cProfile)")
+                    items = prof[key].items() if isinstance(prof[key], dict) else prof[key]
+                    for name, ms in items:
+                        print(f"  {ms:7.2f}  {name}")
             return 0
         import run as bench_run
 

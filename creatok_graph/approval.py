@@ -157,6 +157,7 @@ def approval_request(lang: str, request: ImageRequest, note: str | None) -> dict
         ],
         "estimated_credits": request.get("estimated_credits"),
         "model_label": request.get("model_label"),
+        "language": lang,  # front ends add their own words around it (the CLI: yes/no)
     }
 
 

@@ -34,6 +34,19 @@ def check_run_id(run_id: str) -> str:
     return run_id
 
 
+INPUTS_FOLDER = "inputs"
+"""``<run_id>/inputs``: the pictures taken from the run's messages (``chat_images``)."""
+
+
+def safe_run_id(run_id: str) -> bool:
+    """Can ``run_id`` name a folder (no path tricks)? (``check_run_id`` says why not.)"""
+    try:
+        check_run_id(run_id)
+    except InvalidRequestError:
+        return False
+    return True
+
+
 def run_dir(root: str, run_id: str) -> Path:
     return Path(root).expanduser().resolve() / check_run_id(run_id)
 

@@ -38,8 +38,8 @@ from .approval import (
     edited_settings,
     read_decisions,
 )
-from .capabilities import check_prompt_length
 from .errors import CreatokError, InvalidRequestError
+from .inputs import check_prompt_length
 from .intake import route_start as route_request
 from .language import detect_language
 from .ledger import PENDING, ledger_root, open_ledger

@@ -297,8 +297,7 @@ def _last_message(values: dict[str, Any]) -> str:
     messages = values.get("messages") or []
     if not messages:
         return ""
-    content = getattr(messages[-1], "content", "")
-    return content if isinstance(content, str) else str(content)
+    return str(messages[-1].text)  # the text blocks (the pictures are the URLs listed in it)
 
 
 class Session:
@@ -351,15 +350,20 @@ class Session:
         kind = value.get("type")
         if "action_requests" in value:
             count = len(value["action_requests"])  # a batch has one per request
+            self.lang = value.get("language") or self.lang  # the request's, for what follows
             spend = value.get("budget") or {}
             if self.args.yes and not spend.get("needs"):
                 return {"decisions": [{"type": "approve"}] * count}
             if self.args.yes:  # above a limit or unpriced: only the person may say so
                 self.note(text(self.lang, "cli_budget_not_yes"))
             # A batch's description is its table and total; one request's is in its action.
+            # Studio shows buttons; on a terminal one request's question spells out its
+            # answers (a batch's and the spend guard's questions name their own).
             question = value.get("description") or value["action_requests"][0].get(
                 "description", "")
-            said = self.ask(str(question))
+            plain = not (spend.get("needs") or value.get("description"))
+            hint = "\n" + text(self.lang, "answer_yes_no") if plain else ""
+            said = self.ask(f"{question}{hint}")
             if said is not None and spend.get("needs"):
                 from .budget import decision_of
 
@@ -431,6 +435,9 @@ class Session:
     def _asks_again(self, values: dict[str, Any]) -> bool:
         """Does the command line ask for something else than the run it names did, or for
         the same request when its last attempt sent nothing (declined, refused)?"""
+        if getattr(self.args, "requests", None) is not None:  # a batch sent nothing: ask again
+            return values.get("results") is not None and values.get("status") in (
+                DECLINED_OR_INVALID)
         if self.args.task_id or not self.args.prompt:
             return False
         if not values.get("task_id"):

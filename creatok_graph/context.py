@@ -17,9 +17,11 @@ artifacts.
 
 from __future__ import annotations
 
+import copy
 import functools
 import math
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -60,6 +62,12 @@ def _env_float(name: str, default: float | None) -> float | None:
         return float(raw)
     except ValueError:
         return default
+
+
+RUN_SETTING_KEYS = ("base_url", "artifacts_dir", "timeout", "poll_interval", "download")
+"""Fixed for a request at its start: a resume without the start's context cannot switch
+the API (priced on one, paid on another), the artifacts folder, the waiting limits or
+whether copies of the images are kept."""
 
 
 @dataclass(kw_only=True)
@@ -145,6 +153,26 @@ class CreatokContext:
         if not self.batch_concurrency or self.batch_concurrency < 1:
             limit = _env_float("CREATOK_BATCH_CONCURRENCY", DEFAULT_BATCH_CONCURRENCY)
             self.batch_concurrency = max(1, int(limit or DEFAULT_BATCH_CONCURRENCY))
+
+    def run_settings(self) -> dict[str, Any]:
+        """The non-secret settings a request keeps from its start (``Generation.settings``)."""
+        return {name: getattr(self, name) for name in RUN_SETTING_KEYS}
+
+    def with_run_settings(self, settings: Mapping[str, Any] | None) -> CreatokContext:
+        """This context with a request's kept settings (the API key stays this one's).
+
+        State is not trusted: for a client's run each kept value must still be one a
+        client may choose (``ClientContext``), else the run is refused.
+        """
+        if not settings or self.refusal is not None:
+            return self
+        if not self.local_files.anywhere:  # a client's run
+            return _client_run_settings(settings)
+        fixed = copy.copy(self)  # not ``replace``: no environment fallback on top of them
+        for name in RUN_SETTING_KEYS:
+            if name in settings:
+                setattr(fixed, name, settings[name])
+        return fixed
 
     def resolved_api_key(self) -> str | None:
         """The key to use right now: this context's, else ``CREATOK_API_KEY``."""
@@ -264,6 +292,23 @@ class ClientContext(BaseModel):
             download=bool(operator.download) and self.download is not False,
             local_files=LocalFiles.for_client(),
         )
+
+
+def _client_run_settings(settings: Mapping[str, Any]) -> CreatokContext:
+    """A client's kept settings, checked again as that client's choices."""
+    root = CreatokContext().artifacts_dir
+    kept = str(settings.get("artifacts_dir") or root)
+    sub = None if kept == root else os.path.relpath(kept, root)
+    try:
+        return ClientContext(
+            base_url=settings.get("base_url"), artifacts_dir=sub,
+            poll_interval=settings.get("poll_interval"), timeout=settings.get("timeout"),
+            download=settings.get("download"),
+        ).to_context()
+    except (ValidationError, InvalidRequestError, ValueError) as exc:
+        return CreatokContext.refused(InvalidRequestError(
+            f"the settings this run started with are not valid any more ({exc})",
+            field="context", reason="context_invalid"))
 
 
 OPERATOR_ONLY = ("api_key",)

@@ -26,12 +26,13 @@ from langgraph.types import RetryPolicy
 from . import batch
 from ._flow import Blocking, Flow, run_async, run_sync
 from .approval import confirm
+from .chat_model import chat_model_from_env
 from .clarify import clarify
 from .connections import GraphHttp
 from .context import ClientContext, CreatokContext
 from .errors import InvalidRequestError
 from .intake import refuse_run
-from .node_env import NodeEnv, NodeFlow
+from .node_env import NodeEnv, NodeFlow, generation
 from .result import persist, poll
 from .state import InputState, OutputState, State
 from .submission import submit, upload_refs
@@ -42,16 +43,19 @@ GRAPH_NAME = "generate_image"
 NO_RETRY = RetryPolicy(max_attempts=1)
 """For every node that may reach the paid call: LangGraph must never re-run it."""
 
-def _env(config: RunnableConfig, chat_model: BaseChatModel | None, http: GraphHttp) -> NodeEnv:
+def _env(
+    state: State, config: RunnableConfig, chat_model: BaseChatModel | None, http: GraphHttp
+) -> NodeEnv:
     runtime = get_runtime()
     thread_id = (config.get("configurable") or {}).get("thread_id")
-    return NodeEnv(
+    env = NodeEnv(
         context=CreatokContext.coerce(runtime.context),
         store=runtime.store,
         chat_model=chat_model,
         thread_id=str(thread_id) if thread_id is not None else None,
         http=http,
     )
+    return env.fixed_by(generation(state))  # the request goes on with what it started with
 
 
 class FlowNode(Runnable[State, Any]):
@@ -89,13 +93,13 @@ class FlowNode(Runnable[State, Any]):
         return (yield from self.flow(input, env))
 
     def invoke(self, input: State, config: RunnableConfig | None = None, **kwargs: Any) -> Any:
-        env = _env(ensure_config(config), self.chat_model, self.http)
+        env = _env(input, ensure_config(config), self.chat_model, self.http)
         return run_sync(self._flow(input, env), self.http.sync())
 
     async def ainvoke(
         self, input: State, config: RunnableConfig | None = None, **kwargs: Any
     ) -> Any:
-        env = _env(ensure_config(config), self.chat_model, self.http)
+        env = _env(input, ensure_config(config), self.chat_model, self.http)
         return await run_async(self._flow(input, env), self.http.for_loop())
 
 
@@ -154,4 +158,5 @@ def build_graph(
     )
 
 
-graph = build_builder().compile(name=GRAPH_NAME)
+graph = build_builder(chat_model_from_env()).compile(name=GRAPH_NAME)
+"""Served by ``langgraph.json``; its chat model is the operator's (``CREATOK_CHAT_MODEL``)."""

@@ -121,6 +121,7 @@ def new_request(state: State, env: NodeEnv) -> Flow[tuple[Generation, dict[str, 
         "refine": state.get("refine") is not False,
         "phase": "clarify",
         "images": [],
+        "settings": env.run_settings(),  # type: ignore[typeddict-item]
     }
     if state.get("wait") is not None:
         gen["wait"] = state.get("wait")
@@ -147,8 +148,13 @@ def recheck(state: State, env: NodeEnv) -> Flow[Generation]:
         gen["run_id"] = _default_run_id(env, int(gen.get("number") or 1))
     if state.get("language"):
         gen["language"], gen["language_chosen"] = str(state["language"]), True
+    # The thread's own task is checked where it was made (its API, its folder), with
+    # this invocation's waiting limits; another task entirely, with this invocation's.
+    settings = env.run_settings()
+    kept = gen.get("settings") or {}
+    settings.update({k: kept[k] for k in ("base_url", "artifacts_dir") if k in kept})  # type: ignore[literal-required]
     gen = {**gen, "phase": "recheck", "wait": state.get("wait"), "status": None,
-           "error": None, "no_artifacts": False}
+           "error": None, "no_artifacts": False, "settings": settings}  # type: ignore[typeddict-item]
     return (yield from _checked(gen, env, wrong))
 
 
@@ -157,6 +163,7 @@ def _checked(
 ) -> Flow[Generation]:
     """Refuse a wrong input type (``refusal``), an unsafe run id, and a new prompt under a
     run id already used for another."""
+    env = env.fixed_by(gen)
     run_id = gen["run_id"]
     try:
         artifacts.check_run_id(run_id)

@@ -20,8 +20,6 @@ TEXTS: dict[str, dict[str, str]] = {
         "offer_refinement": "Your description “{prompt}” is quite short. I can make it more "
         "detailed:\n“{suggestion}”\nReply “keep” to use yours as it is, “use” to take my "
         "suggestion, or write your own version.",
-        "refinement_suffix": ", highly detailed, natural lighting, sharp focus, "
-        "balanced composition",
         # confirm
         # batch (one approval for many generations)
         "batch_title": "Ready to generate {count} requests ({images} images in all):",
@@ -41,7 +39,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "confirm_cost": "Estimated cost: {credits} credits.",
         "confirm_cost_unknown": "The cost could not be estimated in advance.",
         "confirm_prompt": "Prompt: “{prompt}”",
-        "confirm_question": "Shall I go ahead? This uses your CreatOK credits. (yes/no)",
+        "confirm_question": "Shall I go ahead? This uses your CreatOK credits.",
+        "answer_yes_no": "(yes/no)",
         "edit_invalid": "That change can't be used: {reason}",
         "confirm_malformed": "That answer can't be used ({reason}). Nothing has been generated or charged yet.",
         "confirm_unclear": "I didn't understand “{answer}”. Nothing has been generated or "
@@ -120,6 +119,11 @@ TEXTS: dict[str, dict[str, str]] = {
         "cli_bad_store": "The results folder {path} cannot be used ({reason}). Choose another one with --artifacts-dir or CREATOK_ARTIFACTS_DIR.",
         "cli_unexpected": "Something went wrong ({error}). Run again with -v for details.",
         "cli_positive_seconds": "must be a number of seconds greater than 0, e.g. 30",
+        "invalid_message_image_remote": "image {index} of your message is a link, and links are not opened; attach the picture itself",
+        "invalid_message_image_too_large": "image {index} of your message is larger than {max_mb} MB",
+        "invalid_message_image_undecodable": "image {index} of your message could not be read",
+        "invalid_message_image_type": "image {index} of your message is not a PNG, JPEG, WebP or GIF picture",
+        "invalid_message_image_empty": "image {index} of your message is empty",
         # issue 13: every failure tells the truth (keep this block together)
         "cli_still_running": "Still running: I stopped waiting, the task {task_id} goes on. Continue waiting for the same task (no new charge) with `{command}`.",
         "cli_busy": "Run {run_id} is being handled by another creatok-image process right now, so this one sent nothing. See its result later with `{command}`.",
@@ -139,7 +143,6 @@ TEXTS: dict[str, dict[str, str]] = {
         "offer_refinement": "你的描述“{prompt}”有点简短，我可以帮你写得更详细一些：\n"
         "“{suggestion}”\n回复“保留”就按你原来的描述生成，回复“使用”就采用我的建议，"
         "你也可以直接写一个自己的版本。",
-        "refinement_suffix": "，细节丰富，自然光线，对焦清晰，构图均衡",
         # confirm
         # batch (one approval for many generations)
         "batch_title": "准备生成 {count} 个请求（共 {images} 张图片）：",
@@ -159,7 +162,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "confirm_cost": "预计花费：{credits} 积分。",
         "confirm_cost_unknown": "暂时无法提前估算费用。",
         "confirm_prompt": "描述：“{prompt}”",
-        "confirm_question": "要开始生成吗？这会消耗你的 CreatOK 积分。（是/否）",
+        "confirm_question": "要开始生成吗？这会消耗你的 CreatOK 积分。",
+        "answer_yes_no": "（是/否）",
         "edit_invalid": "这个修改没法使用：{reason}",
         "confirm_malformed": "这个回复无法使用（{reason}）。目前还没有生成图片，也没有扣费。",
         "confirm_unclear": "我没看懂“{answer}”。目前还没有生成图片，也没有扣费。",
@@ -231,6 +235,11 @@ TEXTS: dict[str, dict[str, str]] = {
         "cli_bad_store": "结果文件夹 {path} 无法使用（{reason}）。请用 --artifacts-dir 或 CREATOK_ARTIFACTS_DIR 换一个。",
         "cli_unexpected": "出了点问题（{error}）。加上 -v 重新运行可以查看详细信息。",
         "cli_positive_seconds": "必须是大于 0 的秒数，例如 30",
+        "invalid_message_image_remote": "你消息里的第 {index} 张图片是一个链接，我不会打开链接，请直接附上图片",
+        "invalid_message_image_too_large": "你消息里的第 {index} 张图片超过了 {max_mb} MB",
+        "invalid_message_image_undecodable": "无法读取你消息里的第 {index} 张图片",
+        "invalid_message_image_type": "你消息里的第 {index} 张图片不是 PNG、JPEG、WebP 或 GIF 格式",
+        "invalid_message_image_empty": "你消息里的第 {index} 张图片是空的",
         # issue 13: every failure tells the truth (keep this block together)
         "cli_still_running": "仍在生成中：我先不等了，任务 {task_id} 会继续进行。运行 `{command}` 可继续等待同一个任务（不会再次扣费）。",
         "cli_busy": "运行 {run_id} 正由另一个 creatok-image 进程处理，所以这个进程什么都没有发送。稍后可以用 `{command}` 查看结果。",
@@ -252,7 +261,6 @@ TEXTS: dict[str, dict[str, str]] = {
         "こんな感じはいかがでしょう：\n「{suggestion}」\n"
         "ご自分の説明をそのまま使う場合は「そのまま」、"
         "私の案を使う場合は「使う」と返信してください。ご自分で書き直していただいてもかまいません。",
-        "refinement_suffix": "、細部まで精密、自然な光、くっきりとしたピント、バランスの良い構図",
         # confirm
         # batch (one approval for many generations)
         "batch_title": "{count}件のリクエストを生成する準備ができました（合計{images}枚）：",
@@ -272,8 +280,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "confirm_cost": "費用の目安：{credits}クレジット",
         "confirm_cost_unknown": "費用を事前に見積もることができませんでした。",
         "confirm_prompt": "画像の説明：「{prompt}」",
-        "confirm_question": "このまま進めてもよろしいですか？CreatOKのクレジットを使用します。"
-        "（はい／いいえ）",
+        "confirm_question": "このまま進めてもよろしいですか？CreatOKのクレジットを使用します。",
+        "answer_yes_no": "（はい／いいえ）",
         "edit_invalid": "その変更は使えません：{reason}",
         "confirm_malformed": "そのお返事は使えません（{reason}）。まだ何も生成しておらず、課金もされていません。",
         "confirm_unclear": "「{answer}」というお返事がよくわかりませんでした。まだ何も生成しておらず、"
@@ -356,6 +364,11 @@ TEXTS: dict[str, dict[str, str]] = {
         "cli_bad_store": "結果フォルダ {path} は使えません（{reason}）。--artifacts-dir または CREATOK_ARTIFACTS_DIR で別のフォルダを指定してください。",
         "cli_unexpected": "問題が発生しました（{error}）。詳しく見るには -v を付けてもう一度実行してください。",
         "cli_positive_seconds": "0 より大きい秒数を指定してください（例：30）",
+        "invalid_message_image_remote": "メッセージの{index}枚目の画像はリンクです。リンクは開かないので、画像そのものを添付してください",
+        "invalid_message_image_too_large": "メッセージの{index}枚目の画像が{max_mb} MBを超えています",
+        "invalid_message_image_undecodable": "メッセージの{index}枚目の画像を読み取れませんでした",
+        "invalid_message_image_type": "メッセージの{index}枚目の画像はPNG、JPEG、WebP、GIFのいずれでもありません",
+        "invalid_message_image_empty": "メッセージの{index}枚目の画像が空です",
         # issue 13: every failure tells the truth (keep this block together)
         "cli_still_running": "まだ作成中です。待つのはやめましたが、タスク {task_id} は続いています。同じタスクを待ち続けるには `{command}` を実行してください（追加の料金はかかりません）。",
         "cli_busy": "実行 {run_id} は別の creatok-image プロセスが処理中のため、こちらからは何も送信していません。結果はあとで `{command}` で確認できます。",
@@ -376,7 +389,6 @@ TEXTS: dict[str, dict[str, str]] = {
         "더 자세하게 바꿔 드릴 수 있어요:\n“{suggestion}”\n"
         "원래 설명을 그대로 쓰시려면 “유지”, 제 제안을 쓰시려면 “사용”이라고 답해 주세요. 직접 "
         "새로 써 주셔도 좋아요.",
-        "refinement_suffix": ", 섬세한 디테일, 자연광, 선명한 초점, 균형 잡힌 구도",
         # confirm
         # batch (one approval for many generations)
         "batch_title": "요청 {count}개를 생성할 준비가 됐어요 (이미지 총 {images}장):",
@@ -396,7 +408,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "confirm_cost": "예상 비용: {credits} 크레딧",
         "confirm_cost_unknown": "비용을 미리 예상할 수 없었어요.",
         "confirm_prompt": "이미지 설명: “{prompt}”",
-        "confirm_question": "진행할까요? CreatOK 크레딧이 사용돼요. (네/아니요)",
+        "confirm_question": "진행할까요? CreatOK 크레딧이 사용돼요.",
+        "answer_yes_no": "(네/아니요)",
         "edit_invalid": "그 변경 사항은 적용할 수 없어요: {reason}",
         "confirm_malformed": "그 답은 사용할 수 없어요({reason}). 아직 아무것도 만들지 않았고 요금도 청구되지 않았어요.",
         "confirm_unclear": "“{answer}”라는 답을 이해하지 못했어요. 아직 아무것도 만들지 않았고 "
@@ -474,6 +487,11 @@ TEXTS: dict[str, dict[str, str]] = {
         "cli_bad_store": "결과 폴더 {path}을(를) 사용할 수 없습니다({reason}). --artifacts-dir 또는 CREATOK_ARTIFACTS_DIR로 다른 폴더를 지정하세요.",
         "cli_unexpected": "문제가 생겼습니다({error}). 자세한 내용을 보려면 -v를 붙여 다시 실행하세요.",
         "cli_positive_seconds": "0보다 큰 초 단위 숫자여야 합니다(예: 30)",
+        "invalid_message_image_remote": "메시지의 {index}번째 이미지는 링크예요. 링크는 열지 않으니 이미지 자체를 첨부해 주세요",
+        "invalid_message_image_too_large": "메시지의 {index}번째 이미지가 {max_mb} MB보다 커요",
+        "invalid_message_image_undecodable": "메시지의 {index}번째 이미지를 읽을 수 없어요",
+        "invalid_message_image_type": "메시지의 {index}번째 이미지는 PNG, JPEG, WebP, GIF 이미지가 아니에요",
+        "invalid_message_image_empty": "메시지의 {index}번째 이미지가 비어 있어요",
         # issue 13: every failure tells the truth (keep this block together)
         "cli_still_running": "아직 생성 중이에요. 기다리기는 멈췄지만 작업 {task_id}은 계속 진행돼요. 같은 작업을 계속 기다리려면 `{command}`를 실행하세요(추가 요금 없음).",
         "cli_busy": "실행 {run_id}은 지금 다른 creatok-image 프로세스가 처리하고 있어서, 여기서는 아무것도 보내지 않았어요. 결과는 나중에 `{command}`로 확인하세요.",
@@ -493,8 +511,6 @@ TEXTS: dict[str, dict[str, str]] = {
         "offer_refinement": "Tu descripción «{prompt}» es bastante corta. Puedo hacerla más "
         "detallada:\n«{suggestion}»\nResponde «mantener» para usar la tuya tal cual, «usar» para "
         "quedarte con mi sugerencia, o escribe tu propia versión.",
-        "refinement_suffix": ", gran nivel de detalle, luz natural, enfoque nítido, composición "
-        "equilibrada",
         # confirm
         # batch (one approval for many generations)
         "batch_title": "Listo para generar {count} solicitudes ({images} imágenes en total):",
@@ -515,7 +531,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "confirm_cost": "Costo estimado: {credits} créditos.",
         "confirm_cost_unknown": "No se pudo calcular el costo por adelantado.",
         "confirm_prompt": "Descripción: «{prompt}»",
-        "confirm_question": "¿Sigo adelante? Esto usa tus créditos de CreatOK. (sí/no)",
+        "confirm_question": "¿Sigo adelante? Esto usa tus créditos de CreatOK.",
+        "answer_yes_no": "(sí/no)",
         "edit_invalid": "Ese cambio no se puede usar: {reason}",
         "confirm_malformed": "No se puede usar esa respuesta ({reason}). Todavía no se ha generado ni cobrado nada.",
         "confirm_unclear": "No entendí «{answer}». Todavía no se ha generado ni cobrado nada.",
@@ -596,6 +613,11 @@ TEXTS: dict[str, dict[str, str]] = {
         "cli_bad_store": "No se puede usar la carpeta de resultados {path} ({reason}). Elige otra con --artifacts-dir o CREATOK_ARTIFACTS_DIR.",
         "cli_unexpected": "Algo salió mal ({error}). Vuelve a ejecutarlo con -v para ver los detalles.",
         "cli_positive_seconds": "debe ser un número de segundos mayor que 0, por ejemplo 30",
+        "invalid_message_image_remote": "la imagen {index} de tu mensaje es un enlace, y los enlaces no se abren; adjunta la imagen en sí",
+        "invalid_message_image_too_large": "la imagen {index} de tu mensaje ocupa más de {max_mb} MB",
+        "invalid_message_image_undecodable": "no se pudo leer la imagen {index} de tu mensaje",
+        "invalid_message_image_type": "la imagen {index} de tu mensaje no es una imagen PNG, JPEG, WebP o GIF",
+        "invalid_message_image_empty": "la imagen {index} de tu mensaje está vacía",
         # issue 13: every failure tells the truth (keep this block together)
         "cli_still_running": "Sigue en marcha: dejé de esperar, pero la tarea {task_id} continúa. Sigue esperando la misma tarea (sin un nuevo cobro) con `{command}`.",
         "cli_busy": "Otro proceso de creatok-image está atendiendo la ejecución {run_id} ahora mismo, así que este no envió nada. Consulta su resultado más tarde con `{command}`.",
@@ -615,8 +637,6 @@ TEXTS: dict[str, dict[str, str]] = {
         "offer_refinement": "Sua descrição “{prompt}” está bem curta. Posso deixá-la mais "
         "detalhada:\n“{suggestion}”\nResponda “manter” para usar a sua do jeito que está, “usar” "
         "para ficar com a minha sugestão, ou escreva a sua própria versão.",
-        "refinement_suffix": ", riqueza de detalhes, iluminação natural, foco nítido, composição "
-        "equilibrada",
         # confirm
         # batch (one approval for many generations)
         "batch_title": "Pronto para gerar {count} pedidos ({images} imagens no total):",
@@ -636,7 +656,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "confirm_cost": "Custo estimado: {credits} créditos.",
         "confirm_cost_unknown": "Não foi possível estimar o custo com antecedência.",
         "confirm_prompt": "Descrição: “{prompt}”",
-        "confirm_question": "Posso continuar? Isso usa seus créditos da CreatOK. (sim/não)",
+        "confirm_question": "Posso continuar? Isso usa seus créditos da CreatOK.",
+        "answer_yes_no": "(sim/não)",
         "edit_invalid": "Essa alteração não pode ser usada: {reason}",
         "confirm_malformed": "Não dá para usar essa resposta ({reason}). Nada foi gerado nem cobrado ainda.",
         "confirm_unclear": "Não entendi “{answer}”. Nada foi gerado nem cobrado ainda.",
@@ -715,6 +736,11 @@ TEXTS: dict[str, dict[str, str]] = {
         "cli_bad_store": "A pasta de resultados {path} não pode ser usada ({reason}). Escolha outra com --artifacts-dir ou CREATOK_ARTIFACTS_DIR.",
         "cli_unexpected": "Algo deu errado ({error}). Execute de novo com -v para ver os detalhes.",
         "cli_positive_seconds": "deve ser um número de segundos maior que 0, por exemplo 30",
+        "invalid_message_image_remote": "a imagem {index} da sua mensagem é um link, e links não são abertos; anexe a própria imagem",
+        "invalid_message_image_too_large": "a imagem {index} da sua mensagem tem mais de {max_mb} MB",
+        "invalid_message_image_undecodable": "não foi possível ler a imagem {index} da sua mensagem",
+        "invalid_message_image_type": "a imagem {index} da sua mensagem não é uma imagem PNG, JPEG, WebP ou GIF",
+        "invalid_message_image_empty": "a imagem {index} da sua mensagem está vazia",
         # issue 13: every failure tells the truth (keep this block together)
         "cli_still_running": "Ainda em andamento: parei de esperar, mas a tarefa {task_id} continua. Continue esperando a mesma tarefa (sem nova cobrança) com `{command}`.",
         "cli_busy": "Outro processo do creatok-image está cuidando da execução {run_id} agora, então este não enviou nada. Veja o resultado mais tarde com `{command}`.",

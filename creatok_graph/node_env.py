@@ -9,8 +9,10 @@ file I/O goes through ``Blocking`` so it leaves the event loop. Nodes are flows
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from langchain_core.language_models import BaseChatModel
@@ -21,6 +23,7 @@ from langgraph.types import Command
 
 from ._flow import Flow
 from ._upstream import replace_record
+from .artifacts import INPUTS_FOLDER, safe_run_id
 from .capabilities import ImageCapabilities
 from .client import CreatokAPI
 from .connections import GraphHttp
@@ -34,13 +37,35 @@ from .status import RunStatus, status_for
 
 @dataclass
 class NodeEnv:
-    """What a node may use besides its state; built fresh for every node call."""
+    """What a node may use besides its state; built fresh for every node call.
+
+    ``context`` is the request's: the invocation's context with the settings the request
+    started with (``fixed_by``); ``invoked`` is this invocation's own, which a new
+    request starts from.
+    """
 
     context: CreatokContext
     store: BaseStore | None
     chat_model: BaseChatModel | None
     thread_id: str | None
     http: GraphHttp
+    invoked: CreatokContext | None = None
+
+    def fixed_by(self, gen: Generation) -> NodeEnv:
+        """This env for ``gen``: the settings it started with (``Generation.settings``),
+        and the pictures taken from its message among the files it may send."""
+        invoked = self.invoked or self.context
+        context = invoked.with_run_settings(gen.get("settings"))
+        run_id = gen.get("run_id")
+        if run_id and not context.local_files.anywhere and safe_run_id(run_id):
+            inputs = str(Path(context.artifacts_dir).expanduser() / run_id / INPUTS_FOLDER)
+            context = dataclasses.replace(context,
+                                          local_files=context.local_files.with_inputs(inputs))
+        return dataclasses.replace(self, context=context, invoked=invoked)
+
+    def run_settings(self) -> dict[str, Any]:
+        """The settings a request started now keeps (this invocation's)."""
+        return (self.invoked or self.context).run_settings()
 
     @property
     def api(self) -> CreatokAPI:
@@ -81,24 +106,27 @@ def lang_of(state: State) -> str:
 def approval_view(gen: Generation) -> dict[str, Any]:
     """The output keys shown while the approval question waits (``persist`` fills them all
     at the end; they are ephemeral, see ``state``, and each one written costs checkpoint
-    bytes, so no other step writes them)."""
+    bytes, so no other step writes them). The language is in the approval request itself
+    (``approval.approval_request``)."""
     request: Mapping[str, Any] = gen.get("request") or {}
-    return {
-        "language": gen.get("language") or None,
-        "estimated_credits": request.get("estimated_credits"),
-    }
+    return {"estimated_credits": request.get("estimated_credits")}
 
 
-def step(gen: Generation, goto: str, *, new: bool = False, **changes: Any) -> Command[Any]:
+def step(
+    gen: Generation, goto: str, *, new: bool = False, first: bool = False, **changes: Any
+) -> Command[Any]:
     """Go on to ``goto``, the generation record ``gen`` updated by ``changes``.
 
     Only the changes are written (see ``_upstream.patched_record``); ``new``: ``gen`` is a
-    new request's record and replaces the thread's previous one whole.
+    new request's record and replaces the thread's previous one whole; ``first``: the
+    thread has none yet, so the new record is written as a patch (nothing to replace, and
+    no checkpoint then carries a snapshot of it).
     """
     record: Generation = {**gen, **changes}  # type: ignore[typeddict-item]
-    update: dict[str, Any] = {
-        "generation": replace_record(dict(record)) if new else changes
-    }
+    written: Any = changes
+    if new:
+        written = dict(record) if first else replace_record(dict(record))
+    update: dict[str, Any] = {"generation": written}
     if goto == "confirm":
         update.update(approval_view(record))
     elif goto == "poll" and record.get("task_id"):
@@ -113,13 +141,14 @@ def end(
     /,
     *,
     new: bool = False,
+    first: bool = False,
     **changes: Any,
 ) -> Command[Any]:
     """End the request: ``persist`` reports ``status`` (an error gives its own)."""
     if isinstance(status, CreatokError):
         error, status = status, status_for(status)
     record = error_record(error) if isinstance(error, CreatokError) else error
-    return step(gen, "persist", new=new, status=status, error=record, **changes)
+    return step(gen, "persist", new=new, first=first, status=status, error=record, **changes)
 
 
 def with_update(command: Command[Any], update: dict[str, Any]) -> Command[Any]:

@@ -83,6 +83,12 @@ class LocalFiles:
 
     anywhere: bool = True
     folder: str | None = None
+    inputs: str | None = None
+    """The run's own folder of pictures taken from its messages (``chat_images``): always
+    allowed, whoever the caller."""
+
+    def with_inputs(self, folder: str) -> LocalFiles:
+        return LocalFiles(anywhere=self.anywhere, folder=self.folder, inputs=folder)
 
     @classmethod
     def for_client(cls) -> LocalFiles:
@@ -94,6 +100,10 @@ class LocalFiles:
         """The real file ``path`` names, symlinks resolved, or a refusal."""
         if self.anywhere:
             return Path(os.path.expanduser(path)).resolve()
+        if self.inputs is not None:
+            real = Path(path).resolve()
+            if real.is_relative_to(Path(self.inputs).resolve()):
+                return real
         if self.folder is None:
             raise _refuse(
                 f"reference image {path} is a path on the server, and this server accepts no "

@@ -17,7 +17,7 @@ from typing import Any
 from langchain_core.messages import AIMessage
 from langgraph.types import Command
 
-from . import artifacts, budget, downloads, timings
+from . import artifacts, budget, chat_images, downloads, timings
 from ._flow import Blocking, Flow
 from .client import TaskStatus
 from .errors import CreatokError, InvalidRequestError, TaskTimeoutError
@@ -40,6 +40,7 @@ OUTDATED_AFTER_FAILURES = 2
 
 def poll(state: State, env: NodeEnv) -> Flow[Command[Any]]:
     gen = generation(state)
+    first = not gen  # the thread's first request: nothing to replace
     # Straight from submit (or re-run after a crash there): keep waiting on the same clock.
     # Otherwise this is a recovery check (see ``intake.route_start``): once, unless asked
     # to wait, with a fresh clock.
@@ -47,8 +48,9 @@ def poll(state: State, env: NodeEnv) -> Flow[Command[Any]]:
     new = not continuing
     if new:
         gen = yield from recheck(state, env)
+        env = env.fixed_by(gen)
         if gen.get("status"):  # refused: its run id
-            return step(gen, "persist", new=True)
+            return step(gen, "persist", new=True, first=first)
     task_id = str(gen.get("task_id"))
     wait = gen.get("wait")
     if wait is None:
@@ -80,12 +82,12 @@ def poll(state: State, env: NodeEnv) -> Flow[Command[Any]]:
     except TaskTimeoutError as exc:
         return end(gen, "timeout", {"kind": "timeout", "message": exc.message,
                                     "params": {"seconds": max(1, round(timeout))}},
-                   new=new, raw=exc.last_status.raw if exc.last_status else None)
+                   new=new, first=first, raw=exc.last_status.raw if exc.last_status else None)
     except CreatokError as exc:
-        return end(gen, exc, new=new)
+        return end(gen, exc, new=new, first=first)
     error = {"kind": "failed", "message": result.error_message} if result.status == "failed" \
         else None
-    return step(gen, "persist", new=new, status=task_status(result.status),
+    return step(gen, "persist", new=new, first=first, status=task_status(result.status),
                 images=result.images, raw=result.raw, error=error)
 
 
@@ -131,10 +133,15 @@ def persist(state: State, env: NodeEnv) -> Flow[dict[str, Any]]:
         # The record keeps what a later request or recovery check of the thread needs;
         # images and the raw answer live in the output keys and result.json.
         "generation": {"phase": "done", "status": status, "images": [], "raw": None},
-        "messages": [AIMessage(content=message)],
+        "messages": [AIMessage(content=_with_pictures(message, record["images"]))],
         **outputs,
         "request": gen.get("request"),
         "artifacts_dir": folder,
         "language": lang,
         **({"budget": spend} if spend is not None else {}),  # output bytes: only under a limit
     }
+
+
+def _with_pictures(message: str, images: list[dict[str, Any]]) -> str | list[Any]:
+    """The text, then each image as a picture (URL verbatim) for chat UIs and Studio."""
+    return chat_images.result_content(message, images) if images else message

@@ -10,7 +10,7 @@ Three groups of keys, each written by one party:
   request starts, so nothing of an earlier request leaks into the next one. A batch
   will hold N of them; a video generation is a sibling record with a ``VideoRequest``.
 * output (``OutputState``): a view of the generation record (``outcome.result_record``),
-  written by ``persist`` at the end; the price and language also by the step before the
+  written by ``persist`` at the end; the price also by the step before the
   approval question, the task id while polling (``node_env.step``). Also ephemeral: a
   later invocation never shows an earlier request's outcome.
 
@@ -25,6 +25,7 @@ from typing import Annotated, Any, Literal
 
 from langchain_core.messages import AnyMessage
 from langgraph.graph.message import add_messages
+from pydantic import Field
 from typing_extensions import NotRequired, TypedDict
 
 from ._upstream import caller_input, merge_record, patched_record
@@ -63,6 +64,31 @@ class ImageRequest(TypedDict):
     as the approval shows them."""
 
 
+class ChatReading(TypedDict, total=False):
+    """What was read from the request's message (``conversation``), kept so that
+    ``validate`` can read the message again once the models are known and tell what
+    still is the message's reading from what a caller or an answer set."""
+
+    source: Literal["rules", "model"]
+    prompt: str
+    n: int
+    aspect_ratio: str
+    resolution: str
+    model: str
+
+
+class RunSettings(TypedDict, total=False):
+    """The non-secret settings a request started with (``CreatokContext.run_settings``):
+    every later step uses these, so a resume with another context (or none) cannot
+    switch the API, the folder or the limits halfway."""
+
+    base_url: str
+    artifacts_dir: str
+    timeout: float
+    poll_interval: float | None
+    download: bool
+
+
 Phase = Literal["clarify", "approve", "approved", "submitted", "recheck", "done"]
 """Where a generation is: finding its prompt, waiting for approval, approved (not sent
 yet), submitted (polling), a recovery check of a known task, or done."""
@@ -85,6 +111,9 @@ class Generation(TypedDict, total=False):
     edit starts from these, so what the person did not set takes the model's defaults."""
     read_chat: bool
     """The request is in the conversation's newest message: clarify reads it."""
+    chat: ChatReading
+    """What clarify read from that message (absent when the caller gave the prompt)."""
+    settings: RunSettings
     refine: bool
     refinement_offered: bool
     suggestion: str | None
@@ -117,26 +146,57 @@ class Generation(TypedDict, total=False):
     even if the ledger file is lost."""
 
 
+def _about(description: str, *examples: Any) -> Any:
+    """A field's description (and examples) for the JSON schema Studio and the SDK show."""
+    return Field(description=description, examples=list(examples) or None)
+
+
 class InputState(TypedDict, total=False):
     """Everything is optional: a chat message alone is enough to start."""
 
-    messages: Annotated[list[AnyMessage], add_messages]
-    prompt: Annotated[str | None, caller_input()]
-    model: Annotated[str | None, caller_input()]
-    resolution: Annotated[str | None, caller_input()]
-    n: Annotated[int | None, caller_input()]
-    aspect_ratio: Annotated[str | None, caller_input()]
-    reference_images: Annotated[list[str] | None, caller_input()]
-    task_id: Annotated[str | None, caller_input()]
-    """Check (or wait for, with ``wait``) an existing task instead of creating one."""
-    wait: Annotated[bool | None, caller_input()]
-    run_id: Annotated[str | None, caller_input()]
-    """Names the request's artifacts folder and ledger entry; see ``Generation.run_id``."""
-    language: Annotated[str | None, caller_input()]
-    refine: Annotated[bool | None, caller_input()]
-    """False: never offer to refine a short prompt (callers that wrote it themselves)."""
-    requests: Annotated[list[dict[str, Any]] | None, caller_input()]
-    """A batch: one settings object per generation, one approval for all (``batch``)."""
+    messages: Annotated[
+        list[AnyMessage],
+        _about("The conversation. The latest human message is the request: its text is read "
+               "for the description, the number of images, the aspect ratio, the resolution "
+               "and a model name; pictures attached to it (base64 or data: URLs) are "
+               "reference images."),
+        add_messages,
+    ]
+    prompt: Annotated[str | None, _about(
+        "What the image should show. Taken as written; overrides the message's text.",
+        "a red fox reading under a maple tree, watercolor"), caller_input()]
+    model: Annotated[str | None, _about(
+        "A model id or label from CreatOK's capabilities; unset = CreatOK's default model.",
+        "nano-banana-2"), caller_input()]
+    resolution: Annotated[str | None, _about(
+        "One of the model's resolutions (e.g. 1K, 2K, 4K); unset = the model's default.",
+        "2K"), caller_input()]
+    n: Annotated[int | None, _about(
+        "How many images, within the model's limits (often 1 to 4); unset = its default.", 2),
+        caller_input()]
+    aspect_ratio: Annotated[str | None, _about(
+        "Width:height, one the model offers (e.g. 1:1, 16:9, 9:16); unset = its default.",
+        "16:9"), caller_input()]
+    reference_images: Annotated[list[str] | None, _about(
+        "Paths of reference images on the machine running the graph (PNG, JPEG, WebP, GIF). "
+        "Served clients attach pictures to the message instead."), caller_input()]
+    task_id: Annotated[str | None, _about(
+        "Check an earlier task instead of making a new one: nothing is paid, no approval."),
+        caller_input()]
+    wait: Annotated[bool | None, _about(
+        "With task_id: wait until the task finishes (default: check once)."), caller_input()]
+    run_id: Annotated[str | None, _about(
+        "Name of the run's artifacts folder and submission record (letters, digits, . _ -); "
+        "unset = the thread id. See ``Generation.run_id``."), caller_input()]
+    language: Annotated[str | None, _about(
+        "Language of every reply: en, zh, ja, ko, es or pt; unset = the language the "
+        "person writes in.", "en"), caller_input()]
+    refine: Annotated[bool | None, _about(
+        "False: never offer to rewrite a short description (only offered when a chat model "
+        "is configured)."), caller_input()]
+    requests: Annotated[list[dict[str, Any]] | None, _about(
+        "A batch: one settings object per generation (prompt, model, resolution, n, "
+        "aspect_ratio, reference_images), one approval for all."), caller_input()]
 
 
 class OutputState(TypedDict, total=False):

@@ -27,6 +27,7 @@ resume them with ``Command(resume={interrupt_id: answer, ...})``.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 from typing import Annotated, Any
@@ -34,17 +35,39 @@ from typing import Annotated, Any
 from langchain_core.runnables import RunnableConfig
 from langchain_core.tools import BaseTool, InjectedToolCallId, StructuredTool
 from langgraph.graph.state import CompiledStateGraph
+from langgraph.runtime import get_runtime
 from pydantic import BaseModel, Field
 
+from ._flow import run_async, run_sync
+from .capabilities import ImageCapabilities
+from .client import CreatokAPI
+from .connections import GraphHttp
 from .context import CreatokContext
+from .errors import CreatokError
 from .outcome import Outcome
 
 TOOL_NAME = "generate_image"
+LIST_TOOL_NAME = "list_image_models"
+CHECK_TOOL_NAME = "check_image_task"
 TOOL_DESCRIPTION = (
     "Generate images with CreatOK's paid image API. The person is asked to approve the cost "
     "before anything is charged; you get back the status, the task id and the image URLs. "
-    "Give the URLs to the person exactly as returned. Leave model, resolution and n unset "
-    "unless the person asked for them: CreatOK's defaults apply."
+    "Give the URLs to the person exactly as returned. Leave model, resolution, n and "
+    "aspect_ratio unset unless the person asked for them: CreatOK's defaults apply. "
+    f"Never guess a value: call {LIST_TOOL_NAME} first for the model ids, resolutions, "
+    "aspect ratios, limits and prices."
+)
+LIST_TOOL_DESCRIPTION = (
+    "List CreatOK's image models right now: ids, labels, the default model, each model's "
+    "resolutions, aspect ratios, number of images, reference image limit and price in "
+    f"credits per image. Free. Use it before {TOOL_NAME} when the person asks for a model, "
+    "a size, a ratio or a price."
+)
+CHECK_TOOL_DESCRIPTION = (
+    "Check an earlier image generation by its task_id (e.g. one that was still running when "
+    f"{TOOL_NAME} returned). Free: nothing is submitted or charged. wait=true waits until it "
+    "finishes; otherwise it checks once. Returns the status and, when done, the image URLs, "
+    "to give to the person exactly as written."
 )
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
@@ -66,6 +89,19 @@ class GenerateImageArgs(BaseModel):
 
 class _ToolSchema(GenerateImageArgs):
     tool_call_id: Annotated[str, InjectedToolCallId]
+
+
+TOOL_HTTP = GraphHttp()
+"""The connection pools of the default tools (their graph and ``list_image_models``)."""
+
+
+@functools.cache
+def _shared_graph() -> CompiledStateGraph[Any, Any, Any, Any]:
+    """One graph for the default tools: compiled without a checkpointer it holds no state,
+    so every tool and call can share it."""
+    from .graph import build_graph
+
+    return build_graph(http=TOOL_HTTP)
 
 
 def tool_run_id(thread_id: object, tool_call_id: str) -> str:
@@ -114,8 +150,7 @@ def _last_message(result: dict[str, Any]) -> str:
     messages = result.get("messages") or []
     if not messages:
         return ""
-    content = getattr(messages[-1], "content", "")
-    return content if isinstance(content, str) else ""
+    return str(getattr(messages[-1], "text", "") or "")
 
 
 def _artifact(result: dict[str, Any]) -> dict[str, Any]:
@@ -158,11 +193,7 @@ def make_generate_image_tool(
     what a client may choose (see ``context.py``).
     ``graph``: a graph compiled *without* a checkpointer (default: ``build_graph()``).
     """
-    if graph is None:
-        from .graph import build_graph
-
-        graph = build_graph()
-    inner = graph
+    inner = graph if graph is not None else _shared_graph()
 
     def run(
         tool_call_id: str, config: RunnableConfig, **args: Any
@@ -188,3 +219,165 @@ def make_generate_image_tool(
 
 generate_image = make_generate_image_tool()
 """The tool with default settings (context from the calling run or the environment)."""
+
+
+# -- the toolkit: list the models, check a task ----------------------------------------
+
+
+class ListImageModelsArgs(BaseModel):
+    """No arguments: the list is CreatOK's, right now."""
+
+
+class CheckImageTaskArgs(BaseModel):
+    task_id: str = Field(description="The task id CreatOK gave, e.g. from generate_image.")
+    wait: bool = Field(
+        default=False, description="true: wait until the task finishes; false: check once."
+    )
+
+
+class _CheckSchema(CheckImageTaskArgs):
+    tool_call_id: Annotated[str, InjectedToolCallId]
+
+
+def _credits(value: float) -> str:
+    return f"{value:g}"
+
+
+def describe_models(caps: ImageCapabilities) -> str:
+    """The capabilities as compact text a model can act on (ids to pass, limits, prices)."""
+    lines = [
+        f"Default model: {caps.default_model}. Pass model ids exactly as written; leave a "
+        "value unset to get the model's default (marked *).",
+    ]
+    for m in caps.models:
+        resolutions = ", ".join(r + ("*" if r == m.defaults.resolution else "")
+                                for r in m.limits.resolutions)
+        ratios = ", ".join(m.limits.aspect_ratios) if m.limits.aspect_ratios else "any W:H"
+        parts = [
+            f"resolutions {resolutions}",
+            f"n {m.n_min}-{m.n_max} (default {m.defaults.n})",
+            f"aspect ratios {ratios}",
+            f"up to {m.max_reference_images} reference images",
+        ]
+        prices = [f"{r} {_credits(p)}" for r in m.limits.resolutions
+                  if m.pricing and (p := m.pricing.credits_per_image(r)) is not None]
+        parts.append(f"credits per image: {', '.join(prices)}" if prices
+                     else "price: not known in advance")
+        default = " [default]" if m.id == caps.default_model else ""
+        lines.append(f"- {m.id} ({m.label}){default}: " + "; ".join(parts))
+    return "\n".join(lines)
+
+
+def describe_allowed(caps: ImageCapabilities) -> str:
+    """One sentence of allowed values for a tool description, read from ``caps``."""
+    ids = ", ".join(m.id for m in caps.models)
+    resolutions = sorted({r for m in caps.models for r in m.limits.resolutions})
+    ratios = list(dict.fromkeys(r for m in caps.models for r in (m.limits.aspect_ratios or [])))
+    n_max = max(m.n_max for m in caps.models)
+    text = (f"Allowed values (they differ per model): model {ids} (default "
+            f"{caps.default_model}); resolution {', '.join(resolutions)}; n 1-{n_max}")
+    return text + (f"; aspect_ratio {', '.join(ratios)}." if ratios else ".")
+
+
+def _context(fixed: CreatokContext | None) -> CreatokContext:
+    """The fixed settings, else the calling run's context, else the environment."""
+    if fixed is not None:
+        return fixed
+    try:
+        return CreatokContext.coerce(get_runtime().context)
+    except RuntimeError:  # called outside a graph
+        return CreatokContext()
+
+
+def _api(ctx: CreatokContext) -> CreatokAPI:
+    return CreatokAPI(api_key=ctx.resolved_api_key(), base_url=ctx.base_url)
+
+
+def _models_text(result: ImageCapabilities | CreatokError) -> str:
+    if isinstance(result, CreatokError):
+        return f"Could not list CreatOK's image models: {result.message}"
+    return describe_models(result)
+
+
+def make_list_image_models_tool(
+    *, context: CreatokContext | None = None, name: str = LIST_TOOL_NAME,
+    description: str = LIST_TOOL_DESCRIPTION,
+) -> BaseTool:
+    """The free ``list_image_models`` tool (capabilities as text)."""
+    def run() -> str:
+        try:
+            caps = run_sync(_api(_context(context)).get_capabilities(), TOOL_HTTP.sync())
+        except CreatokError as exc:
+            return _models_text(exc)
+        return _models_text(caps)
+
+    async def arun() -> str:
+        flow = _api(_context(context)).get_capabilities()
+        try:
+            caps = await run_async(flow, TOOL_HTTP.for_loop())
+        except CreatokError as exc:
+            return _models_text(exc)
+        return _models_text(caps)
+
+    return StructuredTool(name=name, description=description,
+                          args_schema=ListImageModelsArgs, func=run, coroutine=arun)
+
+
+def make_check_image_task_tool(
+    *,
+    context: CreatokContext | None = None,
+    graph: CompiledStateGraph[Any, Any, Any, Any] | None = None,
+    name: str = CHECK_TOOL_NAME,
+    description: str = CHECK_TOOL_DESCRIPTION,
+) -> BaseTool:
+    """The free ``check_image_task`` tool: the graph's recovery path (no approval, nothing
+    paid), with the same result shape as ``generate_image``."""
+    inner = graph if graph is not None else _shared_graph()
+
+    def payload(args: dict[str, Any], config: RunnableConfig, tool_call_id: str) -> dict[str, Any]:
+        thread_id = (config.get("configurable") or {}).get("thread_id")
+        return {"task_id": str(args["task_id"]).strip(), "wait": bool(args.get("wait")),
+                "run_id": tool_run_id(thread_id, tool_call_id)}
+
+    def run(tool_call_id: str, config: RunnableConfig, **args: Any) -> tuple[str, dict[str, Any]]:
+        result = inner.invoke(payload(args, config, tool_call_id), config, context=context)
+        return _answer(result)
+
+    async def arun(
+        tool_call_id: str, config: RunnableConfig, **args: Any
+    ) -> tuple[str, dict[str, Any]]:
+        result = await inner.ainvoke(payload(args, config, tool_call_id), config,
+                                     context=context)
+        return _answer(result)
+
+    return StructuredTool(name=name, description=description, args_schema=_CheckSchema,
+                          func=run, coroutine=arun, response_format="content_and_artifact")
+
+
+def make_image_tools(
+    *,
+    context: CreatokContext | None = None,
+    graph: CompiledStateGraph[Any, Any, Any, Any] | None = None,
+    capabilities: ImageCapabilities | None = None,
+) -> list[BaseTool]:
+    """``generate_image``, ``list_image_models`` and ``check_image_task`` together.
+
+    ``capabilities`` (e.g. ``Creatok().get_capabilities()`` at start-up) puts the allowed
+    values into ``generate_image``'s description; without it the description tells the
+    model to call ``list_image_models`` first.
+    """
+    description = TOOL_DESCRIPTION
+    if capabilities is not None:
+        description += " " + describe_allowed(capabilities)
+    return [
+        make_generate_image_tool(context=context, graph=graph, description=description),
+        make_list_image_models_tool(context=context),
+        make_check_image_task_tool(context=context, graph=graph),
+    ]
+
+
+list_image_models = make_list_image_models_tool()
+"""The models tool with default settings (context from the calling run or the environment)."""
+
+check_image_task = make_check_image_task_tool()
+"""The task-check tool with default settings."""

@@ -10,13 +10,14 @@ from typing import Any
 
 from langgraph.types import Command
 
+from . import chat_images, conversation
 from ._flow import Blocking, Flow
 from .capabilities import ImageCapabilities, ResolvedRequest, resolve_request
 from .errors import CreatokError, InvalidRequestError
 from .inputs import check_prompt_length
 from .intake import run_id_conflict
 from .ledger import REFUSED, SUBMITTED, Ledger, approved_params, params_hash
-from .node_env import NodeEnv, end, generation, step
+from .node_env import NodeEnv, end, generation, latest_human, step
 from .references import inspect_references
 from .state import ImageRequest, ImageSettings, State
 
@@ -71,6 +72,17 @@ def resolve(env: NodeEnv, settings: ImageSettings) -> Flow[ImageRequest]:
     return request
 
 
+def _settled(state: State, env: NodeEnv, asked: dict[str, Any]) -> Flow[dict[str, Any]]:
+    """What the message said, read again now that the models and their limits are known
+    (a model named in it, the ratio "portrait" means for that model)."""
+    reading = generation(state).get("chat")
+    human = latest_human(state)
+    if not reading or human is None:
+        return {}
+    caps: ImageCapabilities = yield from env.capabilities()
+    return conversation.settle(reading, chat_images.said(human), caps, asked)
+
+
 def submit_body(request: ImageRequest, object_keys: list[str] | None = None) -> dict[str, Any]:
     """The submit body with only the contract's fields (``ResolvedRequest.submit_body``)."""
     resolved = ResolvedRequest(
@@ -100,6 +112,7 @@ def validate(state: State, env: NodeEnv) -> Flow[Command[Any]]:
     gen = generation(state)
     asked = dict(gen.get("asked") or {})
     try:
+        asked.update((yield from _settled(state, env, asked)))
         request = yield from resolve(env, asked)  # type: ignore[arg-type]
     except CreatokError as exc:
         return end(gen, exc)

@@ -1,17 +1,19 @@
-"""Embed CreatOK image generation in a LangChain agent as a tool, approval included.
+"""Embed CreatOK image generation in a LangChain agent: three tools, approval included.
 
     python examples/agent_tool.py --sandbox --yes
     CREATOK_API_KEY=... python examples/agent_tool.py --model openai:gpt-4.1-mini
 
-The agent's model decides to call ``generate_image``; the tool runs the approval
-graph as a subgraph, so the approval interrupt reaches *this* script (the agent's
-caller). We show the summary, ask (or auto-approve with ``--yes``) and resume the
-same tool call; the model then receives the task id and the image URLs.
+The agent has the whole toolkit of ``creatok_graph.tools``: ``list_image_models`` (free:
+ids, limits and prices read from CreatOK), ``generate_image`` (paid: the approval graph
+runs as a subgraph, so its interrupt reaches *this* script, which shows the summary, asks
+or auto-approves with ``--yes``, and resumes the same tool call) and ``check_image_task``
+(free: a task by id, e.g. one still running when generate_image returned).
 
-Without ``--model`` a scripted stand-in model is used, so the example runs with no
-LLM account; pass ``--model provider:name`` (``langchain.chat_models.init_chat_model``)
-for a real one. ``--sandbox`` starts the built-in CreatOK emulator (nothing charged);
-otherwise ``CREATOK_API_KEY`` / ``CREATOK_BASE_URL`` come from the environment.
+Without ``--model`` a scripted stand-in model is used, so the example runs with no LLM
+account: it lists the models, asks for the images, then checks the task before answering.
+Pass ``--model provider:name`` (``langchain.chat_models.init_chat_model``) for a real one.
+``--sandbox`` starts the built-in CreatOK emulator (nothing charged); otherwise
+``CREATOK_API_KEY`` / ``CREATOK_BASE_URL`` come from the environment.
 """
 
 from __future__ import annotations
@@ -26,34 +28,57 @@ from typing import Any
 from langchain.agents import create_agent
 from langchain_core.language_models import BaseChatModel
 from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
-from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMessage
+from langchain_core.outputs import ChatGeneration, ChatResult
 from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.types import Command
 
 from creatok_graph.context import CreatokContext
-from creatok_graph.tools import generate_image
+from creatok_graph.tools import make_image_tools
 
 DEFAULT_PROMPT = "A red fox reading a book under a maple tree in autumn, watercolor style"
 SYSTEM_PROMPT = (
-    "You help people create images. When they ask for one, call generate_image with a "
-    "detailed prompt, then share the returned URLs exactly as given."
+    "You help people create images. Call list_image_models when they name a model, a size, "
+    "a ratio or ask about prices. When they ask for images, call generate_image with a "
+    "detailed prompt. If it is still running, check it later with check_image_task. Share "
+    "the returned URLs exactly as given."
 )
 
 
 class ScriptedModel(GenericFakeChatModel):
-    """Stand-in chat model: one generate_image call, then a short answer."""
+    """Stand-in chat model that follows the script an LLM would: list the models, generate,
+    check the task, then answer."""
+
+    prompt: str = DEFAULT_PROMPT
+    n: int = 1
 
     def bind_tools(self, tools: Any, **kwargs: Any) -> ScriptedModel:
         return self
 
+    def _generate(self, messages: list[BaseMessage], *args: Any, **kwargs: Any) -> ChatResult:
+        return ChatResult(generations=[ChatGeneration(message=self._next(messages))])
+
+    def _next(self, messages: list[BaseMessage]) -> AIMessage:
+        results = [m for m in messages if isinstance(m, ToolMessage)]
+        last = results[-1] if results else None
+        if last is None:
+            return _call("list_image_models", {})
+        if last.name == "list_image_models":
+            return _call("generate_image", {"prompt": self.prompt, "n": self.n})
+        task_id = (last.artifact or {}).get("task_id")
+        if last.name == "generate_image" and task_id:
+            return _call("check_image_task", {"task_id": task_id})
+        return AIMessage(content="Here is what CreatOK said (links above).")
+
+
+def _call(name: str, args: dict[str, Any]) -> AIMessage:
+    call = {"name": name, "args": args, "id": f"call_{uuid.uuid4().hex[:8]}",
+            "type": "tool_call"}
+    return AIMessage(content="", tool_calls=[call])
+
 
 def scripted_model(prompt: str, n: int) -> BaseChatModel:
-    call = {"name": "generate_image", "args": {"prompt": prompt, "n": n},
-            "id": f"call_{uuid.uuid4().hex[:8]}", "type": "tool_call"}
-    return ScriptedModel(messages=iter([
-        AIMessage(content="", tool_calls=[call]),
-        AIMessage(content="Your images are ready (links above)."),
-    ]))
+    return ScriptedModel(messages=iter(()), prompt=prompt, n=n)
 
 
 @contextmanager
@@ -96,7 +121,7 @@ def main(argv: list[str] | None = None) -> int:
     else:
         model = scripted_model(args.prompt, args.n)
     # context_schema: the run's CreatokContext reaches the tool's inner graph.
-    agent = create_agent(model, [generate_image], system_prompt=SYSTEM_PROMPT,
+    agent = create_agent(model, make_image_tools(), system_prompt=SYSTEM_PROMPT,
                          context_schema=CreatokContext, checkpointer=InMemorySaver())
     config: Any = {"configurable": {"thread_id": f"agent-{uuid.uuid4().hex[:8]}"}}
 
@@ -114,9 +139,10 @@ def main(argv: list[str] | None = None) -> int:
     status = None
     for message in result["messages"]:
         if isinstance(message, ToolMessage):
-            status = (message.artifact or {}).get("status")
-            print(f"\n[tool result]\n{message.content}")
-    print(f"\n[agent]\n{result['messages'][-1].content}")
+            if message.artifact:  # generate_image and check_image_task report a status
+                status = message.artifact.get("status")
+            print(f"\n[{message.name}]\n{message.content}")
+    print(f"\n[agent]\n{result['messages'][-1].text}")
     return 0 if status == "succeeded" else 1
 
 

@@ -78,7 +78,7 @@ def main(argv: list[str] | None = None) -> int:
             config: Any = {"configurable": {"thread_id": f"recover-{uuid.uuid4().hex[:8]}"}}
             state = graph.invoke({"task_id": task_id, "wait": wait}, config, context=context)
 
-    print(state["messages"][-1].content)
+    print(state["messages"][-1].text)
     print(f"status: {state.get('status')}  task_id: {state.get('task_id')}")
     print(f"artifacts: {state.get('artifacts_dir')}")
     return {"succeeded": 0, "queued": 3, "running": 3}.get(str(state.get("status")), 1)

@@ -192,7 +192,7 @@ def last_text(result: dict[str, Any]) -> str:
     assert not missing, f"output lacks {missing}"
     message = result["messages"][-1]
     assert message.type == "ai"
-    return str(message.content)
+    return str(message.text)
 
 
 def edit(**args: Any) -> dict[str, Any]:

@@ -36,7 +36,13 @@ from typing_extensions import TypedDict
 from creatok_graph.context import CreatokContext
 from creatok_graph.emulator import Emulator
 from creatok_graph.graph import build_graph
-from creatok_graph.tools import generate_image, make_generate_image_tool, tool_run_id
+from creatok_graph.tools import (
+    generate_image,
+    make_generate_image_tool,
+    make_image_tools,
+    make_list_image_models_tool,
+    tool_run_id,
+)
 
 
 class ScriptedModel(GenericFakeChatModel):
@@ -283,3 +289,120 @@ def test_tool_outside_a_graph_says_so(ctx: CreatokContext) -> None:
     call = {"type": "tool_call", "name": "generate_image", "id": "c1", "args": {"prompt": PROMPT}}
     with pytest.raises(RuntimeError, match="checkpointer"):
         tool.invoke(call)
+
+
+# -- the toolkit: list_image_models, check_image_task -------------------------------------
+
+
+def scripted_turns(
+    *turns: list[tuple[str, dict[str, Any]]], final: str = "Done."
+) -> ScriptedModel:
+    """A model that makes each turn's tool calls in order, then answers ``final``."""
+    messages = [
+        AIMessage(content="", tool_calls=[
+            {"name": name, "args": args, "id": f"call_{t}_{i}", "type": "tool_call"}
+            for i, (name, args) in enumerate(turn, 1)])
+        for t, turn in enumerate(turns, 1)
+    ]
+    return ScriptedModel(messages=iter([*messages, AIMessage(content=final)]))
+
+
+def test_the_model_lists_models_then_generates_with_one(
+    emulator: Emulator, ctx: CreatokContext
+) -> None:
+    model = scripted_turns(
+        [("list_image_models", {})],
+        [("generate_image", {"prompt": PROMPT, "model": "gpt-image-2", "resolution": "4K"})],
+    )
+    agent = create_agent(model, make_image_tools(), context_schema=CreatokContext,
+                         checkpointer=InMemorySaver())
+    config: RunnableConfig = {"configurable": {"thread_id": "kit"}}
+    first = agent.invoke({"messages": [HumanMessage("a fox with GPT Image 2 in 4K")]}, config,
+                         context=ctx)
+    listing = tool_messages(first)[0]
+    assert listing.name == "list_image_models"
+    text = str(listing.content)
+    # Read from the capabilities the emulator serves: ids, defaults, limits and prices.
+    assert "Default model: nano-banana-2" in text
+    assert "- gpt-image-2 (GPT Image 2): resolutions 1K, 2K*, 4K; n 1-4 (default 1)" in text
+    assert "aspect ratios 1:1, 16:9, 9:16" in text
+    assert "credits per image: 1K 1, 2K 2, 4K 3" in text  # nano-banana-pro
+    shown = [m for m in model.seen[1] if isinstance(m, ToolMessage)]
+    assert shown and "gpt-image-2" in str(shown[0].content)  # the model saw the list
+    assert approval_of_model(first, "GPT Image 2")["args"]["resolution"] == "4K"
+    done = agent.invoke(Command(resume="yes"), config, context=ctx)
+    generated = tool_messages(done)[-1]
+    check_success(emulator, generated, 1)
+    assert emulator.stats()["submits"] == 1 and emulator.stats()["capabilities"] >= 1
+
+
+def approval_of_model(result: dict[str, Any], label: str) -> dict[str, Any]:
+    (interrupt,) = result["__interrupt__"]
+    request: dict[str, Any] = interrupt.value["action_requests"][0]
+    assert label in request["description"]
+    return request
+
+
+async def test_a_task_that_outlasted_the_wait_is_checked_later(
+    emulator_factory: Any, tmp_path: Path
+) -> None:
+    slow = emulator_factory(task_seconds=1.5)
+    ctx = CreatokContext(base_url=slow.base_url, api_key=slow.api_key,
+                         artifacts_dir=str(tmp_path / "a"), poll_interval=0.05, timeout=0.2)
+    model = scripted_turns([("generate_image", {"prompt": PROMPT})])
+    agent = create_agent(model, make_image_tools(), context_schema=CreatokContext,
+                         checkpointer=InMemorySaver())
+    config: RunnableConfig = {"configurable": {"thread_id": "slow"}}
+    await agent.ainvoke({"messages": [HumanMessage("a fox")]}, config, context=ctx)
+    done = await agent.ainvoke(Command(resume="yes"), config, context=ctx)
+    (timed_out,) = tool_messages(done)
+    assert timed_out.artifact["status"] == "timeout"
+    task_id = timed_out.artifact["task_id"]
+
+    # Later, in the same conversation: the model checks the task and waits for it.
+    checker = scripted_turns([("check_image_task", {"task_id": task_id, "wait": True})])
+    agent = create_agent(checker, make_image_tools(), context_schema=CreatokContext,
+                         checkpointer=InMemorySaver())
+    patient = CreatokContext(base_url=slow.base_url, api_key=slow.api_key,
+                             artifacts_dir=str(tmp_path / "a"), poll_interval=0.05, timeout=30)
+    later = await agent.ainvoke({"messages": [HumanMessage("is it ready?")]}, config,
+                                context=patient)
+    assert "__interrupt__" not in later  # nothing to approve: nothing is paid
+    (checked,) = tool_messages(later)
+    assert checked.name == "check_image_task"
+    check_success(slow, checked, 1)
+    assert slow.stats()["submits"] == 1
+
+
+def test_the_models_tool_reports_a_bad_key_in_words(
+    emulator: Emulator, tmp_path: Path
+) -> None:
+    wrong = CreatokContext(base_url=emulator.base_url, api_key="sk-wrong",
+                           artifacts_dir=str(tmp_path))
+    answer = make_list_image_models_tool(context=wrong).invoke({})
+    assert answer.startswith("Could not list CreatOK's image models:")
+    assert "sk-wrong" not in answer
+
+
+def test_allowed_values_go_into_the_description_when_known(emulator: Emulator) -> None:
+    from creatok_graph.client import Creatok
+
+    caps = Creatok(api_key=emulator.api_key, base_url=emulator.base_url).get_capabilities()
+    generate, listing, check = make_image_tools(capabilities=caps)
+    assert "model seedream-5.0-lite, nano-banana-pro, nano-banana-2, gpt-image-2" in (
+        generate.description)
+    assert "aspect_ratio 1:1, 16:9, 9:16" in generate.description
+    assert "list_image_models" in make_image_tools()[0].description  # else: look them up
+    assert (listing.name, check.name) == ("list_image_models", "check_image_task")
+
+
+def test_checking_an_unknown_task_says_so_and_costs_nothing(
+    emulator: Emulator, ctx: CreatokContext
+) -> None:
+    tool = make_image_tools(context=ctx)[2]
+    call = {"type": "tool_call", "name": "check_image_task", "id": "c9",
+            "args": {"task_id": "task_nope"}}
+    message = tool.invoke(call)  # no graph around it: recovery asks no question
+    assert message.artifact["status"] == "not_found"
+    assert "could not find task task_nope" in str(message.content)  # names it
+    assert emulator.stats()["submit_requests"] == 0

@@ -807,17 +807,29 @@ def scenario_vague_prompt_with_yes_keeps_it(tmp: Path) -> None:
 
 
 @scenario
-def scenario_missing_then_vague_prompt_questions(tmp: Path) -> None:
-    """No --prompt: asked for one; a vague answer: the refinement is offered and "keep"
-    keeps it; then the approval question."""
+def scenario_missing_then_short_prompt_one_question(tmp: Path) -> None:
+    """No --prompt: asked for one; a short answer is taken as written (no chat model, no
+    "quite short" question); then the approval question with the CLI's own yes/no line."""
     with InProcess() as emu:
-        run = World(tmp, emu).run(stdin="a cat\nkeep\nyes\n")
+        run = World(tmp, emu).run(stdin="a cat\nyes\n")
         assert run.returncode == 0, str(run)
         assert "What image would you like" in run.stdout, str(run)
-        assert "quite short" in run.stdout, str(run)  # the refinement question
-        assert "(yes/no)" in run.stdout, str(run)
+        assert "quite short" not in run.output, str(run)
+        assert "credits.\n(yes/no)" in run.stdout, str(run)
         (task,) = emu.tasks.values()
         assert task["prompt"] == "a cat"
+
+
+@scenario
+def scenario_piped_yes_answers_the_approval_of_a_short_prompt(tmp: Path) -> None:
+    """``echo yes | creatok-image --prompt "Mountains at dawn"`` generates."""
+    with InProcess() as emu:
+        run = World(tmp, emu).run("--prompt", "Mountains at dawn", stdin="yes\n")
+        assert run.returncode == 0, str(run)
+        assert "quite short" not in run.output, str(run)
+        (task,) = emu.tasks.values()
+        assert task["prompt"] == "Mountains at dawn"
+        assert "Done" in run.stdout and "(yes/no)" in run.stdout, str(run)
 
 
 @scenario

@@ -64,12 +64,19 @@ def test_declined_batch_exit_2_nothing_paid(tmp_path: Path) -> None:
     batch = write(tmp_path, "b.jsonl", json.dumps({"prompt": FOX}) + "\n"
                   + json.dumps({"prompt": CAT}) + "\n")
     with InProcess() as emu:
-        run = World(tmp_path, emu).run("--batch", batch, "--json", stdin="no\n")
+        world = World(tmp_path, emu)
+        run = world.run("--batch", batch, "--json", "--run-id", "b1", stdin="no\n")
         stats = emu.stats()
+        # the same command again: asked again (nothing was sent), and a yes goes ahead
+        again = world.run("--batch", batch, "--json", "--run-id", "b1", stdin="yes\n")
+        after = emu.stats()
     assert run.returncode == 2, str(run)
     assert run.json()["status"] == "cancelled"
     assert [r["status"] for r in run.json()["results"]] == ["cancelled", "cancelled"]
     assert_nothing_paid(stats)
+    assert again.returncode == 0, str(again)
+    assert [r["status"] for r in again.json()["results"]] == ["succeeded", "succeeded"]
+    assert after["submits"] == 2
 
 
 def test_invalid_items_exit_2_before_any_question(tmp_path: Path) -> None:

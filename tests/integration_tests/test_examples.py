@@ -57,6 +57,10 @@ def test_agent_tool_uses_the_environment(emulator: Emulator, tmp_path: Path) -> 
     for image in emulator_images(emulator.base_url, emulator.api_key, task_id):
         assert image["url"] in proc.stdout
     assert f"task_id: {task_id}" in proc.stdout
+    # The whole toolkit: the models listed (free), the images made, the task checked (free).
+    for tool in ("[list_image_models]", "[generate_image]", "[check_image_task]"):
+        assert tool in proc.stdout, proc.stdout
+    assert "credits per image: 1K 1, 2K 1, 4K 2" in proc.stdout  # read from capabilities
 
 
 def test_agent_tool_declined_charges_nothing(emulator: Emulator, tmp_path: Path) -> None:
@@ -85,6 +89,31 @@ def test_recover_task_by_id_from_the_environment(emulator: Emulator, tmp_path: P
     (image,) = emulator_images(emulator.base_url, emulator.api_key, task_id)
     assert image["url"] in proc.stdout
     assert emulator.stats()["submits"] == 1  # recovery never submits
+
+
+def readme_python_snippet() -> str:
+    readme = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## In Python", 1)[1]
+    return section.split("```python\n", 1)[1].split("```", 1)[0]
+
+
+@pytest.mark.parametrize("prompt", [None, "a lighthouse"])
+def test_the_readme_python_snippet_runs_as_written(
+    emulator: Emulator, tmp_path: Path, prompt: str | None
+) -> None:
+    """As written, and with the short prompt that used to hit an unexpected question."""
+    code = readme_python_snippet()
+    if prompt is not None:
+        code = code.replace('"A lighthouse in a storm, oil painting"', repr(prompt))
+        assert repr(prompt) in code
+    base = {k: v for k, v in os.environ.items() if not k.startswith("CREATOK_")}
+    env = {**base, **OFFLINE_ENV, "CREATOK_BASE_URL": emulator.base_url,
+           "CREATOK_API_KEY": emulator.api_key, "CREATOK_ARTIFACTS_DIR": str(tmp_path / "a")}
+    proc = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env,
+                          capture_output=True, text=True, timeout=90, check=False)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "Estimated cost" in proc.stdout and "succeeded" in proc.stdout
+    assert emulator.stats()["submits"] == 1
 
 
 def test_catalogue_batch_rejects_one_request(tmp_path: Path) -> None:

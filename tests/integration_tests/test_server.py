@@ -9,6 +9,7 @@ a run with ``BlockingError`` when an async node makes a blocking call, so every 
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import subprocess
@@ -36,6 +37,7 @@ from _helpers import (
 from langgraph_sdk import get_client
 
 from creatok_graph.emulator import Emulator
+from creatok_graph.emulator.png import gradient_png
 
 pytestmark = pytest.mark.slow
 
@@ -230,7 +232,10 @@ async def test_approve_with_yes_streams_progress(server: Server) -> None:
     check_images(server, values, 2)
     state: Any = (await client.threads.get_state(thread_id))["values"]
     check_images(server, state, 2)
-    assert state["images"][0]["url"] in state["messages"][-1]["content"]
+    final = state["messages"][-1]["content"]  # the text, then the pictures
+    assert state["images"][0]["url"] in final[0]["text"]
+    assert [b["url"] for b in final if b["type"] == "image"] == [
+        i["url"] for i in state["images"]]
     assert server.submits() == before + 1
     assert result_written(Path(server.artifacts), state["run_id"])
     # Copies of the images, streamed and written off the event loop (downloads.py).
@@ -377,21 +382,19 @@ async def test_questions_and_error_paths(server: Server) -> None:
     _, values = await stream(client, thread_id, command={"resume": "no"}, context=context)
     assert values["status"] == "cancelled"
 
-    # a very short prompt: a refinement is offered; "use" takes it
+    # a very short prompt, no chat model configured: taken as written, straight to approval
     thread_id = await new_thread()
     _, values = await stream(client, thread_id, input={"prompt": "a fox"}, context=context)
-    offer = values["__interrupt__"][0]["value"]
-    assert offer["type"] == "refine_prompt" and offer["question"]
-    _, values = await stream(client, thread_id, command={"resume": "use"}, context=context)
-    assert approval(values)["args"]["prompt"] == offer["suggestion"]
+    assert approval(values)["args"]["prompt"] == "a fox"
 
     # a task that never finishes: the run ends with "timeout" (a client's timeout is kept
-    # at 1 s at least), task id kept
+    # at 1 s at least, and it is the one the run started with: a resume cannot change it),
+    # task id kept
     emulator.set_scenarios(["stuck-task"])
     thread_id = await new_thread()
-    await stream(client, thread_id, input={"prompt": PROMPT}, context=context)
-    _, values = await stream(client, thread_id, command={"resume": "yes"},
-                             context={**context, "timeout": 0.01})
+    await stream(client, thread_id, input={"prompt": PROMPT},
+                 context={**context, "timeout": 0.01})
+    _, values = await stream(client, thread_id, command={"resume": "yes"}, context=context)
     assert values["status"] == "timeout" and values["task_id"]
 
     # the key refused at submit time (capabilities are cached): a clear status
@@ -537,4 +540,40 @@ async def test_an_allowed_reference_image_shows_what_will_be_sent(server: Server
     assert values["status"] == "succeeded"
     (key,) = set(server.emulator.uploads) - set(uploads_before)
     assert key.endswith("/photo.jpg") and server.emulator.uploads[key] == jpeg
+    server.assert_no_blocking_calls()
+
+
+async def test_chat_with_a_picture_as_studio_sends_it(server: Server) -> None:
+    """What Studio and chat UIs do: read the input schema, send a message with a picture,
+    answer with a button, show the pictures of the final message."""
+    client = get_client(url=server.url)
+    (assistant,) = await client.assistants.search(graph_id=GRAPH)
+    schemas = await client.assistants.get_schemas(assistant["assistant_id"])
+    fields = schemas["input_schema"]["properties"]
+    assert fields and all(field.get("description") for field in fields.values())
+
+    picture = base64.b64encode(gradient_png(8, 8, 3)).decode()
+    message = {"role": "user", "content": [
+        {"type": "text", "text": "Please draw a red fox in this style, 2 images, 16:9"},
+        {"type": "image", "base64": picture, "mime_type": "image/png"},
+    ]}
+    thread_id = (await client.threads.create())["thread_id"]
+    uploads = server.emulator.stats()["uploads"]
+    _, values = await stream(client, thread_id, input={"messages": [message]})
+    request = approval(values)
+    assert (request["args"]["prompt"], request["args"]["n"], request["args"]["aspect_ratio"]) == (
+        "a red fox in this style", 2, "16:9")
+    (ref,) = request["args"]["reference_images"]
+    assert "/inputs/" in ref and ref.endswith(".png")
+    assert "(yes/no)" not in request["description"]  # Studio shows buttons
+    state = (await client.threads.get_state(thread_id))["values"]
+    assert picture[:40] not in json.dumps(state)  # the thread keeps a path, not the bytes
+
+    _, values = await stream(client, thread_id,
+                             command={"resume": {"decisions": [{"type": "approve"}]}})
+    check_images(server, values, 2)
+    assert server.emulator.stats()["uploads"] == uploads + 1
+    final = values["messages"][-1]["content"]
+    assert [b["url"] for b in final if b["type"] == "image"] == [
+        i["url"] for i in values["images"]]
     server.assert_no_blocking_calls()

@@ -95,6 +95,13 @@ def test_every_sentence_fills_in(lang: str) -> None:
 
 
 @pytest.mark.parametrize("lang", SUPPORTED_LANGUAGES)
+def test_the_approval_question_fits_buttons(lang: str) -> None:
+    """Studio shows approve/reject buttons: the question names no answers; the CLI adds
+    ``answer_yes_no`` on its own line."""
+    assert not re.search(r"[/／]", TEXTS[lang]["confirm_question"]), lang
+
+
+@pytest.mark.parametrize("lang", SUPPORTED_LANGUAGES)
 def test_untranslatable_parts_are_kept(lang: str) -> None:
     assert "CREATOK_API_KEY" in TEXTS[lang]["auth_error"]
     assert "https://www.creatok.ai" in TEXTS[lang]["unknown_outcome"]
@@ -187,7 +194,7 @@ def test_words_the_user_is_told_to_type_are_understood(lang: str) -> None:
     retry, stop = outcome
     assert is_retry(retry) and not is_no(retry), (lang, retry)
     assert is_no(stop) and not is_retry(stop), (lang, stop)
-    yes_no = re.search(r"[（(]([^/／]+)[/／]([^)）]+)[)）]", TEXTS[lang]["confirm_question"])
+    yes_no = re.search(r"[（(]([^/／]+)[/／]([^)）]+)[)）]", TEXTS[lang]["answer_yes_no"])
     assert yes_no, lang
     assert is_yes(yes_no.group(1)) and is_no(yes_no.group(2)), (lang, yes_no.groups())
 
