@@ -41,7 +41,7 @@ def start(url: str, thread: str, prompt: str) -> int:
 
 
 def _final(values: dict[str, Any]) -> dict[str, Any]:
-    keys = ("status", "task_id", "images", "run_id", "error")
+    keys = ("status", "task_id", "images", "run_id", "error", "artifacts_dir")
     return {k: values.get(k) for k in keys}
 
 

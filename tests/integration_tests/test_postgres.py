@@ -195,7 +195,10 @@ def test_worker_killed_mid_poll_is_finished_by_another(
     assert [i["url"] for i in final["images"]] == [i["url"] for i in served]
     stats = emulator.stats()
     assert (stats["submits"], stats["credits"]) == (1, 1)  # exactly one charge
-    result = tmp_path / "b" / final["run_id"] / "outputs" / "result.json"
+    # The run's settings are fixed at its start (issue 14): B finishes it in the folder the
+    # run was started with, so its result.json is one file, not split across two folders.
+    assert Path(final["artifacts_dir"]) == tmp_path / "a" / final["run_id"]
+    result = tmp_path / "a" / final["run_id"] / "outputs" / "result.json"
     assert json.loads(result.read_text())["status"] == "succeeded"
 
 
