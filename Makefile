@@ -3,6 +3,8 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# Two workers (the machine has two cores); one file stays on one worker (module fixtures).
+PYTEST_PARALLEL ?= -n 2 --dist loadfile
 PROMPT ?= A red fox reading a book under a maple tree in autumn, watercolor style
 
 .PHONY: install demo test lint typecheck unit integration bench serve emulator clean
@@ -28,10 +30,10 @@ unit: $(STAMP)
 	$(BIN)/pytest tests/unit_tests -q
 
 integration: $(STAMP)
-	$(BIN)/pytest tests/integration_tests -q
+	$(BIN)/pytest tests/integration_tests -q $(PYTEST_PARALLEL)
 
 test: lint typecheck
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q $(PYTEST_PARALLEL)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py
