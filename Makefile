@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 PYTEST_PARALLEL ?= -n 2 --dist loadfile
 PROMPT ?= A red fox reading a book under a maple tree in autumn, watercolor style
 
-.PHONY: install demo test lint typecheck unit integration bench serve emulator clean
+.PHONY: install demo test lint typecheck unit integration bench bench-full serve emulator clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -35,8 +35,13 @@ integration: $(STAMP)
 test: lint typecheck
 	$(BIN)/pytest -q $(PYTEST_PARALLEL)
 
+# `make bench` is the ~4 min run (--quick); `make bench-full` everything (~17 min, 1-60 s
+# CLI tasks); `make bench BENCH="--scenarios startup"` one scenario (benchmarks/run.py -h).
 bench: $(STAMP)
-	$(BIN)/python benchmarks/run.py
+	$(BIN)/python benchmarks/run.py $(or $(BENCH),--quick)
+
+bench-full: $(STAMP)
+	$(BIN)/python benchmarks/run.py $(BENCH)
 
 serve: $(STAMP)
 	$(BIN)/langgraph dev --no-browser

@@ -4,8 +4,9 @@ Scenarios (all against ``python -m creatok_graph.emulator`` in its own process):
 
   cli          what a user feels: the installed ``creatok-image --yes`` and CreatOK's own
                client (re-implemented: 3 s loop, two capabilities fetches), whole commands
-               side by side, server 150 ms away, no ``progress``; plus start-up times
-
+               side by side, server 150 ms away, no ``progress``
+  startup      launch -> first request and -> task created, both clients, one run at a
+               time; ``creatok-image --help``
   schedule     the poll schedule on a simulated clock: requests and lag per task duration,
                ours (with and without a progress hint) next to CreatOK's fixed 3 s loop
   latency      approval -> result for tasks of fixed durations; CreatOK's own loop (the
@@ -49,7 +50,7 @@ from typing import Any
 import bench_lib as lib
 
 HERE = Path(__file__).resolve().parent
-SCENARIOS = ("cli", "schedule", "latency", "overhead", "concurrency", "knee", "storage",
+SCENARIOS = ("cli", "startup", "schedule", "latency", "overhead", "concurrency", "knee", "storage",
              "footprint", "batch")
 VARIANT_LABELS = {
     "reference": "CreatOK client (fixed 3 s)",
@@ -241,6 +242,10 @@ class Bench:
                f"{cli_bench.LATENCY:g} s per answer, `progress` none). wall = launch to exit; "
                "lag = exit - (task created + task length). 'later runs' = runs 2.. of the "
                "same row, which learnt from the first (same artifacts dir)."])
+
+    def startup(self) -> None:
+        import cli_bench
+
         figures = cli_bench.start_up(self.plan.startup_runs, self.root)
         self.results["startup"] = figures
         med = cli_bench.median
@@ -500,6 +505,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             bench = Bench(plan, emulator, root)
             if "cli" in plan.scenarios:
                 bench.cli()
+            if "startup" in plan.scenarios:
+                bench.startup()
             if "schedule" in plan.scenarios:
                 bench.schedule()
             if "latency" in plan.scenarios:

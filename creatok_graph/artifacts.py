@@ -18,6 +18,13 @@ from typing import Any
 
 from .errors import InvalidRequestError
 
+DEFAULT_ARTIFACTS_DIR = os.path.join("generate-image", ".artifacts")
+
+
+def resolve_artifacts_dir(artifacts_dir: str | None = None) -> str:
+    """The explicit folder, else ``CREATOK_ARTIFACTS_DIR``, else the default."""
+    return artifacts_dir or os.environ.get("CREATOK_ARTIFACTS_DIR") or DEFAULT_ARTIFACTS_DIR
+
 _SAFE_RUN_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 
 

@@ -31,7 +31,7 @@ from types import FrameType
 from typing import IO, TYPE_CHECKING, Any, NoReturn
 
 from .answer_words import is_retry, is_yes
-from .artifacts import check_run_id, run_dir
+from .artifacts import check_run_id, resolve_artifacts_dir, run_dir
 from .errors import API_KEYS_URL, CreatokError, InvalidRequestError
 from .inputs import check_prompt_length
 from .language import detect_language
@@ -787,14 +787,18 @@ def main(argv: list[str] | None = None) -> int:
                 ctx_kwargs["poll_interval"] = args.poll_interval
             if args.no_download:
                 ctx_kwargs["download"] = False
-            from .context import CreatokContext  # light: LangGraph is not imported yet
+            prefetched = None
+            if _starts_with_capabilities(args, resolve_artifacts_dir(args.artifacts_dir), run_id):
+                # Ask now, while LangGraph, LangChain and pydantic load (CreatokContext
+                # needs them): from the same settings CreatokContext resolves below.
+                from .client import resolve_api_key, resolve_base_url
+                from .prefetch import prefetch_capabilities
+
+                prefetched = prefetch_capabilities(resolve_base_url(ctx_kwargs.get("base_url")),
+                                                   resolve_api_key(ctx_kwargs.get("api_key")))
+            from .context import CreatokContext
 
             ctx = CreatokContext(**ctx_kwargs)
-            prefetched = None
-            if _starts_with_capabilities(args, ctx.artifacts_dir, run_id):
-                from .prefetch import prefetch_capabilities  # ask while LangGraph loads
-
-                prefetched = prefetch_capabilities(ctx.base_url, ctx.resolved_api_key())
             from . import runlock
             from .checkpointing import checkpoint_url, open_persistence
             from .connections import GraphHttp

@@ -355,14 +355,14 @@ class CreatokAPI:
     # -- endpoints --------------------------------------------------------------
     def get_capabilities(self) -> Flow[ImageCapabilities]:
         """``capabilities.image``, validated strictly."""
-        from .capabilities import parse_capabilities
-
         data, _ = yield from self._request(
             "GET",
             CAPABILITIES_PATH,
             what="the capabilities request",
             mode=_retry.RetryMode.IDEMPOTENT,
         )
+        from .capabilities import parse_capabilities  # pydantic: not before the request leaves
+
         return parse_capabilities(data)
 
     def presign_upload(

@@ -36,7 +36,7 @@ from .client import DEFAULT_BASE_URL, resolve_api_key, resolve_base_url
 from .errors import InvalidRequestError
 from .references import ANY_LOCAL_FILE, LocalFiles
 
-DEFAULT_ARTIFACTS_DIR = os.path.join("generate-image", ".artifacts")
+DEFAULT_ARTIFACTS_DIR = artifacts.DEFAULT_ARTIFACTS_DIR
 DEFAULT_WAIT_SECONDS = 600.0
 """How long a run waits for its task (``timeout``); not a request timeout (``client``)."""
 DEFAULT_BATCH_CONCURRENCY = 200
@@ -142,9 +142,7 @@ class CreatokContext:
             self.download = os.environ.get("CREATOK_DOWNLOAD", "").strip().lower() not in (
                 "0", "false", "no", "off")
         self.base_url = resolve_base_url(self.base_url or None)
-        self.artifacts_dir = (
-            self.artifacts_dir or os.environ.get("CREATOK_ARTIFACTS_DIR") or DEFAULT_ARTIFACTS_DIR
-        )
+        self.artifacts_dir = artifacts.resolve_artifacts_dir(self.artifacts_dir)
         if self.poll_interval is None:
             self.poll_interval = _env_float("CREATOK_POLL_INTERVAL", None)
         if not self.timeout:
