@@ -82,7 +82,7 @@ def ensure_writable(root: str) -> None:
 TEMP_ATTEMPTS = 100
 
 
-def write_temp(path: Path, content: str) -> Path:
+def write_temp(path: Path, content: str | bytes) -> Path:
     """``content``, fsynced, in a new hidden temp file beside ``path``; its path.
 
     Created with mode 0666 so the umask applies, as for any file the user makes
@@ -99,8 +99,9 @@ def write_temp(path: Path, content: str) -> Path:
     else:  # pragma: no cover - 100 collisions of 48 random bits
         raise FileExistsError(f"no free temp file name beside {path}")
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(content)
+        data = content.encode("utf-8") if isinstance(content, str) else content
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
     except BaseException:
@@ -110,7 +111,7 @@ def write_temp(path: Path, content: str) -> Path:
     return tmp
 
 
-def atomic_write_text(path: Path, content: str) -> None:
+def atomic_write(path: Path, content: str | bytes) -> None:
     """Write to a temp file in the same folder, fsync, then rename over ``path``."""
     tmp = write_temp(path, content)
     try:
@@ -127,7 +128,7 @@ def json_text(data: Any) -> str:
 
 
 def atomic_write_json(path: Path, data: Any) -> None:
-    atomic_write_text(path, json_text(data))
+    atomic_write(path, json_text(data))
 
 
 def read_json(path: Path) -> Any:
@@ -145,7 +146,7 @@ def write_result(root: str, run_id: str, result: dict[str, Any], summary_md: str
     out = outputs_dir(root, run_id)
     atomic_write_json(out / "result.json", result)
     if summary_md is not None:
-        atomic_write_text(out / "result.md", summary_md)
+        atomic_write(out / "result.md", summary_md)
     return str(out.parent)
 
 

@@ -501,7 +501,7 @@ def write_batch_gallery(root: str, run_id: str, results: list[dict[str, Any]],
     entries = [gallery.GalleryEntry(entry, base=f"../../{entry['run_id']}/outputs/")
                for entry in results if entry["images"]]
     page = artifacts.outputs_dir(root, run_id) / gallery.PAGE_NAME
-    artifacts.atomic_write_text(page, gallery.render(entries, lang=lang))
+    artifacts.atomic_write(page, gallery.render(entries, lang=lang))
 
 
 def batch_persist(state: State, env: NodeEnv) -> Flow[dict[str, Any]]:

@@ -16,10 +16,7 @@ from __future__ import annotations
 
 import base64
 import binascii
-import contextlib
 import hashlib
-import os
-import tempfile
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,7 +24,7 @@ from typing import Any
 
 from langchain_core.messages import BaseMessage
 
-from .artifacts import INPUTS_FOLDER, run_dir
+from .artifacts import INPUTS_FOLDER, atomic_write, run_dir
 from .errors import InvalidRequestError
 from .image_types import sniff_image_bytes
 from .references import ACCEPTED, MAX_REFERENCE_BYTES
@@ -185,24 +182,9 @@ def save_images(root: str, run_id: str, images: Iterable[ChatImage]) -> list[str
         if str(path) in paths:
             continue
         if not path.is_file():
-            _write_bytes_atomically(path, image.data)
+            atomic_write(path, image.data)
         paths.append(str(path))
     return paths
-
-
-def _write_bytes_atomically(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
 
 
 def result_content(message: str, images: Iterable[Mapping[str, Any]]) -> list[Any]:

@@ -220,5 +220,5 @@ def write_run_gallery(root: str, run_id: str, record: Mapping[str, Any], lang: s
         and (outputs / image["file"]).is_file()
     )
     page = outputs / PAGE_NAME
-    artifacts.atomic_write_text(page, render([GalleryEntry(record, present=present)], lang=lang))
+    artifacts.atomic_write(page, render([GalleryEntry(record, present=present)], lang=lang))
     return page

@@ -79,9 +79,9 @@ def install(window: str, hold: float) -> None:
         httpx.Client.send = send  # type: ignore[method-assign]
 
     elif window in ("recorded", "persist"):
-        real_write = artifacts.atomic_write_text
+        real_write = artifacts.atomic_write
 
-        def atomic_write_text(path: Path, content: str) -> None:
+        def atomic_write(path: Path, content: str) -> None:
             if path.name in ("result.json", "result.md"):
                 provisional = '"status": "submitted"' in content
                 if window == "recorded" and provisional:
@@ -91,7 +91,7 @@ def install(window: str, hold: float) -> None:
             real_write(path, content)
 
         # write_result and atomic_write_json look the name up in the module at call time.
-        artifacts.atomic_write_text = atomic_write_text  # type: ignore[assignment]
+        artifacts.atomic_write = atomic_write  # type: ignore[assignment]
 
     elif window == "unrecorded":
         real_record = ledger.Ledger.record
