@@ -17,6 +17,11 @@ The generation record (``state.Generation``) is a :class:`~langgraph.channels.De
 each step writes only what it changed (``record_patches``); a new request replaces the
 whole record with :class:`~langgraph.types.Overwrite`. A long prompt is therefore
 stored a small, constant number of times, however many steps a run takes.
+
+A task can read what the other tasks of its step already saved (:func:`step_writes`): the
+checkpointer LangGraph runs with is in the task's config under ``__pregel_checkpointer``,
+and the checkpoint the step started from is ``checkpoint_map[<graph's namespace>]``. A step
+resumed after a crash re-runs only the tasks whose writes are not among those.
 """
 
 from __future__ import annotations
@@ -26,7 +31,13 @@ from typing import Any
 
 from langgraph.channels import EphemeralValue
 from langgraph.channels.delta import DeltaChannel
+from langgraph.config import get_config
 from langgraph.types import Overwrite
+
+from ._flow import Dual, Flow
+
+CHECKPOINTER_KEY = "__pregel_checkpointer"
+"""Where LangGraph puts the run's checkpointer in a task's ``configurable``."""
 
 
 def caller_input(typ: Any = object) -> EphemeralValue[Any]:
@@ -55,3 +66,24 @@ def patched_record() -> DeltaChannel[Any]:
 def replace_record(record: dict[str, Any]) -> Overwrite:
     """The write that replaces a ``patched_record`` whole."""
     return Overwrite(record)
+
+
+def step_writes(channel: str) -> Flow[list[Any]]:
+    """What the tasks of the running step have already saved to ``channel`` (the
+    checkpoint's pending writes); [] outside a task or without a checkpointer."""
+    try:
+        configurable = get_config().get("configurable") or {}
+    except RuntimeError:
+        return []
+    saver = configurable.get(CHECKPOINTER_KEY)
+    namespace = str(configurable.get("checkpoint_ns") or "").rpartition("|")[0]
+    checkpoint_id = (configurable.get("checkpoint_map") or {}).get(namespace)
+    thread = configurable.get("thread_id")
+    if saver is None or checkpoint_id is None or thread is None:
+        return []
+    config = {"configurable": {"thread_id": thread, "checkpoint_ns": namespace,
+                               "checkpoint_id": checkpoint_id}}
+    saved = yield Dual(saver.get_tuple, saver.aget_tuple, (config,))
+    if saved is None:
+        return []
+    return [value for _, name, value in (saved.pending_writes or []) if name == channel]

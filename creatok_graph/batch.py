@@ -28,9 +28,9 @@ import httpx
 from langchain_core.messages import AIMessage
 from langgraph.types import Command, Send, interrupt
 
-from . import artifacts, batch_budget, budget, downloads, gallery
+from . import artifacts, batch_budget, batch_outcomes, budget, downloads, gallery
 from ._flow import Blocking, Effect, Flow
-from ._upstream import replace_record
+from ._upstream import replace_record, step_writes
 from .approval import (
     ACTION_NAME,
     APPROVAL_RESPONSE_SCHEMA,
@@ -38,6 +38,7 @@ from .approval import (
     edited_settings,
     read_decisions,
 )
+from .batch_rounds import KEPT, declined, earlier_results, item_run_id, plan
 from .errors import CreatokError, InvalidRequestError
 from .inputs import check_prompt_length
 from .intake import route_start as route_request
@@ -61,11 +62,6 @@ def route_start(state: State) -> Literal["batch_validate", "clarify", "poll"]:
     if state.get("requests") is not None:
         return "batch_validate"
     return route_request(state)
-
-
-def item_run_id(run_id: str, index: int) -> str:
-    """The ledger key and artifacts folder of one request of a batch."""
-    return f"{run_id}-{index}"
 
 
 def _slot(index: int) -> str:
@@ -134,6 +130,8 @@ def batch_validate(state: State, env: NodeEnv) -> Flow[Command[Any]]:
         yield from env.capabilities()  # the one fetch every request is checked against
     except CreatokError as exc:
         return _ended(head, exc)
+    # This run id's batch ran before: what succeeded is kept (batch_rounds.py).
+    earlier = yield Blocking(earlier_results, (env.artifacts_root, run_id))
     items: dict[str, Any] = {}
     problems: list[dict[str, Any]] = []
     for index, entry in enumerate(requests):
@@ -141,17 +139,27 @@ def batch_validate(state: State, env: NodeEnv) -> Flow[Command[Any]]:
             settings = item_settings(entry)
             check_prompt_length(str(settings.get("prompt")))
             request = yield from resolve(env, settings)
-            before = yield from already_submitted(env, item_run_id(run_id, index), request)
+            key, added = plan(run_id, index, request, earlier.get(index))
+            before = yield from already_submitted(env, key, request)
         except CreatokError as exc:
             problems.append(_refusal(lang, exc, index))
             continue
         settings.pop("prompt", None)  # kept once, in the request
         items[_slot(index)] = {"asked": settings, "request": request,
                                "submitted_before": before}
+        for name in ("key", "follow", "earlier"):
+            if name in added:
+                items[_slot(index)][name] = added[name]
+        if "done" in added:
+            items[_outcome(index)] = added["done"]
     if problems:
         return _ended({**head, **items}, "invalid_request", problems)
-    total = total_credits(items_of({**head, **items}))
-    return Command(update={"batch": replace_record({**head, **items}),
+    if earlier:  # asked again: say what is kept
+        kept = sum(1 for i in range(len(requests)) if _outcome(i) in items)
+        head["note"] = text(lang, "batch_retrying", kept=kept, total=len(requests))
+    record = {**head, **items}
+    total = total_credits([items_of(record)[i] for i in to_charge(items_of(record))])
+    return Command(update={"batch": replace_record(record),
                            "estimated_credits": total, "language": lang},
                    goto="batch_confirm")
 
@@ -178,6 +186,19 @@ def total_credits(items: list[dict[str, Any]]) -> float | None:
 # -- the approval -----------------------------------------------------------------------------
 
 
+def open_items(items: list[dict[str, Any]]) -> list[int]:
+    """The requests still to be asked about: not decided (an earlier answer, before an edit
+    elsewhere), not ended (declined, or kept from an earlier run), not merely followed."""
+    return [i for i, item in enumerate(items)
+            if not (item.get("decision") or item.get("status") or item.get("follow"))]
+
+
+def to_charge(items: list[dict[str, Any]]) -> list[int]:
+    """The requests a yes now would pay for: the open ones and those already approved."""
+    return [i for i, item in enumerate(items)
+            if item.get("decision") or not (item.get("status") or item.get("follow"))]
+
+
 def item_line(lang: str, number: int, request: Mapping[str, Any]) -> str:
     """One request in the approval table: what, how many, what it costs."""
     n = int(request.get("n") or 1)
@@ -193,12 +214,19 @@ def item_line(lang: str, number: int, request: Mapping[str, Any]) -> str:
 
 
 def batch_description(lang: str, items: list[dict[str, Any]], note: str | None) -> str:
-    requests = [item["request"] for item in items]
-    total = total_credits(items)
+    """The open requests (numbered as in the input), what stands from earlier answers, and
+    the total a yes now would commit to (with the requests already approved)."""
+    asked = open_items(items)
+    requests = [items[i]["request"] for i in asked]
+    total = total_credits([items[i] for i in to_charge(items)])
     images = sum(int(r.get("n") or 1) for r in requests)
     lines = [note] if note else []
     lines.append(text(lang, "batch_title", count=len(requests), images=images))
-    lines += [item_line(lang, i, r) for i, r in enumerate(requests, 1)]
+    lines += [item_line(lang, i + 1, items[i]["request"]) for i in asked]
+    approved = sum(1 for item in items if item.get("decision"))
+    rejected = sum(1 for item in items if item.get("rejected"))
+    if approved or rejected:
+        lines.append(text(lang, "batch_decided", approved=approved, declined=rejected))
     lines.append(text(lang, "confirm_cost_unknown") if total is None
                  else text(lang, "batch_total", credits=f"{total:g}"))
     lines.append(text(lang, "batch_question"))
@@ -206,21 +234,23 @@ def batch_description(lang: str, items: list[dict[str, Any]], note: str | None) 
 
 
 def batch_approval_request(lang: str, batch: Mapping[str, Any]) -> dict[str, Any]:
-    """LangChain's HITL request: one action per generation, the total in the description."""
+    """LangChain's HITL request: one action per open generation, the total in the
+    description; ``batch.indexes`` says which request each action is."""
     items = items_of(batch)
+    asked = open_items(items)
     actions = []
-    for number, item in enumerate(items, 1):
-        request = item["request"]
+    for index in asked:
+        request = items[index]["request"]
         actions.append({"name": ACTION_NAME, "args": {k: request.get(k) for k in SETTING_KEYS},
-                        "description": item_line(lang, number, request),
+                        "description": item_line(lang, index + 1, request),
                         "estimated_credits": request.get("estimated_credits")})
     return {
         "action_requests": actions,
         "review_configs": [{"action_name": ACTION_NAME,
                             "allowed_decisions": list(DECISION_TYPES)}],
         "description": batch_description(lang, items, batch.get("note")),
-        "estimated_credits": total_credits(items),
-        "batch": {"run_id": batch.get("run_id"), "count": len(items)},
+        "estimated_credits": total_credits([items[i] for i in to_charge(items)]),
+        "batch": {"run_id": batch.get("run_id"), "count": len(actions), "indexes": asked},
     }
 
 
@@ -233,33 +263,27 @@ def _batch_schema(count: int) -> dict[str, Any]:
     return schema
 
 
-def batch_confirm(state: State, env: NodeEnv) -> Flow[Command[Any]]:
-    """Ask once for the whole batch. No side effects before the answer (re-run on resume)."""
-    batch = state.get("batch") or {}
-    lang = str(batch.get("language") or "en")
-    items = items_of(batch)
-    amounts = [item["request"].get("estimated_credits") for item in items]
-    try:  # the spend guard: the batch's total, and which items fit (batch_budget.py)
-        spend = yield from batch_budget.check(env, amounts)
-    except budget.BudgetError as exc:
-        return Command(update={"batch": {"status": "configuration_error",
-                                         "problems": [error_record(exc)]}},
-                       goto="batch_persist")
-    answer = interrupt(batch_budget.annotate(batch_approval_request(lang, batch), lang, spend),
-                       response_schema=_batch_schema(len(items)))
-    answer, special = batch_budget.special_decision(answer)
-    decisions = read_decisions(answer, len(items))
-    if not isinstance(decisions, list):
-        note = (text(lang, "confirm_unclear", answer=decisions.said)
-                if decisions.type == "unclear"
-                else text(lang, "confirm_malformed", reason=decisions.reason))
-        return Command(update={"batch": {"note": note}}, goto="batch_confirm")
-    edits = [(i, d) for i, d in enumerate(decisions) if d.type == "edit"]
-    if edits:  # checked and priced again, then asked again: nothing is paid unseen
-        patch: dict[str, Any] = {}
-        problems = []
-        for index, decision in edits:
-            item = items[index]
+def _declined(item: dict[str, Any], message: str | None) -> dict[str, Any]:
+    """A "no" for a request; one asked again after it failed stays as it ended then."""
+    if item.get("earlier"):
+        return {**item, **item["earlier"], "rejected": True}
+    error = {"kind": "cancelled", "message": message} if message else None
+    return {**item, "status": "cancelled", "error": error, "rejected": True}
+
+
+def _edited(env: NodeEnv, lang: str, items: list[dict[str, Any]],
+            decided: list[tuple[int, Any]]) -> Flow[Command[Any]]:
+    """An edit: checked and priced again, and only the edited requests are asked again; the
+    other answers of this round stand (kept in their records)."""
+    patch: dict[str, Any] = {}
+    problems, edited = [], []
+    for index, decision in decided:
+        item = items[index]
+        if decision.type == "approve":
+            patch[_slot(index)] = {**item, "decision": "approve"}
+        elif decision.type == "reject":
+            patch[_slot(index)] = _declined(item, decision.message)
+        else:
             asked: ImageSettings = item.get("asked") or {}  # type: ignore[assignment]
             settings = edited_settings(asked, item["request"], decision.args)
             try:
@@ -269,60 +293,131 @@ def batch_confirm(state: State, env: NodeEnv) -> Flow[Command[Any]]:
                 continue
             settings.pop("prompt", None)
             patch[_slot(index)] = {**item, "asked": settings, "request": request}
-        if problems:
-            note = text(lang, "edit_invalid", reason="; ".join(problems))
+            edited.append(index)
+    notes = []
+    if edited:
+        notes.append(text(lang, "batch_edited", numbers=", ".join(str(i + 1) for i in edited)))
+    if problems:
+        notes.append(text(lang, "edit_invalid", reason="; ".join(problems)))
+    patch["note"] = "\n".join(notes)
+    after = [{**item, **patch.get(_slot(i), {})} for i, item in enumerate(items)]
+    total = total_credits([after[i] for i in to_charge(after)])
+    return Command(update={"batch": patch, "estimated_credits": total}, goto="batch_confirm")
+
+
+def batch_confirm(state: State, env: NodeEnv) -> Flow[Command[Any]]:
+    """Ask once for the open requests of the batch. No side effects before the answer
+    (re-run on resume)."""
+    batch = state.get("batch") or {}
+    lang = str(batch.get("language") or "en")
+    items = items_of(batch)
+    asked = open_items(items)
+    charged = set(to_charge(items))
+    amounts = [item["request"].get("estimated_credits") if i in charged else 0.0
+               for i, item in enumerate(items)]
+    special = batch.get("special")
+    decisions: list[Any] = []
+    try:  # the spend guard: the batch's total, and which items fit (batch_budget.py)
+        spend = (yield from batch_budget.check(env, amounts)) if charged else None
+    except budget.BudgetError as exc:
+        return Command(update={"batch": {"status": "configuration_error",
+                                         "problems": [error_record(exc)]}},
+                       goto="batch_persist")
+    if asked and spend is not None:
+        value = batch_budget.annotate(batch_approval_request(lang, batch), lang, spend)
+        answer = interrupt(value, response_schema=_batch_schema(len(asked)))
+        answer, said_special = batch_budget.special_decision(answer)
+        special = said_special or special
+        read = read_decisions(answer, len(asked))
+        if not isinstance(read, list):
+            note = (text(lang, "confirm_unclear", answer=read.said) if read.type == "unclear"
+                    else text(lang, "confirm_malformed", reason=read.reason))
             return Command(update={"batch": {"note": note}}, goto="batch_confirm")
-        numbers = ", ".join(str(i + 1) for i, _ in edits)
-        patch["note"] = text(lang, "batch_edited", numbers=numbers)
-        total = total_credits([{**item, **patch.get(_slot(i), {})}
-                               for i, item in enumerate(items)])
-        return Command(update={"batch": patch, "estimated_credits": total},
-                       goto="batch_confirm")
+        decisions = list(zip(asked, read, strict=True))
+        if any(d.type == "edit" for _, d in decisions):  # nothing is paid unseen
+            command = yield from _edited(env, lang, items, decisions)
+            if said_special:
+                command.update["batch"]["special"] = said_special  # type: ignore[index]
+            return command
     # Written only when something changed: each write stores the whole batch once more.
-    patch = {"note": None} if batch.get("note") else {}
-    approved = [i for i, decision in enumerate(decisions) if decision.type == "approve"]
-    for index, (item, decision) in enumerate(zip(items, decisions, strict=True)):
+    patch: dict[str, Any] = {"note": None} if batch.get("note") else {}
+    for index, decision in decisions:
         if decision.type != "approve":
-            error = {"kind": "cancelled", "message": decision.message} if decision.message \
-                else None
-            patch[_slot(index)] = {**item, "status": "cancelled", "error": error}
+            patch[_slot(index)] = _declined(items[index], decision.message)
+    approved = [i for i, item in enumerate(items) if item.get("decision")]
+    approved = sorted(approved + [i for i, d in decisions if d.type == "approve"])
     # The ledger's folder, absolute from now on: a resume elsewhere finds it (issue 13).
     root = (yield Blocking(ledger_root, (None, env.artifacts_root))) if approved else None
     records: list[dict[str, Any] | None] = []
-    if approved:  # each approved item reserves its credits; none if the batch may not
+    if approved and spend is not None:  # each reserves its credits; none if the batch may not
         verdict = budget.assess(spend.limits, [amounts[i] for i in approved], spend.left_today)
         held, why = yield from batch_budget.reserve(
-            env, verdict, special, [(item_run_id(batch["run_id"], i), amounts[i])
+            env, verdict, special, [(key_of(batch["run_id"], i, items[i]), amounts[i])
                                     for i in approved], lang, str(root))
         if held is None:
             return Command(update={"batch": {"note": why}}, goto="batch_confirm")
         records = held
-    sends = [Send(ITEM_NODE, {"run_id": batch["run_id"], "index": index,
-                              "total": len(approved), "language": lang,
-                              "request": items[index]["request"], "ledger_root": root,
-                              "budget": record})
-             for index, record in zip(approved, records, strict=True)]
+    followed = [i for i, item in enumerate(items) if item.get("follow")]
+    dispatch = sorted([*zip(approved, records, strict=True), *((i, None) for i in followed)])
+    if followed and root is None:
+        root = yield Blocking(ledger_root, (None, env.artifacts_root))
+    sends = [item_send(batch, index, len(dispatch), items[index], root, record)
+             for index, record in dispatch]
+    if sends:
+        start_round(env, str(batch["run_id"]))
     return Command(update={"batch": patch} if patch else {}, goto=sends or "batch_persist")
+
+
+def key_of(run_id: str, index: int, item: Mapping[str, Any]) -> str:
+    """The item's ledger key: ``<run_id>-<index>``, or a later attempt's (batch_rounds.py)."""
+    return str(item.get("key") or item_run_id(run_id, index))
+
+
+def item_send(batch: Mapping[str, Any], index: int, total: int, item: Mapping[str, Any],
+              root: str | None, record: dict[str, Any] | None) -> Send:
+    """One item's task: what it sends, under which key, with which reservation."""
+    payload = {"run_id": batch["run_id"], "index": index, "total": total,
+               "language": batch.get("language") or "en", "request": item["request"],
+               "ledger_root": root, "budget": record}
+    if item.get("key"):  # a later attempt (batch_rounds.py); the first needs no key here
+        payload["key"] = item["key"]
+    return Send(ITEM_NODE, payload)
 
 
 # -- one generation ---------------------------------------------------------------------------
 
 
 class Slots:
-    """The batch's generations in flight (at most ``limit``) and how many are done."""
+    """The batch's generations in flight (at most ``limit``), and how many of this round's
+    are done (and did not succeed), counting those done before a crash (``count_before``)."""
 
-    def __init__(self, limit: int) -> None:
+    def __init__(self, limit: int, *, fresh: bool = True) -> None:
         self.limit = limit
         self.done = 0
+        self.not_ok = 0
+        self.before: tuple[int, int] | None = (0, 0) if fresh else None
+        """Done (and not succeeded) before this process took the round over; None: unknown."""
+        self._counting = False
         self._lock = threading.Lock()
         self._threads = threading.BoundedSemaphore(limit)
         self._loops: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore] = (
             weakref.WeakKeyDictionary())
 
-    def finished(self) -> int:
+    def take_count(self) -> bool:
+        """True for the one task that counts what finished before (a resumed round)."""
+        with self._lock:
+            if self.before is not None or self._counting:
+                return False
+            self._counting = True
+            return True
+
+    def finished(self, ok: bool) -> tuple[int, int]:
+        """One more done: (done, not succeeded) in this round so far."""
         with self._lock:
             self.done += 1
-            return self.done
+            self.not_ok += not ok
+            done, not_ok = self.before or (0, 0)
+            return done + self.done, not_ok + self.not_ok
 
     def _loop_semaphore(self) -> asyncio.Semaphore:
         loop = asyncio.get_running_loop()
@@ -353,31 +448,51 @@ _SLOTS: dict[tuple[str | None, str], Slots] = {}
 _SLOTS_LOCK = threading.Lock()
 
 
+def start_round(env: NodeEnv, run_id: str) -> None:
+    """Items are about to be sent from this process: nothing of this round is done yet."""
+    with _SLOTS_LOCK:
+        _SLOTS[(env.thread_id, run_id)] = Slots(int(env.context.batch_concurrency))
+
+
 def slots_for(env: NodeEnv, run_id: str) -> Slots:
-    """The one ``Slots`` of this batch in this process (its items run concurrently)."""
+    """The one ``Slots`` of this batch in this process (its items run concurrently); one
+    made here belongs to a round resumed after a crash: what was done is counted once."""
     key = (env.thread_id, run_id)
     with _SLOTS_LOCK:
         slots = _SLOTS.get(key)
         if slots is None:
-            slots = _SLOTS[key] = Slots(int(env.context.batch_concurrency))
+            slots = _SLOTS[key] = Slots(int(env.context.batch_concurrency), fresh=False)
         return slots
+
+
+def count_before(slots: Slots) -> Flow[None]:
+    """A resumed round: the items LangGraph does not run again are the ones whose result
+    the checkpoint holds; the progress counts on from them (done, not succeeded)."""
+    try:
+        writes = yield from step_writes("batch")
+    except Exception:  # progress only: count from zero rather than fail the item
+        writes = []
+    ended = [value for write in writes if isinstance(write, dict)
+             for name, value in write.items() if name.startswith("done")]
+    not_ok = sum(1 for value in ended if (value or {}).get("status") != "succeeded")
+    slots.before = (len(ended), not_ok)
 
 
 STEPS = {"upload_refs": upload_refs, "submit": submit, "poll": poll}
 """The single-request nodes an item goes through, in one task (one checkpointed write)."""
-KEPT = ("task_id", "status", "images", "error")
-"""What an item's result keeps (no raw answers: checkpoint bytes per item)."""
 
 
 def batch_item(task: dict[str, Any], env: NodeEnv) -> Flow[dict[str, Any]]:
     """One approved request: upload, submit (ledger key ``<run_id>-<index>``), poll."""
-    index, request = int(task["index"]), task["request"]
-    gen: Generation = {"run_id": item_run_id(task["run_id"], index), "number": index + 1,
-                       "language": task["language"], "asked": {}, "request": request,
+    index, request, lang = int(task["index"]), task["request"], task["language"]
+    gen: Generation = {"run_id": task.get("key") or item_run_id(task["run_id"], index),
+                       "number": index + 1, "language": lang, "asked": {}, "request": request,
                        "phase": "approved", "images": [], "ledger_root": task.get("ledger_root")}
     if task.get("budget"):
         gen["budget"] = task["budget"]
     slots = slots_for(env, task["run_id"])
+    if slots.take_count():
+        yield from count_before(slots)
     release = yield Admit(slots)
     try:
         goto = "upload_refs" if request.get("reference_images") else "submit"
@@ -385,18 +500,23 @@ def batch_item(task: dict[str, Any], env: NodeEnv) -> Flow[dict[str, Any]]:
         entry = yield from ledger.get(gen["run_id"])
         if entry is not None and entry.state == PENDING and not entry.resend_approved:
             # Sent before a crash, no answer recorded: it may have been charged. Never sent
-            # again on our own; a batch does not stop for one item's question.
+            # again on our own; the person is asked once the others are done.
             goto = "persist"
-            gen = {**gen, "status": "error", "error": {  # type: ignore[typeddict-item]
-                "kind": "unknown_outcome", "message": text(task["language"], "maybe_charged"),
-                "idempotency_key": entry.idempotency_key}}
+            gen = {**gen, "status": "error",  # type: ignore[typeddict-item]
+                   "error": batch_outcomes.unknown_error(lang, entry.note,
+                                                         entry.idempotency_key)}
         while goto in STEPS:
             command = yield from STEPS[goto]({"generation": gen}, env)  # type: ignore[arg-type]
             update = command.update if isinstance(command.update, dict) else {}
             gen = {**gen, **(update.get("generation") or {})}  # type: ignore[typeddict-item]
             goto = str(command.goto)
             if goto == "submit" and gen.get("error") and not gen.get("task_id"):
-                break  # outcome unknown: never resent without a person (the ledger asks)
+                # Outcome unknown: never resent without a person (batch_outcomes.py).
+                error, intent = gen.get("error") or {}, gen.get("submit_intent") or {}
+                gen = {**gen, "status": "error",  # type: ignore[typeddict-item]
+                       "error": batch_outcomes.unknown_error(
+                           lang, error.get("message"), intent.get("idempotency_key"))}
+                break
         if goto == "confirm":  # its reservation was given back and the budget is gone
             gen = {**gen, "status": "cancelled", "error": {  # type: ignore[typeddict-item]
                 "kind": "budget", "message": gen.get("approval_note")}}
@@ -406,19 +526,23 @@ def batch_item(task: dict[str, Any], env: NodeEnv) -> Flow[dict[str, Any]]:
         record.pop("raw", None)
         if status == "succeeded":  # copies of the images (downloads.py), as for one request
             record = yield from downloads.keep(env.artifacts_root, gen["run_id"], record,
-                                               lang=task["language"],
-                                               fetch=bool(env.context.download))
+                                               lang=lang, fetch=bool(env.context.download))
             gen = {**gen, "images": record["images"]}
         yield Blocking(artifacts.write_result, (env.artifacts_root, gen["run_id"], record, None))
     finally:
         release()
+    # An unknown outcome keeps its reservation until the person decides (batch_outcomes).
     yield from batch_budget.settle(env, gen.get("budget"), gen["run_id"], gen.get("ledger_root"),
-                                   stopped=(gen.get("error") or {}).get("kind") == "unknown_outcome"
-                                   and gen.get("status") == "cancelled")
-    done = slots.finished()
+                                   stopped=False)
+    done, not_ok = slots.finished(status == "succeeded")
     emit({"type": "batch_item", "index": index, "status": status,
-          "task_id": gen.get("task_id"), "done": done, "total": task["total"]})
-    return {"batch": {_outcome(index): {k: gen.get(k) for k in KEPT}}}
+          "task_id": gen.get("task_id"), "done": done, "failed": not_ok,
+          "total": task["total"]})
+    outcome = {k: gen.get(k) for k in KEPT}
+    if batch_outcomes.unresolved(outcome):  # what a retry or a stop needs (rare: no cost)
+        outcome.update(key=gen["run_id"], budget=gen.get("budget"),
+                       ledger_root=gen.get("ledger_root"))
+    return {"batch": {_outcome(index): outcome}}
 
 
 # -- the outcome ------------------------------------------------------------------------------
@@ -426,7 +550,7 @@ def batch_item(task: dict[str, Any], env: NodeEnv) -> Flow[dict[str, Any]]:
 
 def batch_status(items: list[dict[str, Any]]) -> RunStatus:
     """All sent requests succeeded; some did (``partial``); or what they all ended with."""
-    sent = [item for item in items if item.get("status") != "cancelled"]
+    sent = [item for item in items if not declined(item)]
     if not sent:
         return "cancelled"
     statuses = {item.get("status") or "error" for item in sent}
@@ -440,7 +564,7 @@ def result_entry(index: int, item: Mapping[str, Any], run_id: str) -> dict[str, 
     request: Mapping[str, Any] = item.get("request") or {}
     return {
         "index": index,
-        "run_id": item_run_id(run_id, index),
+        "run_id": key_of(run_id, index, item),
         "status": item.get("status"),
         "task_id": item.get("task_id"),
         "images": list(item.get("images") or []),
@@ -461,20 +585,17 @@ def batch_message(lang: str, status: str, results: list[dict[str, Any]],
     if problems:
         lines = [text(lang, "batch_invalid", count=len(problems), total=len(results))]
         return "\n".join(lines + [str(p.get("message")) for p in problems])
-    if status == "cancelled":
+    if all(declined(entry) for entry in results):
         return text(lang, "cancelled")
-    counts = {"succeeded": 0, "cancelled": 0}
-    for entry in results:
-        if entry["status"] in counts:
-            counts[entry["status"]] += 1
-    failed = len(results) - counts["succeeded"] - counts["cancelled"]
-    lines = [text(lang, "batch_done", succeeded=counts["succeeded"], total=len(results),
-                  failed=failed, declined=counts["cancelled"])]
+    succeeded = sum(1 for entry in results if entry["status"] == "succeeded")
+    no = sum(1 for entry in results if declined(entry))
+    lines = [text(lang, "batch_done", succeeded=succeeded, total=len(results),
+                  failed=len(results) - succeeded - no, declined=no)]
     for entry in results:
         head = f"{entry['index'] + 1}. {entry['status']}"
         if entry["status"] == "succeeded":
             lines += [head, *(str(image.get("url")) for image in entry["images"])]
-        elif entry["status"] != "cancelled":
+        elif not declined(entry):
             reason = (entry.get("error") or {}).get("message")
             lines.append(head + (f": {reason}" if reason else "")
                          + (f" (task {entry['task_id']})" if entry.get("task_id") else ""))
@@ -504,12 +625,69 @@ def write_batch_gallery(root: str, run_id: str, results: list[dict[str, Any]],
     artifacts.atomic_write(page, gallery.render(entries, lang=lang))
 
 
-def batch_persist(state: State, env: NodeEnv) -> Flow[dict[str, Any]]:
-    """Write the batch's result.json and result.md, tell the person, fill ``results``."""
+def settle_unknown(env: NodeEnv, batch: Mapping[str, Any], items: list[dict[str, Any]],
+                   unknown: list[int]) -> Flow[Command[Any] | dict[str, Any]]:
+    """The requests whose paid call has an unknown outcome (``batch_outcomes``): the
+    ledger first, then the person. Sends the ones to retry or follow (a ``Command``), or
+    returns the stopped ones' records. No side effect before the answer."""
+    lang, run_id = str(batch.get("language") or "en"), str(batch.get("run_id"))
+    keys = [key_of(run_id, i, items[i]) for i in unknown]
+    entries = yield from batch_outcomes.recheck(env, items, unknown, keys)
+    followed = [i for i in unknown if batch_outcomes.answered_elsewhere(entries[i])]
+    asked = [i for i in unknown if i not in followed]
+    retry: list[int] = []
+    patch: dict[str, Any] = {}
+    if asked:
+        lines = [item_line(lang, i + 1, items[i].get("request") or {}) for i in asked]
+        value = batch_outcomes.question(lang, items, asked, lines, batch.get("note"), run_id)
+        answer = interrupt(value, response_schema=batch_outcomes.response_schema(len(asked)))
+        said = batch_outcomes.read_answers(answer, len(asked))
+        if isinstance(said, str):
+            note = text(lang, "confirm_malformed", reason=said)
+            return Command(update={"batch": {"note": note}}, goto="batch_persist")
+        retry = [i for i, again in zip(asked, said, strict=True) if again]
+        for index, again in zip(asked, said, strict=True):
+            item = items[index]
+            if again:  # the person's explicit "send again", consumed by one send
+                yield from batch_outcomes.resend(env, item, keys[unknown.index(index)],
+                                                 entries[index])
+                continue
+            yield from batch_budget.settle(env, item.get("budget"), item["key"],
+                                           item.get("ledger_root"), stopped=True)
+            patch[_outcome(index)] = {k: item.get(k) for k in KEPT} | {
+                "status": "cancelled",
+                "error": {**(item.get("error") or {}),
+                          "message": text(lang, "unknown_outcome_stopped")}}
+    resent = sorted(retry + followed)
+    if batch.get("note"):
+        patch["note"] = None
+    if not resent:
+        return patch
+    sends = [item_send(batch, i, len(resent), items[i], items[i].get("ledger_root"),
+                       items[i].get("budget")) for i in resent]
+    start_round(env, run_id)
+    return Command(update={"batch": patch}, goto=sends)
+
+
+def batch_persist(state: State, env: NodeEnv) -> Flow[Any]:
+    """Ask about requests in doubt (``settle_unknown``); then write the batch's result.json
+    and result.md, tell the person, fill ``results``."""
     batch = state.get("batch") or {}
+    items = items_of(batch)
+    unknown = [i for i, item in enumerate(items) if batch_outcomes.unresolved(item)]
+    if unknown and not batch.get("status"):
+        settled = yield from settle_unknown(env, batch, items, unknown)
+        if isinstance(settled, Command):
+            return settled
+        items = items_of({**batch, **settled})
+    return (yield from report(batch, items, env))
+
+
+def report(batch: Mapping[str, Any], items: list[dict[str, Any]],
+           env: NodeEnv) -> Flow[dict[str, Any]]:
+    """The batch's result.json, result.md and gallery, the reply and ``results``."""
     lang = str(batch.get("language") or "en")
     run_id = str(batch.get("run_id"))
-    items = items_of(batch)
     problems = list(batch.get("problems") or [])
     if problems:
         for problem in problems:
@@ -521,10 +699,14 @@ def batch_persist(state: State, env: NodeEnv) -> Flow[dict[str, Any]]:
     sent = [item for item in items if item.get("status") not in ("cancelled", None)]
     total = None if problems else total_credits(sent) if sent else 0
     message = batch_message(lang, status, results, problems)
+    error: dict[str, Any] | None = None
+    if problems:
+        error = {"kind": "invalid_request", "problems": problems}
+    elif status == "cancelled" and not all(declined(item) for item in items):
+        # stopped after an unknown outcome: possibly charged, not a "no" (exit 1, not 2)
+        error = {"kind": "unknown_outcome", "message": text(lang, "unknown_outcome_stopped")}
     record = {"run_id": run_id, "status": status, "estimated_credits": total,
-              "count": len(results), "results": results,
-              "error": None if not problems else {"kind": "invalid_request",
-                                                  "problems": problems}}
+              "count": len(results), "results": results, "error": error}
     folder = None
     try:
         folder = yield Blocking(artifacts.write_result,
@@ -557,7 +739,8 @@ def refuse(node: str, state: Any, env: NodeEnv, refusal: InvalidRequestError) ->
     """A client chose settings it may not (``context``): nothing is called; the batch (or,
     on a resume, this item) ends ``invalid_request`` and ``batch_persist`` says why."""
     if node == "batch_persist":  # reports the refusal (with the operator's settings)
-        return (yield from batch_persist(state, env))
+        batch = state.get("batch") or {}
+        return (yield from report(batch, items_of(batch), env))
     if node == ITEM_NODE:
         return {"batch": {_outcome(int(state["index"])): {
             "status": "invalid_request", "error": error_record(refusal)}}}
@@ -576,7 +759,7 @@ NODES: list[tuple[str, Any, tuple[str, ...]]] = [
     ("batch_validate", batch_validate, ("batch_confirm", "batch_persist")),
     ("batch_confirm", batch_confirm, ("batch_confirm", ITEM_NODE, "batch_persist")),
     (ITEM_NODE, batch_item, ()),
-    ("batch_persist", batch_persist, ()),
+    ("batch_persist", batch_persist, ("batch_persist", ITEM_NODE)),
 ]
 """The batch's nodes and where each may go (``batch_item`` -> ``batch_persist``: an edge)."""
 NODE_NAMES = frozenset(name for name, _, _ in NODES)

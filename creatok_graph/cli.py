@@ -18,6 +18,7 @@ import atexit
 import itertools
 import json
 import os
+import re
 import secrets
 import signal
 import sqlite3
@@ -220,8 +221,9 @@ class Progress:
 
     def _batch_item(self, event: dict[str, Any]) -> None:
         self._not_ok += event.get("status") != "succeeded"
+        failed = event.get("failed", self._not_ok)  # counted by the graph, across a resume
         message = text(self.lang, "cli_batch_progress", done=event.get("done"),
-                       total=event.get("total"), failed=self._not_ok)
+                       total=event.get("total"), failed=failed)
         if not self.live:
             self.line(message)
             return
@@ -384,6 +386,9 @@ class Session:
             return said or "keep"
         if kind == "unknown_outcome":  # never retried without the person saying so
             said = self.ask(str(value.get("question")))
+            if said and value.get("items"):  # a batch: one answer for all, or one each
+                parts = [p for p in re.split(r"[,;，、；]", said) if p.strip()]
+                return ", ".join("retry" if is_retry(p) else "stop" for p in parts)
             return "retry" if said and is_retry(said) else "stop"
         raise CreatokError(f"unexpected question from the graph: {kind}")
 
@@ -407,6 +412,10 @@ class Session:
         if self._asks_again(values):
             # Another request: the graph refuses it (the run id belongs to the earlier one)
             # before anything is asked or charged. The same one, never sent: asked again.
+            # A batch with requests that did not succeed: only those (batch_rounds.py).
+            if values.get("results") is not None and values.get("status") not in (
+                    DECLINED_OR_INVALID):
+                self.note(text(self.lang, "cli_batch_retrying", run_id=self.run_id))
             return self.run(graph, config, ctx, payload=_input(self.args, self.run_id))
         retry = self._unsent_request(values)
         if retry is not None:
@@ -435,9 +444,8 @@ class Session:
     def _asks_again(self, values: dict[str, Any]) -> bool:
         """Does the command line ask for something else than the run it names did, or for
         the same request when its last attempt sent nothing (declined, refused)?"""
-        if getattr(self.args, "requests", None) is not None:  # a batch sent nothing: ask again
-            return values.get("results") is not None and values.get("status") in (
-                DECLINED_OR_INVALID)
+        if getattr(self.args, "requests", None) is not None:  # not all done: ask again
+            return values.get("results") is not None and values.get("status") != "succeeded"
         if self.args.task_id or not self.args.prompt:
             return False
         if not values.get("task_id"):
@@ -730,6 +738,10 @@ def _print_spend(session: Session, store: Any, ctx: CreatokContext) -> int:
     return EXIT_OK
 
 
+BATCH_SPARE_THREADS = 4
+"""Worker threads beyond one per item of a batch: LangGraph's checkpoint writes."""
+
+
 def _default_run_id() -> str:
     return time.strftime("%Y%m%d-%H%M%S-") + secrets.token_hex(3)
 
@@ -828,8 +840,12 @@ def main(argv: list[str] | None = None) -> int:
                 seed_capabilities(prefetched, ctx, http)
             graph = build_graph(persistence.checkpointer, persistence.store, http=http)
             config: dict[str, Any] = {"configurable": {"thread_id": run_id}}
-            if args.requests is not None:  # a batch's items run in LangGraph's worker threads
-                config["max_concurrency"] = ctx.batch_concurrency
+            if args.requests is not None:
+                # A batch's items run in LangGraph's worker threads, one each (at most
+                # batch_concurrency of them in flight): LangGraph saves a finished item in
+                # the same first-come pool, so a smaller one would hold every save back
+                # until the last item started, and a crash would lose them.
+                config["max_concurrency"] = len(args.requests) + BATCH_SPARE_THREADS
             return session.start(graph, config, ctx)
     except KeyboardInterrupt:
         return session.interrupted()

@@ -1059,6 +1059,55 @@ for _code, _texts in _DOWNLOAD_TEXTS.items():
     TEXTS[_code].update(_texts)
 
 
+# -- batches asked again: after an edit, an unknown outcome, a run again (batch*.py) ----------
+_BATCH_ROUND_TEXTS: dict[str, dict[str, str]] = {
+    "en": {
+        "batch_decided": "Your other answers stand: {approved} approved, {declined} declined.",
+        "batch_retrying": "This batch ran before: {kept} of {total} requests are kept as they ended (succeeded or declined). Only these are asked again:",
+        "batch_unknown_question": "{count} request(s) (number {numbers}) were sent, but CreatOK's answer was lost or unreadable, so they may already have been charged. Please check your recent tasks at https://www.creatok.ai before deciding:",
+        "batch_unknown_answer": "Reply “retry” to send them again (this may charge a second time) or “stop” to leave them, or give one answer per request in order, separated by commas. The other requests are not affected.",
+        "cli_batch_retrying": "Batch {run_id} ended earlier with requests that did not succeed: asking again about those only.",
+    },
+    "zh": {
+        "batch_decided": "你的其他决定保持不变：{approved} 个已同意，{declined} 个已拒绝。",
+        "batch_retrying": "这批请求之前运行过：{total} 个中有 {kept} 个按原结果保留（已成功或已拒绝）。只重新询问下面这些：",
+        "batch_unknown_question": "{count} 个请求（编号 {numbers}）已经发出，但 CreatOK 的回复丢失或无法读取，所以可能已经扣费。决定之前，请先到 https://www.creatok.ai 查看最近的任务：",
+        "batch_unknown_answer": "回复“重试”会重新发送（可能会再扣一次费），回复“停止”就不再处理；也可以按顺序为每个请求分别回答，用逗号隔开。其他请求不受影响。",
+        "cli_batch_retrying": "批次 {run_id} 之前结束时有未成功的请求：只重新询问这些请求。",
+    },
+    "ja": {
+        "batch_decided": "ほかの回答はそのままです：承認 {approved} 件、見送り {declined} 件。",
+        "batch_retrying": "このバッチは以前に実行されています：{total}件中{kept}件は前回の結果のままです（成功または見送り）。次のものだけをもう一度確認します：",
+        "batch_unknown_question": "{count}件のリクエスト（番号 {numbers}）は送信しましたが、CreatOKからの返事が届かなかったか読み取れなかったため、すでに課金されている可能性があります。決める前に https://www.creatok.ai で最近のタスクを確認してください：",
+        "batch_unknown_answer": "もう一度送信する場合は「再試行」（料金が二重にかかる可能性があります）、やめる場合は「やめる」と返信してください。リクエストごとに順番に、カンマで区切って答えることもできます。ほかのリクエストには影響しません。",
+        "cli_batch_retrying": "バッチ {run_id} は前回、成功しなかったリクエストを残して終了しました。それらだけをもう一度確認します。",
+    },
+    "ko": {
+        "batch_decided": "다른 답변은 그대로예요: 승인 {approved}개, 거절 {declined}개.",
+        "batch_retrying": "이 배치는 전에 실행된 적이 있어요: {total}개 중 {kept}개는 이전 결과 그대로 유지돼요(성공 또는 거절). 아래 요청만 다시 여쭤볼게요:",
+        "batch_unknown_question": "요청 {count}개(번호 {numbers})를 보냈지만 CreatOK의 응답이 오지 않았거나 읽을 수 없어서 이미 비용이 청구됐을 수도 있어요. 결정하기 전에 https://www.creatok.ai 에서 최근 작업을 확인해 주세요:",
+        "batch_unknown_answer": "다시 보내시려면 “다시 시도”(비용이 한 번 더 청구될 수 있어요), 그대로 두시려면 “중지”라고 답해 주세요. 요청마다 순서대로 쉼표로 구분해 답할 수도 있어요. 다른 요청에는 영향이 없어요.",
+        "cli_batch_retrying": "배치 {run_id}은(는) 성공하지 못한 요청이 남은 채 끝났어요. 그 요청만 다시 여쭤볼게요.",
+    },
+    "es": {
+        "batch_decided": "Tus otras respuestas se mantienen: {approved} aprobadas, {declined} rechazadas.",
+        "batch_retrying": "Este lote ya se ejecutó: {kept} de {total} solicitudes se quedan como terminaron (con éxito o rechazadas). Solo vuelvo a preguntar por estas:",
+        "batch_unknown_question": "Envié {count} solicitud(es) (número {numbers}), pero la respuesta de CreatOK se perdió o no se pudo leer, así que puede que ya se hayan cobrado. Revisa tus tareas recientes en https://www.creatok.ai antes de decidir:",
+        "batch_unknown_answer": "Responde «reintentar» para enviarlas de nuevo (podría cobrarse otra vez) o «parar» para dejarlas, o da una respuesta por solicitud, en orden y separadas por comas. Las demás solicitudes no cambian.",
+        "cli_batch_retrying": "El lote {run_id} terminó con solicitudes que no salieron bien: solo vuelvo a preguntar por esas.",
+    },
+    "pt": {
+        "batch_decided": "Suas outras respostas continuam valendo: {approved} aprovadas, {declined} recusadas.",
+        "batch_retrying": "Este lote já foi executado: {kept} de {total} pedidos ficam como terminaram (com sucesso ou recusados). Só pergunto de novo sobre estes:",
+        "batch_unknown_question": "Enviei {count} pedido(s) (número {numbers}), mas a resposta da CreatOK se perdeu ou não pôde ser lida, então eles podem já ter sido cobrados. Confira suas tarefas recentes em https://www.creatok.ai antes de decidir:",
+        "batch_unknown_answer": "Responda “repetir” para enviá-los de novo (isso pode gerar uma segunda cobrança) ou “parar” para deixá-los, ou dê uma resposta por pedido, em ordem e separadas por vírgulas. Os outros pedidos não mudam.",
+        "cli_batch_retrying": "O lote {run_id} terminou com pedidos que não deram certo: só pergunto de novo sobre esses.",
+    },
+}
+for _code, _texts in _BATCH_ROUND_TEXTS.items():
+    TEXTS[_code].update(_texts)
+
+
 def text(lang: str | None, key: str, **params: Any) -> str:
     """The sentence ``key`` in ``lang`` (English if we lack it), filled with ``params``.
 

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
 from pathlib import Path
 
-from test_cli import InProcess, World, assert_nothing_paid, assert_plain
+from _helpers import wait_until
+from test_cli import CLI, InProcess, World, assert_nothing_paid, assert_plain
 
 FOX = "a red fox sitting in a snowy birch forest at dawn, watercolor style"
 WHALE = "a blue whale breaching at sunset over a calm sea, oil painting"
@@ -102,3 +104,62 @@ def test_a_file_we_cannot_read_is_a_usage_error(tmp_path: Path) -> None:
     assert "colour" in run.stderr and "aspect_ratio" in run.stderr, str(run)
     assert_nothing_paid(stats)
     assert stats["capabilities"] == 0
+
+
+def test_run_again_the_same_batch_retries_only_what_did_not_succeed(tmp_path: Path) -> None:
+    lines = [{"prompt": FOX}, {"prompt": "[fail] " + WHALE}, {"prompt": CAT}]
+    batch = write(tmp_path, "retry.jsonl", "\n".join(json.dumps(x) for x in lines) + "\n")
+    args = ("--batch", batch, "--run-id", "cat2", "--json")
+    with InProcess() as emu:
+        world = World(tmp_path, emu)
+        first = world.run(*args, stdin="yes\n")
+        again = world.run(*args, stdin="yes\n")  # the same command
+        stats = emu.stats()
+    assert first.returncode == 1, str(first)
+    assert again.returncode == 1, str(again)  # "[fail]" fails again; the others are kept
+    assert "Batch cat2 ended earlier with requests that did not succeed" in again.stderr
+    assert again.stderr.count("(yes/no") == 1, str(again)
+    assert "2. 1 image" in again.stderr and "1. 1 image" not in again.stderr, str(again)
+    assert "3. 1 image" not in again.stderr, str(again)
+    assert stats["submits"] == 4, stats  # 3, then only the failed one
+    before, after = first.json()["results"], again.json()["results"]
+    assert [r["status"] for r in after] == ["succeeded", "failed", "succeeded"]
+    assert [after[i]["task_id"] for i in (0, 2)] == [before[i]["task_id"] for i in (0, 2)]
+    assert after[1]["task_id"] != before[1]["task_id"] and after[1]["run_id"] == "cat2-1.2"
+
+
+def test_requests_in_doubt_are_asked_about_one_by_one(tmp_path: Path) -> None:
+    """The paid answers come back as an HTML page (the emulator's non-json scenario): both
+    requests may have been charged. The CLI asks once, listing both, with the warning; the
+    answer "retry, stop" resends the first only. The emulator does not de-duplicate
+    Idempotency-Key here: a resend is a new charge."""
+    batch = write(tmp_path, "doubt.jsonl", json.dumps({"prompt": FOX}) + "\n"
+                  + json.dumps({"prompt": CAT}) + "\n")
+    with InProcess(honour_idempotency=False) as emu:
+        world = World(tmp_path, emu)
+        proc = subprocess.Popen([str(CLI), "--batch", batch, "--run-id", "doubt", "--json"],
+                                stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True, env=world.env())
+        assert proc.stdin is not None
+        try:
+            assert wait_until(lambda: emu.stats()["capabilities"] == 1, 60)
+            emu.set_scenarios(["non-json"])  # from now on, a broken proxy answers
+            proc.stdin.write("yes\n")
+            proc.stdin.flush()
+            assert wait_until(lambda: emu.stats()["submit_requests"] == 2, 60)
+            sent = emu.stats()
+            emu.set_scenarios([])
+            out, err = proc.communicate("retry, stop\n", timeout=90)
+        finally:
+            proc.kill()
+        stats = emu.stats()
+    shown = f"exit {proc.returncode}\n{out}{err}"
+    assert proc.returncode == 1, shown  # one request stopped in doubt: not a "no"
+    assert "may charge a second time" in err and "number 1, 2" in err, shown
+    assert sent["submit_requests"] == 2 and sent["submits"] == 0
+    assert stats["submit_requests"] == 3 and stats["submits"] == 1, stats  # the retry only
+    record = json.loads(out.strip().splitlines()[-1])
+    results = record["results"]
+    assert [r["status"] for r in results] == ["succeeded", "cancelled"], shown
+    assert results[1]["error"]["kind"] == "unknown_outcome"
+    assert record["status"] == "partial"

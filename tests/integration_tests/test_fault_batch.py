@@ -7,7 +7,8 @@ are being submitted or followed, some have not started. The same command with th
 run id continues only what is unfinished. Claims that hold without the emulator's
 de-duplication of ``Idempotency-Key``: an item is never sent twice by us (the ledger
 decides before every send), so a request killed mid-submit is reported as possibly
-charged, never resent.
+charged and asked about (nobody answers here: it is stopped), never resent. The live
+progress line of the resumed command counts on from the requests finished before the kill.
 """
 
 from __future__ import annotations
@@ -93,6 +94,10 @@ def test_a_batch_killed_mid_way_charges_each_request_once(
     unresolved = [r for r in results if r["status"] != "succeeded"]
     assert len(unresolved) <= 3, results  # at most the ones in flight at the kill
     assert second.returncode == (0 if not unresolved else 1), second.stderr
+    # The progress line goes on from what was finished before the kill, up to 8/8.
+    counts = [int(n) for n in re.findall(r"^(\d+)/8 done", second.stderr, re.M)]
+    assert counts and len(counts) < ITEMS, second.stderr
+    assert counts == list(range(ITEMS - len(counts) + 1, ITEMS + 1)), second.stderr
     for entry in results:  # every item's own result is whole on disk
         saved = tmp_path / "artifacts" / entry["run_id"] / "outputs" / "result.json"
         assert json.loads(saved.read_text())["task_id"] == entry["task_id"]

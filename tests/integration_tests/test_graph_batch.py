@@ -103,26 +103,40 @@ async def test_yes_approves_all_and_no_rejects_all(h1: Harness) -> None:
     assert h1.stats()["submits"] == 2
 
 
-async def test_an_edit_is_checked_priced_and_asked_again(h1: Harness) -> None:
-    first = await h1.invoke({"requests": REQUESTS[:2]})
-    before = interrupt_of(first)["action_requests"][1]["estimated_credits"]
+async def test_after_an_edit_only_the_edited_request_is_asked_again(h1: Harness) -> None:
+    """Approve 1, edit 2, reject 3: the next question lists request 2 alone, re-priced, with
+    the new total (1 + the new 2); the other answers stand through a bad edit too."""
+    first = interrupt_of(await h1.invoke({"requests": REQUESTS}))
+    prices = [a["estimated_credits"] for a in first["action_requests"]]
     edited = {"type": "edit", "edited_action": {"name": "generate_image",
                                                 "args": {"prompt": WHALE, "n": 4}}}
-    again = interrupt_of(await h1.resume(decisions("approve", edited)))
-    assert again["action_requests"][1]["args"]["n"] == 4
-    after = again["action_requests"][1]["estimated_credits"]
-    assert after == before * 2
-    assert text("en", "batch_edited", numbers="2") in again["description"]
+    again = interrupt_of(await h1.resume(decisions("approve", edited, "reject")))
+    assert [a["args"]["prompt"] for a in again["action_requests"]] == [WHALE]
+    assert again["batch"]["indexes"] == [1] and again["batch"]["count"] == 1
+    (action,) = again["action_requests"]
+    assert action["args"]["n"] == 4 and action["estimated_credits"] == prices[1] * 2
+    total = prices[0] + prices[1] * 2
+    assert again["estimated_credits"] == total
+    description = again["description"]
+    assert text("en", "batch_total", credits=f"{total:g}") in description
+    assert text("en", "batch_edited", numbers="2") in description
+    assert text("en", "batch_decided", approved=1, declined=1) in description
+    assert FOX not in description and CAT not in description  # decided: not asked again
     assert h1.stats()["submit_requests"] == 0
 
     bad = {"type": "edit", "edited_action": {"args": {"resolution": "9K"}}}
-    third = interrupt_of(await h1.resume(decisions(bad, "approve")))
-    assert "request 1" in third["description"] and "9K" in third["description"]
-    assert third["action_requests"][1]["args"]["n"] == 4  # the earlier edit is kept
+    third = interrupt_of(await h1.resume(decisions(bad)))
+    assert "request 2" in third["description"] and "9K" in third["description"]
+    (action,) = third["action_requests"]
+    assert action["args"]["n"] == 4  # the earlier edit is kept
+    assert text("en", "batch_decided", approved=1, declined=1) in third["description"]
 
-    done = await h1.resume(decisions("approve", "approve"))
-    tasks = [h1.emulator.get_task(r["task_id"]) for r in done["results"]]
+    done = await h1.resume(decisions("approve"))
+    assert [r["status"] for r in done["results"]] == ["succeeded", "succeeded", "cancelled"]
+    tasks = [h1.emulator.get_task(r["task_id"]) for r in done["results"][:2]]
     assert [t["n"] for t in tasks if t] == [1, 4]
+    assert h1.stats()["submits"] == 2
+    assert done["estimated_credits"] == total
 
 
 async def test_a_wrong_number_of_decisions_asks_again(h1: Harness) -> None:
@@ -147,10 +161,15 @@ async def test_a_failed_item_does_not_hide_the_others(h1: Harness) -> None:
 async def test_the_same_batch_again_under_its_run_id_charges_nothing_more(h1: Harness) -> None:
     await h1.invoke({"requests": REQUESTS[:2], "run_id": "again"}, "a")
     first = await h1.resume("yes", "a")
-    await h1.invoke({"requests": REQUESTS[:2], "run_id": "again"}, "b")
-    second = await h1.resume("yes", "b")
-    assert h1.stats()["submits"] == 2  # the ledger (keys again-0, again-1) reuses the tasks
+    asked = h1.stats()["requests"]
+    # another thread, the same requests under the same run id: all succeeded, nothing asked
+    second = await h1.invoke({"requests": REQUESTS[:2], "run_id": "again"}, "b")
+    assert "__interrupt__" not in second and second["status"] == "succeeded"
+    assert h1.stats()["submit_requests"] == 2
     assert [r["task_id"] for r in second["results"]] == [r["task_id"] for r in first["results"]]
+    assert [r["images"] for r in second["results"]] == [r["images"] for r in first["results"]]
+    after = h1.stats()["requests"]
+    assert sum(after.values()) - sum(asked.values()) <= 1  # at most the capabilities
 
 
 @pytest.mark.parametrize("limit", [1, 2])
@@ -242,3 +261,55 @@ def test_the_batch_total_counts_against_the_daily_budget(
 
     spent = run_sync(B.today(store, ctx.artifacts_dir, B.BudgetLimits(daily_credits=2)))
     assert spent.committed == 2 and spent.left == 0  # one reservation per item, committed
+
+
+async def test_a_partly_failed_batch_run_again_asks_and_sends_only_what_failed(
+    h1: Harness,
+) -> None:
+    """Run 1: 1 succeeds, 2 fails (its task), 3 declined, 4 succeeds. The same requests
+    again under the run id: only 2 is asked about (priced) and sent, under a new ledger key;
+    the results merge the kept ones with the new outcome, in input order."""
+    dog = "a sleepy beagle on a porch in the rain, pencil sketch"
+    requests = [{"prompt": FOX}, {"prompt": "[fail] " + WHALE}, {"prompt": CAT}, {"prompt": dog}]
+    await h1.invoke({"requests": requests, "run_id": "again"})
+    first = await h1.resume(decisions("approve", "approve", "reject", "approve"))
+    assert [r["status"] for r in first["results"]] == [
+        "succeeded", "failed", "cancelled", "succeeded"]
+    assert h1.stats()["submits"] == 3
+
+    asked = interrupt_of(await h1.invoke({"requests": requests, "run_id": "again"}))
+    assert [a["args"]["prompt"] for a in asked["action_requests"]] == ["[fail] " + WHALE]
+    assert asked["batch"]["indexes"] == [1]
+    price = asked["action_requests"][0]["estimated_credits"]
+    assert asked["estimated_credits"] == price
+    assert text("en", "batch_total", credits=f"{price:g}") in asked["description"]
+    assert text("en", "batch_retrying", kept=3, total=4) in asked["description"]
+    assert h1.stats()["submit_requests"] == 3  # nothing sent before the answer
+
+    events = await h1.stream(_resume("yes"), "t1", modes=("custom", "values"))
+    done = [chunk for mode, chunk in events if mode == "values"][-1]
+    results = done["results"]
+    assert [r["index"] for r in results] == [0, 1, 2, 3]
+    assert [r["status"] for r in results] == ["succeeded", "failed", "cancelled", "succeeded"]
+    for kept in (0, 2, 3):  # never sent again: the same task, the same images
+        assert results[kept]["task_id"] == first["results"][kept]["task_id"]
+        assert results[kept]["images"] == first["results"][kept]["images"]
+        assert results[kept]["run_id"] == f"again-{kept}"
+    assert results[1]["run_id"] == "again-1.2"  # a fresh ledger key for the new attempt
+    assert results[1]["task_id"] not in (None, first["results"][1]["task_id"])
+    stats = h1.stats()
+    assert stats["submits"] == 4 and stats["submit_requests"] == 4  # exactly one more
+    progress = [c for m, c in events if m == "custom" and c.get("type") == "batch_item"]
+    assert [(p["index"], p["done"], p["total"]) for p in progress] == [(1, 1, 1)]
+    saved = h1.result_json("again")
+    assert [r["task_id"] for r in saved["results"]] == [r["task_id"] for r in results]
+
+    # Again, and this time "no": nothing is sent, request 2 stays as it ended.
+    await h1.invoke({"requests": requests, "run_id": "again"})
+    declined = await h1.resume("no")
+    assert [r["status"] for r in declined["results"]] == [
+        "succeeded", "failed", "cancelled", "succeeded"]
+    assert declined["results"][1]["task_id"] == results[1]["task_id"]
+    assert declined["results"][1]["run_id"] == "again-1.2"
+    assert h1.stats()["submit_requests"] == 4
+    assert declined["status"] == "partial"

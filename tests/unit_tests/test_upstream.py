@@ -4,13 +4,23 @@ until ``_upstream`` is adapted (and ``pyproject.toml``'s upper bounds say what w
 
 from __future__ import annotations
 
+import operator
 from typing import Annotated, Any
 
+import pytest
 from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.graph import START, StateGraph
+from langgraph.types import Send
 from typing_extensions import TypedDict
 
-from creatok_graph._upstream import caller_input, merge_patches, patched_record, replace_record
+from creatok_graph._flow import run_sync
+from creatok_graph._upstream import (
+    caller_input,
+    merge_patches,
+    patched_record,
+    replace_record,
+    step_writes,
+)
 
 
 class S(TypedDict, total=False):
@@ -72,3 +82,33 @@ def test_a_patched_record_is_merged_replaced_and_kept_out_of_checkpoints() -> No
 def test_patches_merge_in_batches_as_one_by_one() -> None:
     a, b, c = {"x": 1}, {"y": 2}, {"x": 3}
     assert merge_patches(merge_patches({}, [a, b]), [c]) == merge_patches({}, [a, b, c])
+
+
+class Fan(TypedDict, total=False):
+    out: Annotated[list[int], operator.add]
+    seen: Annotated[list[Any], operator.add]
+
+
+def test_a_resumed_step_sees_what_its_finished_tasks_saved() -> None:
+    """``step_writes``: after a task of a fan-out fails, the resumed step re-runs it alone,
+    and it can read what the others had saved (a batch's progress counts on from them)."""
+    failed: list[int] = []
+
+    def item(task: dict[str, int]) -> dict[str, Any]:
+        if task["i"] == 3 and not failed:
+            failed.append(3)
+            raise RuntimeError("killed")
+        return {"out": [task["i"]], "seen": [run_sync(step_writes("out"))]}
+
+    builder = StateGraph(Fan)
+    builder.add_node("start", lambda state: {})
+    builder.add_node("item", item)
+    builder.add_edge(START, "start")
+    builder.add_conditional_edges("start", lambda s: [Send("item", {"i": i}) for i in range(4)])
+    graph = builder.compile(checkpointer=InMemorySaver())
+    config: Any = {"configurable": {"thread_id": "t"}}
+    with pytest.raises(RuntimeError, match="killed"):
+        graph.invoke({}, config, durability="sync")
+    done = graph.invoke(None, config)
+    assert sorted(done["out"]) == [0, 1, 2, 3]
+    assert sorted(map(tuple, done["seen"][-1])) == [(0,), (1,), (2,)]  # item 3's view
