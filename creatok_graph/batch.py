@@ -11,6 +11,11 @@ so a crash re-runs only the items without a checkpointed result, and each one go
 through ``submission.submit`` and ``result.poll`` under its own ledger key
 (``<run_id>-<index>``): exactly one charge per approved request, whatever dies.
 ``context.batch_concurrency`` bounds the items in flight.
+
+Asked again: after an edit, only the edited requests (the other decisions stand in their
+records); after the items, only those whose paid call has an unknown outcome
+(``batch_outcomes``); the same batch run again, only what did not succeed
+(``batch_rounds``). Each of these costs nothing on the path where all goes well.
 """
 
 from __future__ import annotations

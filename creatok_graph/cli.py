@@ -151,7 +151,8 @@ def build_parser(lang: str = DEFAULT_LANGUAGE) -> argparse.ArgumentParser:
     p.add_argument("--batch", metavar="FILE",
                    help="many generations, one approval: JSON Lines (one object per line with "
                    "prompt, model, resolution, n, aspect_ratio, reference_images) or CSV with "
-                   "a header (prompt and optional columns); exit 1 when some fail")
+                   "a header (prompt and optional columns); exit 1 when some fail (the same "
+                   "--batch and --run-id again asks about and sends only those)")
     p.add_argument("--yes", action="store_true",
                    help="approve the cost without asking (never above the budget or unpriced)")
     p.add_argument("--spend", action="store_true",
