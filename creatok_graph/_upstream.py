@@ -18,10 +18,12 @@ each step writes only what it changed (``record_patches``); a new request replac
 whole record with :class:`~langgraph.types.Overwrite`. A long prompt is therefore
 stored a small, constant number of times, however many steps a run takes.
 
-A task can read what the other tasks of its step already saved (:func:`step_writes`): the
-checkpointer LangGraph runs with is in the task's config under ``__pregel_checkpointer``,
-and the checkpoint the step started from is ``checkpoint_map[<graph's namespace>]``. A step
-resumed after a crash re-runs only the tasks whose writes are not among those.
+A task can read the checkpoint its step started from and what the other tasks of the step
+already saved to it (:func:`saved_step`): the checkpointer LangGraph runs with is in the
+task's config under ``__pregel_checkpointer``, and that checkpoint's id is
+``checkpoint_map[<graph's namespace>]``. A step resumed after a crash re-runs only the tasks
+whose writes are not among those. (The sync driver saves a finished task's writes in the
+same first-come thread pool as the tasks: behind every task not started yet.)
 """
 
 from __future__ import annotations
@@ -68,22 +70,29 @@ def replace_record(record: dict[str, Any]) -> Overwrite:
     return Overwrite(record)
 
 
-def step_writes(channel: str) -> Flow[list[Any]]:
-    """What the tasks of the running step have already saved to ``channel`` (the
-    checkpoint's pending writes); [] outside a task or without a checkpointer."""
+def saved_step() -> Flow[tuple[dict[str, Any], list[tuple[str, Any]]] | None]:
+    """The checkpoint the running step started from, and what the step's tasks have already
+    saved to it as (channel, value); None outside a task or without a checkpointer."""
     try:
         configurable = get_config().get("configurable") or {}
     except RuntimeError:
-        return []
+        return None
     saver = configurable.get(CHECKPOINTER_KEY)
     namespace = str(configurable.get("checkpoint_ns") or "").rpartition("|")[0]
     checkpoint_id = (configurable.get("checkpoint_map") or {}).get(namespace)
     thread = configurable.get("thread_id")
     if saver is None or checkpoint_id is None or thread is None:
-        return []
+        return None
     config = {"configurable": {"thread_id": thread, "checkpoint_ns": namespace,
                                "checkpoint_id": checkpoint_id}}
     saved = yield Dual(saver.get_tuple, saver.aget_tuple, (config,))
     if saved is None:
-        return []
-    return [value for _, name, value in (saved.pending_writes or []) if name == channel]
+        return None
+    return dict(saved.checkpoint), [(name, value) for _, name, value in
+                                    (saved.pending_writes or [])]
+
+
+def step_writes(channel: str) -> Flow[list[Any]]:
+    """What the tasks of the running step have already saved to ``channel``."""
+    saved = yield from saved_step()
+    return [value for name, value in (saved[1] if saved else []) if name == channel]

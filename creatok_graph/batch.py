@@ -21,12 +21,14 @@ records); after the items, only those whose paid call has an unknown outcome
 from __future__ import annotations
 
 import asyncio
+import logging
 import threading
 import time
 import uuid
 import weakref
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Literal
 
 import httpx
@@ -35,7 +37,7 @@ from langgraph.types import Command, Send, interrupt
 
 from . import artifacts, batch_budget, batch_outcomes, budget, downloads, gallery
 from ._flow import Blocking, Effect, Flow
-from ._upstream import replace_record, step_writes
+from ._upstream import replace_record, saved_step
 from .approval import (
     ACTION_NAME,
     APPROVAL_RESPONSE_SCHEMA,
@@ -60,6 +62,7 @@ from .submission import submit, upload_refs
 from .validation import already_submitted, resolve
 
 ITEM_NODE = "batch_item"
+logger = logging.getLogger(__name__)
 
 
 def route_start(state: State) -> Literal["batch_validate", "clarify", "poll"]:
@@ -393,15 +396,16 @@ def item_send(batch: Mapping[str, Any], index: int, total: int, item: Mapping[st
 
 
 class Slots:
-    """The batch's generations in flight (at most ``limit``), and how many of this round's
-    are done (and did not succeed), counting those done before a crash (``count_before``)."""
+    """The batch's generations in flight (at most ``limit``), and which of this round's have
+    ended, counting those that ended before a crash (``count_before``)."""
 
     def __init__(self, limit: int, *, fresh: bool = True) -> None:
         self.limit = limit
-        self.done = 0
+        self.ended: dict[int, bool] = {}
+        """Index -> succeeded, for the items of this round that have ended."""
         self.not_ok = 0
-        self.before: tuple[int, int] | None = (0, 0) if fresh else None
-        """Done (and not succeeded) before this process took the round over; None: unknown."""
+        self.known = fresh
+        """False: a round this process took over; what ended before is not counted yet."""
         self._counting = False
         self._lock = threading.Lock()
         self._threads = threading.BoundedSemaphore(limit)
@@ -409,20 +413,30 @@ class Slots:
             weakref.WeakKeyDictionary())
 
     def take_count(self) -> bool:
-        """True for the one task that counts what finished before (a resumed round)."""
+        """True for the one task that counts what ended before (a resumed round)."""
         with self._lock:
-            if self.before is not None or self._counting:
+            if self.known or self._counting:
                 return False
             self._counting = True
             return True
 
-    def finished(self, ok: bool) -> tuple[int, int]:
-        """One more done: (done, not succeeded) in this round so far."""
+    def counted(self, before: dict[int, bool]) -> None:
         with self._lock:
-            self.done += 1
+            for index, ok in before.items():
+                if index not in self.ended:
+                    self.ended[index] = ok
+                    self.not_ok += not ok
+            self.known = True
+
+    def finished(self, index: int, ok: bool) -> tuple[int, int] | None:
+        """(ended, not succeeded) in this round with this item; None when it was counted
+        before (a resumed round runs again an item whose end was not checkpointed)."""
+        with self._lock:
+            if index in self.ended:
+                return None
+            self.ended[index] = ok
             self.not_ok += not ok
-            done, not_ok = self.before or (0, 0)
-            return done + self.done, not_ok + self.not_ok
+            return len(self.ended), self.not_ok
 
     def _loop_semaphore(self) -> asyncio.Semaphore:
         loop = asyncio.get_running_loop()
@@ -470,17 +484,49 @@ def slots_for(env: NodeEnv, run_id: str) -> Slots:
         return slots
 
 
-def count_before(slots: Slots) -> Flow[None]:
-    """A resumed round: the items LangGraph does not run again are the ones whose result
-    the checkpoint holds; the progress counts on from them (done, not succeeded)."""
+def count_before(slots: Slots, env: NodeEnv, run_id: str) -> Flow[None]:
+    """A round resumed after a crash: the items that ended before it, so that the progress
+    counts on from them. Those whose result the checkpoint holds, and those whose final
+    result.json was written since the round began (the sync driver saves a finished
+    item's result late: ``_upstream``). Only in a process that took a round over."""
+    before: dict[int, bool] = {}
     try:
-        writes = yield from step_writes("batch")
-    except Exception:  # progress only: count from zero rather than fail the item
-        writes = []
-    ended = [value for write in writes if isinstance(write, dict)
-             for name, value in write.items() if name.startswith("done")]
-    not_ok = sum(1 for value in ended if (value or {}).get("status") != "succeeded")
-    slots.before = (len(ended), not_ok)
+        saved = yield from saved_step()
+        if saved is not None:
+            checkpoint, writes = saved
+            for name, value in writes:
+                for slot, outcome in (value.items() if name == "batch" and isinstance(
+                        value, dict) else ()):
+                    if slot.startswith("done") and slot[4:].isdigit():
+                        before[int(slot[4:])] = (outcome or {}).get("status") == "succeeded"
+            batch = (checkpoint.get("channel_values") or {}).get("batch") or {}
+            since = datetime.fromisoformat(str(checkpoint.get("ts"))).timestamp()
+            ended = yield Blocking(_ended_since, (env.artifacts_root, run_id,
+                                                  items_of(batch), since))
+            for index, ok in ended.items():
+                before.setdefault(index, ok)
+    except Exception:  # progress only: count on from what is known rather than fail the item
+        logger.warning("batch %s: could not count what ended before the resume", run_id,
+                       exc_info=True)
+    slots.counted(before)
+
+
+def _ended_since(root: str, run_id: str, items: list[dict[str, Any]],
+                 since: float) -> dict[int, bool]:
+    """Index -> succeeded, for the items whose final result.json is newer than ``since``."""
+    ended: dict[int, bool] = {}
+    for index, item in enumerate(items):
+        path = artifacts.outputs_dir(root, key_of(run_id, index, item)) / "result.json"
+        try:
+            if path.stat().st_mtime < since:
+                continue
+        except OSError:
+            continue
+        record = artifacts.read_json(path)
+        status = record.get("status") if isinstance(record, dict) else None
+        if status not in (None, "submitted"):  # "submitted": written before polling
+            ended[index] = status == "succeeded"
+    return ended
 
 
 STEPS = {"upload_refs": upload_refs, "submit": submit, "poll": poll}
@@ -497,7 +543,7 @@ def batch_item(task: dict[str, Any], env: NodeEnv) -> Flow[dict[str, Any]]:
         gen["budget"] = task["budget"]
     slots = slots_for(env, task["run_id"])
     if slots.take_count():
-        yield from count_before(slots)
+        yield from count_before(slots, env, task["run_id"])
     release = yield Admit(slots)
     try:
         goto = "upload_refs" if request.get("reference_images") else "submit"
@@ -539,10 +585,11 @@ def batch_item(task: dict[str, Any], env: NodeEnv) -> Flow[dict[str, Any]]:
     # An unknown outcome keeps its reservation until the person decides (batch_outcomes).
     yield from batch_budget.settle(env, gen.get("budget"), gen["run_id"], gen.get("ledger_root"),
                                    stopped=False)
-    done, not_ok = slots.finished(status == "succeeded")
-    emit({"type": "batch_item", "index": index, "status": status,
-          "task_id": gen.get("task_id"), "done": done, "failed": not_ok,
-          "total": task["total"]})
+    counts = slots.finished(index, status == "succeeded")
+    if counts is not None:  # else told before the crash
+        emit({"type": "batch_item", "index": index, "status": status,
+              "task_id": gen.get("task_id"), "done": counts[0], "failed": counts[1],
+              "total": task["total"]})
     outcome = {k: gen.get(k) for k in KEPT}
     if batch_outcomes.unresolved(outcome):  # what a retry or a stop needs (rare: no cost)
         outcome.update(key=gen["run_id"], budget=gen.get("budget"),

@@ -739,10 +739,6 @@ def _print_spend(session: Session, store: Any, ctx: CreatokContext) -> int:
     return EXIT_OK
 
 
-BATCH_SPARE_THREADS = 4
-"""Worker threads beyond one per item of a batch: LangGraph's checkpoint writes."""
-
-
 def _default_run_id() -> str:
     return time.strftime("%Y%m%d-%H%M%S-") + secrets.token_hex(3)
 
@@ -841,12 +837,8 @@ def main(argv: list[str] | None = None) -> int:
                 seed_capabilities(prefetched, ctx, http)
             graph = build_graph(persistence.checkpointer, persistence.store, http=http)
             config: dict[str, Any] = {"configurable": {"thread_id": run_id}}
-            if args.requests is not None:
-                # A batch's items run in LangGraph's worker threads, one each (at most
-                # batch_concurrency of them in flight): LangGraph saves a finished item in
-                # the same first-come pool, so a smaller one would hold every save back
-                # until the last item started, and a crash would lose them.
-                config["max_concurrency"] = len(args.requests) + BATCH_SPARE_THREADS
+            if args.requests is not None:  # a batch's items run in LangGraph's worker threads
+                config["max_concurrency"] = ctx.batch_concurrency
             return session.start(graph, config, ctx)
     except KeyboardInterrupt:
         return session.interrupted()
