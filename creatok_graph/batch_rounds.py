@@ -61,12 +61,14 @@ def earlier_results(root: str, run_id: str) -> dict[int, dict[str, Any]]:
         return {}
     if not isinstance(record, dict) or not isinstance(record.get("results"), list):
         return {}
-    if record.get("status") in ("cancelled", "invalid_request"):
+    if record.get("status") == "invalid_request":  # refused as a whole: nothing was asked
         return {}
     found: dict[int, dict[str, Any]] = {}
     for entry in record["results"]:
         if isinstance(entry, dict) and isinstance(entry.get("index"), int):
             found[entry["index"]] = entry
+    if all(declined(entry) for entry in found.values()):  # a "no" to all: asked anew
+        return {}
     return found
 
 
