@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 from typing import Any
 
+import httpx
 import pytest
 from graph_support import Harness, interrupt_of
 
 from creatok_graph.approval import read_decisions
+from creatok_graph.client import SUBMIT_PATH
 from creatok_graph.messages import text
 
 FOX = "a red fox sitting in a snowy birch forest at dawn, watercolor style"
@@ -313,3 +316,55 @@ async def test_a_partly_failed_batch_run_again_asks_and_sends_only_what_failed(
     assert declined["results"][1]["run_id"] == "again-1.2"
     assert h1.stats()["submit_requests"] == 4
     assert declined["status"] == "partial"
+
+
+class DiesWhileFollowingTheThird(httpx.AsyncBaseTransport):
+    """Real HTTP; the status check of the third task submitted raises, as if the process
+    died there (the run ends with the exception, its finished items saved)."""
+
+    def __init__(self) -> None:
+        self.inner = httpx.AsyncHTTPTransport()
+        self.dying = True
+        self.submitted: list[str] = []
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        response = await self.inner.handle_async_request(request)
+        if request.method == "POST" and request.url.path == SUBMIT_PATH:
+            await response.aread()
+            self.submitted.append(json.loads(response.content)["data"]["task_id"])
+        elif (self.dying and len(self.submitted) >= 3
+              and request.url.params.get("task_id") == self.submitted[2]):
+            await response.aread()
+            raise RuntimeError("the process died here")
+        return response
+
+
+async def test_the_progress_counts_on_after_a_crash(h1: Harness) -> None:
+    """Four requests, one in flight at a time; the run dies following the third. Resumed by
+    a process that knows nothing of the batch, the progress goes on 3/4, 4/4."""
+    import dataclasses
+
+    from creatok_graph import batch
+    from creatok_graph.connections import GraphHttp
+
+    wire = DiesWhileFollowingTheThird()
+    h1.build(http=GraphHttp(async_transport=wire))
+    h1.context = dataclasses.replace(h1.context, batch_concurrency=1, poll_interval=0.05)
+    await h1.invoke({"requests": [{"prompt": f"{FOX}, view {i}"} for i in range(4)]})
+
+    async def progress(value: Any) -> list[tuple[int, int]]:
+        seen: list[tuple[int, int]] = []
+        with contextlib.suppress(RuntimeError):
+            async for event in h1.graph.astream(value, h1.config("t1"), context=h1.context,
+                                                stream_mode="custom"):
+                if event.get("type") == "batch_item":
+                    seen.append((event["done"], event["total"]))
+        return seen
+
+    assert await progress(_resume("yes")) == [(1, 4), (2, 4)]
+    batch._SLOTS.clear()  # a new process: nothing of the round in memory
+    wire.dying = False
+    assert await progress(None) == [(3, 4), (4, 4)]
+    done = await h1.values()
+    assert [r["status"] for r in done["results"]] == ["succeeded"] * 4
+    assert h1.stats()["submits"] == 4  # the third task was followed again, not resent
