@@ -407,7 +407,8 @@ def batch_item(task: dict[str, Any], env: NodeEnv) -> Flow[dict[str, Any]]:
         if status == "succeeded":  # copies of the images (downloads.py), as for one request
             record = yield from downloads.keep(env.artifacts_root, gen["run_id"], record,
                                                lang=task["language"],
-                                               fetch=bool(env.context.download))
+                                               fetch=bool(env.context.download),
+                                               pools=env.http.images())
             gen = {**gen, "images": record["images"]}
         yield Blocking(artifacts.write_result, (env.artifacts_root, gen["run_id"], record, None))
     finally:
