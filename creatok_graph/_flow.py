@@ -106,13 +106,15 @@ class Gather(Effect):
 
     Sync: a thread pool; async: tasks on the running loop. With ``sync_http`` /
     ``async_http`` factories the flows share a client of their own, opened for the
-    batch (off the event loop) and closed after it, instead of the driver's.
+    batch (off the event loop) and closed after it, instead of the driver's; with
+    ``shared`` those return a pool someone else owns (and closes), taken as it is.
     """
 
     flows: tuple[Callable[[], Flow[Any]], ...]
     limit: int
     sync_http: Callable[[], httpx.Client] | None = None
     async_http: Callable[[], httpx.AsyncClient] | None = None
+    shared: bool = False
 
     def run_sync(self, http: httpx.Client | None) -> list[Any]:
         if not self.flows:
@@ -123,13 +125,15 @@ class Gather(Effect):
                 futures = [pool.submit(run_sync, make(), own or http) for make in self.flows]
                 return [future.result() for future in futures]
         finally:
-            if own is not None:
+            if own is not None and not self.shared:
                 own.close()
 
     async def run_async(self, http: httpx.AsyncClient | None) -> list[Any]:
         if not self.flows:
             return []
-        own = await asyncio.to_thread(self.async_http) if self.async_http else None
+        own = None
+        if self.async_http is not None:
+            own = self.async_http() if self.shared else await asyncio.to_thread(self.async_http)
         slots = asyncio.Semaphore(max(1, self.limit))
 
         async def one(make: Callable[[], Flow[Any]]) -> Any:
@@ -145,7 +149,7 @@ class Gather(Effect):
             await asyncio.gather(*tasks, return_exceptions=True)
             raise
         finally:
-            if own is not None:
+            if own is not None and not self.shared:
                 await own.aclose()
 
 

@@ -577,7 +577,8 @@ def batch_item(task: dict[str, Any], env: NodeEnv) -> Flow[dict[str, Any]]:
         record.pop("raw", None)
         if status == "succeeded":  # copies of the images (downloads.py), as for one request
             record = yield from downloads.keep(env.artifacts_root, gen["run_id"], record,
-                                               lang=lang, fetch=bool(env.context.download))
+                                               lang=lang, fetch=bool(env.context.download),
+                                               pools=env.http.images())
             gen = {**gen, "images": record["images"]}
         yield Blocking(artifacts.write_result, (env.artifacts_root, gen["run_id"], record, None))
     finally:

@@ -19,6 +19,7 @@ import httpx
 from ._flow import Effect, Flow, SingleFlight
 from .capabilities import ImageCapabilities
 from .client import CreatokAPI, new_async_http, new_sync_http
+from .downloads import Pools, new_shared_async_download_http, new_shared_download_http
 
 CAPABILITIES_TTL = 60.0
 """Seconds a capabilities answer is reused before CreatOK is asked again."""
@@ -72,6 +73,9 @@ class GraphHttp:
         self._async: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, httpx.AsyncClient] = (
             weakref.WeakKeyDictionary()
         )
+        self._images: httpx.Client | None = None
+        self._async_images: weakref.WeakKeyDictionary[
+            asyncio.AbstractEventLoop, httpx.AsyncClient] = weakref.WeakKeyDictionary()
 
     def sync(self) -> httpx.Client:
         if self._sync is None:
@@ -89,18 +93,39 @@ class GraphHttp:
             self._async[loop] = client
         return client
 
+    def images(self) -> Pools:
+        """The image-download pools (no credentials: the image host never sees the key)."""
+        return (self._sync_images, self._loop_images)
+
+    def _sync_images(self) -> httpx.Client:
+        if self._images is None:
+            with self._lock:
+                if self._images is None:
+                    self._images = new_shared_download_http()
+        return self._images
+
+    def _loop_images(self) -> httpx.AsyncClient:
+        loop = asyncio.get_running_loop()
+        client = self._async_images.get(loop)
+        if client is None:
+            client = self._async_images[loop] = new_shared_async_download_http()
+        return client
+
     def close(self) -> None:
-        """Close the sync pool (async pools: ``aclose`` on their loop)."""
-        if self._sync is not None:
-            self._sync.close()
-            self._sync = None
+        """Close the sync pools (async pools: ``aclose`` on their loop)."""
+        for client in (self._sync, self._images):
+            if client is not None:
+                client.close()
+        self._sync = self._images = None
 
     async def aclose(self) -> None:
-        """Close the sync pool and the running loop's async pool."""
+        """Close the sync pools and the running loop's async pools."""
         self.close()
-        client = self._async.pop(asyncio.get_running_loop(), None)
-        if client is not None:
-            await client.aclose()
+        loop = asyncio.get_running_loop()
+        for pools in (self._async, self._async_images):
+            client = pools.pop(loop, None)
+            if client is not None:
+                await client.aclose()
 
     def __enter__(self) -> GraphHttp:
         return self

@@ -13,6 +13,7 @@ Everything here is a flow (see ``_flow``), so the sync and the async graph share
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import functools
 import hashlib
@@ -20,7 +21,7 @@ import logging
 import os
 import re
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +44,8 @@ MAX_IMAGE_BYTES = 64 * 1024 * 1024
 """Largest image kept (a 4K PNG is ~20 MB); a bigger answer is refused, not half-saved."""
 PARALLEL_DOWNLOADS = 4
 """Images fetched at once per run."""
+SHARED_DOWNLOADS = 16
+"""Images fetched at once by all the runs of one graph (its shared pool, ``GraphHttp``)."""
 DOWNLOAD_TIMEOUT = httpx.Timeout(60.0, connect=10.0)
 
 FILE_FIELDS = ("file", "sha256", "bytes", "content_type", "width", "height")
@@ -65,6 +68,73 @@ def new_async_download_http() -> httpx.AsyncClient:
     return httpx.AsyncClient(timeout=DOWNLOAD_TIMEOUT, follow_redirects=True,
                              verify=shared_ssl_context(),
                              limits=httpx.Limits(max_connections=PARALLEL_DOWNLOADS))
+
+
+def new_shared_download_http() -> httpx.Client:
+    """The pool every run of one graph fetches its images through (sync runs)."""
+    limits = httpx.Limits(max_connections=SHARED_DOWNLOADS,
+                          max_keepalive_connections=SHARED_DOWNLOADS)
+    return httpx.Client(timeout=DOWNLOAD_TIMEOUT, follow_redirects=True,
+                        verify=shared_ssl_context(), limits=limits)
+
+
+def new_shared_async_download_http() -> httpx.AsyncClient:
+    """The pool every run of one graph fetches its images through, on one event loop.
+
+    Shared, a batch of 200 reuses a few kept-alive connections instead of opening (and on
+    the real service, TLS-handshaking) one client and connection per run: 1.6 ms of CPU
+    per image instead of 2.8 ms on loopback. At most ``SHARED_DOWNLOADS`` bodies are open at
+    once; the rest wait on a semaphore rather than in httpcore's queue, whose bookkeeping
+    grows with every queued request.
+    """
+    limits = httpx.Limits(max_connections=SHARED_DOWNLOADS,
+                          max_keepalive_connections=SHARED_DOWNLOADS)
+    inner = httpx.AsyncHTTPTransport(limits=limits, verify=shared_ssl_context())
+    return httpx.AsyncClient(timeout=DOWNLOAD_TIMEOUT, follow_redirects=True,
+                             transport=OpenBodyLimit(inner, SHARED_DOWNLOADS))
+
+
+class OpenBodyLimit(httpx.AsyncBaseTransport):
+    """At most ``limit`` responses open at once; each keeps its slot until its body closes."""
+
+    def __init__(self, inner: httpx.AsyncBaseTransport, limit: int) -> None:
+        self.inner = inner
+        self.limit = limit
+        self._slots: asyncio.Semaphore | None = None
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if self._slots is None:
+            self._slots = asyncio.Semaphore(self.limit)
+        await self._slots.acquire()
+        try:
+            response = await self.inner.handle_async_request(request)
+        except BaseException:
+            self._slots.release()
+            raise
+        body = _ReleasingBody(response.stream, self._slots.release)
+        return httpx.Response(response.status_code, headers=response.headers, stream=body,
+                              extensions=response.extensions)
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
+
+
+class _ReleasingBody(httpx.AsyncByteStream):
+    def __init__(self, inner: Any, release: Callable[[], None]) -> None:
+        self.inner = inner
+        self._release: Callable[[], None] | None = release
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        async for chunk in self.inner:
+            yield chunk
+
+    async def aclose(self) -> None:
+        try:
+            await self.inner.aclose()
+        finally:
+            release, self._release = self._release, None
+            if release is not None:
+                release()
 
 
 def _failure(kind: str, message: str, **details: Any) -> dict[str, Any]:
@@ -233,14 +303,18 @@ def with_file_fields(image: Any, fields: dict[str, Any]) -> dict[str, Any]:
 Announce = Callable[[dict[str, Any]], None]
 
 
+Pools = tuple[Callable[[], httpx.Client], Callable[[], httpx.AsyncClient]]
+"""(sync, async) getters of a download pool someone else owns (a graph's ``GraphHttp``)."""
+
+
 def keep_images(
     root: str, run_id: str, record: dict[str, Any], *, max_bytes: int = MAX_IMAGE_BYTES,
-    announce: Announce | None = None,
+    announce: Announce | None = None, pools: Pools | None = None,
 ) -> Flow[list[dict[str, Any]]]:
     """Download every image of ``record`` not already kept; the entries with file fields.
 
     ``announce`` hears {"type": "downloading", "count"} first (default: the graph's
-    ``custom`` stream)."""
+    ``custom`` stream). ``pools``: fetch through these instead of a client of our own."""
     images = list(record.get("images") or [])
     outputs, kept = yield Blocking(_already_kept, (root, run_id, images, record.get("task_id")))
     folder = outputs / IMAGES_FOLDER
@@ -251,8 +325,11 @@ def keep_images(
         functools.partial(download_image, _url(images[i]), folder, i + 1, max_bytes)
         for i in todo
     )
-    fetched = yield Gather(fetches, PARALLEL_DOWNLOADS, new_download_http,
-                           new_async_download_http)
+    if pools is None:
+        fetched = yield Gather(fetches, PARALLEL_DOWNLOADS, new_download_http,
+                               new_async_download_http)
+    else:
+        fetched = yield Gather(fetches, PARALLEL_DOWNLOADS, *pools, shared=True)
     for i, fields in zip(todo, fetched, strict=True):
         kept[i] = fields
     return [with_file_fields(image, fields or {})
@@ -274,7 +351,7 @@ def _url(image: Any) -> Any:
 
 def keep(
     root: str, run_id: str, record: dict[str, Any], *, lang: str, fetch: bool = True,
-    announce: Announce | None = None,
+    announce: Announce | None = None, pools: Pools | None = None,
 ) -> Flow[dict[str, Any]]:
     """After a success: the images saved (when ``fetch``) and the gallery written.
 
@@ -285,7 +362,8 @@ def keep(
         return record
     try:
         if fetch:
-            images = yield from keep_images(root, run_id, record, announce=announce)
+            images = yield from keep_images(root, run_id, record, announce=announce,
+                                            pools=pools)
             record = {**record, "images": images}
         yield Blocking(gallery.write_run_gallery, (root, run_id, record, lang))
     except Exception:  # a copy is a bonus: nothing here may fail a paid success

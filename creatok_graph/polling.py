@@ -26,7 +26,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from . import _retry
 from ._flow import Flow, Sleep
@@ -78,6 +78,18 @@ Window = tuple[float, float]
 """(last check that saw it running, first check that saw it done), seconds after submit."""
 
 
+class Forecast(NamedTuple):
+    """What history says about the next task of a kind (``timings.expected_window``)."""
+
+    low: float
+    high: float
+    """The window in which it should be seen done (seconds after the submit)."""
+    earliest: float | None = None
+    """When the quickest task of that kind was seen done; before it, checks are sparse.
+    Scattered history (a 2 s task after 60 s ones) moves it before the window, and the
+    plain ``GAP`` loop covers the time in between. None: at ``low``."""
+
+
 def eta_hint(raw: dict[str, Any]) -> float | None:
     """The server's seconds-to-finish estimate in a status answer, if it sent one."""
     for name in ETA_FIELDS:
@@ -114,17 +126,19 @@ def progress_fraction(value: float | None, unit: str | None) -> float | None:
     return None
 
 
-def planned_check(elapsed: float, window: Window | None = None) -> float:
+def planned_check(elapsed: float, forecast: Forecast | None = None) -> float:
     """When (seconds after the submit) the next check should be answered, hints aside."""
     later = [t for t in EARLY_CHECKS if t > elapsed + MIN_PAUSE][:1]
-    if window is not None and elapsed < window[1]:
-        later = []  # history says when: the early checks' budget goes to the window
-        low, high = window
+    if forecast is not None and elapsed < forecast.high:
+        low, high, earliest = forecast
         step = max(WINDOW_MIN_STEP, (high - low) / WINDOW_CHECKS)
         inside = [t for t in (low + step * (i + 1) for i in range(WINDOW_CHECKS))
                   if t > elapsed + MIN_PAUSE][:1]
-        if inside:  # sparse checks before the window, never jumping over its first check
-            return min([*later, elapsed + SPARSE_GAP, inside[0]])
+        if inside:  # never jumping over the window's first check
+            earliest = low if earliest is None else earliest
+            if elapsed + MIN_PAUSE < earliest:  # nothing of this kind was done this soon
+                return min(elapsed + SPARSE_GAP, max(earliest, elapsed + MIN_PAUSE), inside[0])
+            return min(elapsed + GAP, inside[0])  # done this soon before: the plain loop
     return later[0] if later else elapsed + GAP
 
 
@@ -158,15 +172,15 @@ def wait_for_task(
     started_at: float | None = None,
     clock: Callable[[], float] = time.monotonic,
     interval: float | None = None,
-    expected: Window | None = None,
+    expected: Forecast | None = None,
 ) -> Flow[TaskStatus]:
     """Poll until the task is terminal; raise :class:`TaskTimeoutError` at ``timeout``
     (or, when the status checks were failing then, the last failure: see ``TRANSIENT_ERRORS``).
 
     ``started_at``: when the task was submitted (``clock`` time); without it the task's
     age is unknown (a recovery check) and the first check is made at once.
-    ``interval``: a fixed pause instead of the adaptive schedule. ``expected``: the
-    window in which tasks of this kind finished before (``timings``).
+    ``interval``: a fixed pause instead of the adaptive schedule. ``expected``: when
+    tasks of this kind finished before (``timings``).
     ``on_update(status, elapsed)`` runs after every answer so callers can report
     progress; ``elapsed`` is when the server looked (mid-way through the exchange), and
     every planned time here is in those terms, so a round trip shifts nothing. Hints

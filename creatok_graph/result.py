@@ -115,7 +115,8 @@ def persist(state: State, env: NodeEnv) -> Flow[dict[str, Any]]:
     if not (gen.get("no_artifacts") or keep_earlier):
         if status == "succeeded":  # copies of the images and a gallery (downloads.py)
             record = yield from downloads.keep(env.artifacts_root, gen["run_id"], record,
-                                               lang=lang, fetch=bool(env.context.download))
+                                               lang=lang, fetch=bool(env.context.download),
+                                               pools=env.http.images())
             message = downloads.with_notes(message, lang, record)
         try:
             folder = yield Blocking(

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from . import polling
 from ._flow import Dual, Flow
-from .polling import Window
+from .polling import Forecast, Window
 
 if TYPE_CHECKING:
     from langgraph.store.base import BaseStore
@@ -42,25 +42,27 @@ def timing_key(request: Mapping[str, Any]) -> str | None:
     return "|".join(str(part) for part in parts)
 
 
-def expected_window(samples: list[list[float]]) -> Window | None:
+def expected_window(samples: list[list[float]]) -> Forecast | None:
     """Where the next task of this kind should finish, from earlier finish windows.
 
     Windows that agree (steady task length) are intersected; otherwise the medians of
-    their ends are used, so one odd task does not move the estimate much.
+    their ends are used, so one odd task does not move the estimate much, and the
+    quickest task seen says from when on the plain loop must cover a quick one again.
     """
     windows = [(float(lo), float(hi)) for lo, hi in samples if 0 <= lo < hi]
     if not windows:
         return None
+    earliest = min(hi for _, hi in windows)
     low = max(lo for lo, _ in windows)
     high = min(hi for _, hi in windows)
     if low < high:
-        return low, high
+        return Forecast(low, high, earliest)
     low = statistics.median(lo for lo, _ in windows)
     high = statistics.median(hi for _, hi in windows)
-    return (low, high) if low < high else (low, low + 0.5)
+    return Forecast(low, high if low < high else low + 0.5, earliest)
 
 
-def load(store: BaseStore, key: str) -> Flow[Window | None]:
+def load(store: BaseStore, key: str) -> Flow[Forecast | None]:
     """The expected window of ``key`` from the store (None without history)."""
     item = yield Dual(store.get, store.aget, (NAMESPACE, key))
     samples = (item.value or {}).get("samples") if item is not None else None
@@ -94,7 +96,7 @@ def wait_and_learn(
     help, never a reason to fail: a store error only costs the learning.
     """
     key = timing_key(request) if store is not None and started_at is not None else None
-    expected: Window | None = None
+    expected: Forecast | None = None
     if store is not None and key is not None and interval is None:
         try:
             expected = yield from load(store, key)

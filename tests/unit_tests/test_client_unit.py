@@ -696,3 +696,40 @@ def test_single_flight_across_event_loops() -> None:
     assert asyncio.run(burst()) == [1] * 5 and len(fetched) == 1  # cached across loops
     gc.collect()
     assert len(cache._async_locks) == 0
+
+
+def test_async_requests_in_flight_are_bounded_and_spread_over_the_small_pools() -> None:
+    """Hundreds of concurrent runs never put more than ``limit`` requests on the wire, and
+    each small pool carries its share (httpcore's bookkeeping grows with a pool's size)."""
+    import asyncio
+
+    from creatok_graph.client import BoundedAsyncTransport
+
+    total = peak_total = 0
+    per_shard = [0, 0, 0, 0]
+    peak_shard = [0, 0, 0, 0]
+
+    def shard(i: int) -> httpx.AsyncBaseTransport:
+        async def handler(request: httpx.Request) -> httpx.Response:
+            nonlocal total, peak_total
+            total += 1
+            per_shard[i] += 1
+            peak_total = max(peak_total, total)
+            peak_shard[i] = max(peak_shard[i], per_shard[i])
+            await asyncio.sleep(0.005)
+            total -= 1
+            per_shard[i] -= 1
+            return httpx.Response(200, json={"i": i})
+
+        return httpx.MockTransport(handler)
+
+    async def main() -> list[int]:
+        transport = BoundedAsyncTransport([shard(i) for i in range(4)], limit=8)
+        async with httpx.AsyncClient(transport=transport) as client:
+            answers = await asyncio.gather(
+                *(client.get("http://creatok.test/x") for _ in range(200)))
+        return [a.json()["i"] for a in answers]
+
+    used = asyncio.run(main())
+    assert len(used) == 200 and peak_total == 8
+    assert peak_shard == [2, 2, 2, 2] and all(used.count(i) >= 40 for i in range(4))

@@ -72,3 +72,59 @@ def test_capabilities_are_fetched_once_for_many_runs_and_can_be_seeded() -> None
     caps = run_sync(cache.get(api, "sk-test"), None)  # cached: no HTTP client needed
     seeded.seed(api, "sk-test", caps)
     assert run_sync(seeded.get(api, "sk-test"), None) is caps
+
+
+def test_image_pools_are_shared_by_runs_carry_no_key_and_close_with_the_graph() -> None:
+    http = GraphHttp()
+    sync_images, loop_images = http.images()
+    first = sync_images()
+    assert sync_images() is first and "authorization" not in first.headers
+
+    async def use() -> httpx.AsyncClient:
+        client = loop_images()
+        assert loop_images() is client and "authorization" not in client.headers
+        await http.aclose()
+        return client
+
+    client = asyncio.run(use())
+    assert client.is_closed and first.is_closed
+
+
+def test_open_image_bodies_are_bounded_and_each_slot_comes_back_when_its_body_closes() -> None:
+    """Many runs' downloads share one pool: at most ``limit`` bodies are open at once, a
+    failed answer gives its slot back, and every download still completes."""
+    from creatok_graph.downloads import OpenBodyLimit
+
+    open_now = peak = 0
+
+    class Body(httpx.AsyncByteStream):
+        async def __aiter__(self):  # type: ignore[no-untyped-def]
+            await asyncio.sleep(0.01)
+            yield b"x" * 10
+
+        async def aclose(self) -> None:
+            nonlocal open_now
+            open_now -= 1
+
+    async def handler(request: httpx.Request) -> httpx.Response:
+        nonlocal open_now, peak
+        open_now += 1
+        peak = max(peak, open_now)
+        status = 404 if request.url.path.endswith("/7") else 200
+        return httpx.Response(status, stream=Body())
+
+    async def main() -> list[int]:
+        transport = OpenBodyLimit(httpx.MockTransport(handler), limit=3)
+        async with httpx.AsyncClient(transport=transport) as client:
+
+            async def fetch(i: int) -> int:
+                async with client.stream("GET", f"http://images.test/{i}") as response:
+                    async for _ in response.aiter_bytes():
+                        pass
+                    return response.status_code
+
+            return await asyncio.wait_for(asyncio.gather(*(fetch(i) for i in range(20))), 10)
+
+    statuses = asyncio.run(main())
+    assert statuses.count(200) == 19 and statuses[7] == 404
+    assert peak == 3 and open_now == 0

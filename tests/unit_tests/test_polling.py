@@ -151,7 +151,7 @@ def test_with_history_the_task_is_seen_within_a_second_and_before_creatoks_loop(
         from creatok_graph.timings import expected_window
 
         samples = [[seen["running"], seen["done"]]]
-        window = expected_window(samples if window is None else [list(window), *samples])
+        window = expected_window(samples if window is None else [list(window[:2]), *samples])
     task = SimTask(duration)
     task.run(expected=window)
     theirs_checks, theirs_seen = creatok_loop(duration)
@@ -165,9 +165,26 @@ def test_wrong_history_still_finds_the_task_within_budget(
     window: tuple[float, float], duration: float
 ) -> None:
     task = SimTask(duration)
-    task.run(expected=window)
+    task.run(expected=polling.Forecast(*window))
     assert len(task.checks) <= 20
     assert task.lag <= polling.SPARSE_GAP + task.rtt
+
+
+@pytest.mark.parametrize("duration", [1.0, 2.0, 5.0, 10.0, 20.0])
+def test_scattered_history_does_not_make_a_quick_task_wait_for_the_usual_one(
+    duration: float,
+) -> None:
+    """Tasks of one kind took 1 to 60 s (someone tried several lengths): a short one is
+    still seen as soon as without history, never a sparse 6 s later."""
+    from creatok_graph.timings import expected_window
+
+    history = [[0.4, 1.2], [4.6, 5.3], [29.5, 30.2], [59.6, 60.3], [59.8, 60.4]]
+    task = SimTask(duration)
+    task.run(expected=expected_window(history))
+    plain = SimTask(duration)
+    plain.run()
+    assert task.lag <= max(plain.lag, 0.5) + task.rtt
+    assert len(task.checks) <= 20
 
 
 @pytest.mark.parametrize("unit", ["percent", "fraction"])

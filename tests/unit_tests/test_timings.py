@@ -27,13 +27,17 @@ def test_key_needs_model_resolution_and_count() -> None:
     ("samples", "window"),
     [
         ([], None),
-        ([[57.0, 60.6]], (57.0, 60.6)),
-        ([[57.0, 60.6], [59.8, 61.0]], (59.8, 60.6)),  # steady length: windows intersect
-        ([[1.0, 2.0], [9.0, 10.0], [10.0, 11.0]], (9.0, 10.0)),  # disagreeing: medians
+        ([[57.0, 60.6]], (57.0, 60.6, 60.6)),
+        # steady length: windows intersect
+        ([[57.0, 60.6], [59.8, 61.0]], (59.8, 60.6, 60.6)),
+        # disagreeing: medians, and a quick task was once seen done at 2 s
+        ([[1.0, 2.0], [9.0, 10.0], [10.0, 11.0]], (9.0, 10.0, 2.0)),
         ([[3.0, 2.0]], None),  # nonsense is ignored
     ],
 )
-def test_expected_window(samples: list[list[float]], window: tuple[float, float] | None) -> None:
+def test_expected_window(
+    samples: list[list[float]], window: tuple[float, float, float] | None
+) -> None:
     assert expected_window(samples) == window
 
 
@@ -46,7 +50,7 @@ def test_history_is_kept_per_kind_and_bounded() -> None:
     assert item is not None and len(item.value["samples"]) == timings.MAX_SAMPLES
     last = 10.0 + timings.MAX_SAMPLES + 2
     assert item.value["samples"][-1] == [last, last + 1]
-    assert run_sync(timings.load(store, "b|2K|1")) == (1.0, 2.0)
+    assert run_sync(timings.load(store, "b|2K|1")) == (1.0, 2.0, 2.0)
     assert run_sync(timings.load(store, "c|2K|1")) is None
 
 
