@@ -16,7 +16,7 @@ import os
 import re
 import ssl
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
@@ -93,15 +93,22 @@ def shared_ssl_context() -> ssl.SSLContext:
 
 class BoundedAsyncTransport(httpx.AsyncBaseTransport):
     """At most ``limit`` requests inside the wrapped pools at once (see ``MAX_IN_FLIGHT``),
-    each sent through the least busy of them (see ``POOL_SHARDS``)."""
+    each sent through the least busy of them (see ``POOL_SHARDS``).
+
+    A request's slot is free once its body is read; with ``streamed``, once the caller
+    closes the body (a download streamed to disk), and the body is not read here.
+    """
 
     def __init__(
         self,
         inner: httpx.AsyncBaseTransport | Sequence[httpx.AsyncBaseTransport],
         limit: int = MAX_IN_FLIGHT,
+        *,
+        streamed: bool = False,
     ) -> None:
         self.shards = [inner] if isinstance(inner, httpx.AsyncBaseTransport) else list(inner)
         self.limit = limit
+        self.streamed = streamed
         self._busy = [0] * len(self.shards)
         self._semaphore: asyncio.Semaphore | None = None
 
@@ -112,22 +119,62 @@ class BoundedAsyncTransport(httpx.AsyncBaseTransport):
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         if self._semaphore is None:
             self._semaphore = asyncio.Semaphore(self.limit)
-        async with self._semaphore:
-            shard = min(range(len(self.shards)), key=self._busy.__getitem__)
-            self._busy[shard] += 1
+        await self._semaphore.acquire()
+        shard = min(range(len(self.shards)), key=self._busy.__getitem__)
+        self._busy[shard] += 1
+        release = functools.partial(self._release, shard)
+        try:
+            response = await self.shards[shard].handle_async_request(request)
+            if self.streamed:
+                body = _ReleasingBody(response.stream, release)
+                return httpx.Response(response.status_code, headers=response.headers,
+                                      stream=body, extensions=response.extensions)
             try:
-                response = await self.shards[shard].handle_async_request(request)
-                try:
-                    await response.aread()  # free the connection before the slot
-                finally:
-                    await response.aclose()
+                await response.aread()  # free the connection before the slot
             finally:
-                self._busy[shard] -= 1
-            return response
+                await response.aclose()
+        except BaseException:
+            release()
+            raise
+        release()
+        return response
+
+    def _release(self, shard: int) -> None:
+        self._busy[shard] -= 1
+        assert self._semaphore is not None
+        self._semaphore.release()
 
     async def aclose(self) -> None:
         for shard in self.shards:
             await shard.aclose()
+
+
+class _ReleasingBody(httpx.AsyncByteStream):
+    """A streamed body that gives its slot back when it is closed (once)."""
+
+    def __init__(self, inner: Any, release: Callable[[], None]) -> None:
+        self.inner = inner
+        self._release: Callable[[], None] | None = release
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        async for chunk in self.inner:
+            yield chunk
+
+    async def aclose(self) -> None:
+        try:
+            await self.inner.aclose()
+        finally:
+            release, self._release = self._release, None
+            if release is not None:
+                release()
+
+
+def pool_shards(size: int, **options: Any) -> list[httpx.AsyncBaseTransport]:
+    """``size`` connections as ``POOL_SHARDS`` small pools (shared TLS context)."""
+    each = max(1, size // POOL_SHARDS)
+    limits = httpx.Limits(max_connections=each, max_keepalive_connections=each)
+    return [httpx.AsyncHTTPTransport(limits=limits, verify=shared_ssl_context(), **options)
+            for _ in range(POOL_SHARDS)]
 
 
 def new_async_http(
@@ -135,14 +182,7 @@ def new_async_http(
     timeout: httpx.Timeout = DEFAULT_TIMEOUT,
 ) -> httpx.AsyncClient:
     """The async pools every caller shares the settings of: bounded, one TLS context."""
-    size = MAX_IN_FLIGHT // POOL_SHARDS
-    shards = [transport] if transport is not None else [
-        httpx.AsyncHTTPTransport(
-            limits=httpx.Limits(max_connections=size, max_keepalive_connections=size),
-            verify=shared_ssl_context(),
-        )
-        for _ in range(POOL_SHARDS)
-    ]
+    shards = [transport] if transport is not None else pool_shards(MAX_IN_FLIGHT)
     return httpx.AsyncClient(transport=BoundedAsyncTransport(shards), timeout=timeout)
 
 

@@ -13,7 +13,6 @@ Everything here is a flow (see ``_flow``), so the sync and the async graph share
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import functools
 import hashlib
@@ -21,7 +20,7 @@ import logging
 import os
 import re
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +29,7 @@ from langgraph.config import get_stream_writer
 
 from . import _retry, artifacts, gallery
 from ._flow import Blocking, BodyTooLarge, Flow, Gather, Sleep, Streamed, StreamToFile
-from .client import USER_AGENT, shared_ssl_context
+from .client import USER_AGENT, BoundedAsyncTransport, pool_shards, shared_ssl_context
 from .image_types import sniff_image_file
 from .messages import text
 from .outcome import Outcome
@@ -84,57 +83,13 @@ def new_shared_async_download_http() -> httpx.AsyncClient:
     Shared, a batch of 200 reuses a few kept-alive connections instead of opening (and on
     the real service, TLS-handshaking) one client and connection per run: 1.6 ms of CPU
     per image instead of 2.8 ms on loopback. At most ``SHARED_DOWNLOADS`` bodies are open at
-    once; the rest wait on a semaphore rather than in httpcore's queue, whose bookkeeping
-    grows with every queued request.
+    once, in small pools (``client.POOL_SHARDS``); the rest wait on a semaphore rather than
+    in httpcore's queue, whose bookkeeping grows with every queued request.
     """
-    limits = httpx.Limits(max_connections=SHARED_DOWNLOADS,
-                          max_keepalive_connections=SHARED_DOWNLOADS)
-    inner = httpx.AsyncHTTPTransport(limits=limits, verify=shared_ssl_context())
+    transport = BoundedAsyncTransport(pool_shards(SHARED_DOWNLOADS), SHARED_DOWNLOADS,
+                                      streamed=True)
     return httpx.AsyncClient(timeout=DOWNLOAD_TIMEOUT, follow_redirects=True,
-                             transport=OpenBodyLimit(inner, SHARED_DOWNLOADS))
-
-
-class OpenBodyLimit(httpx.AsyncBaseTransport):
-    """At most ``limit`` responses open at once; each keeps its slot until its body closes."""
-
-    def __init__(self, inner: httpx.AsyncBaseTransport, limit: int) -> None:
-        self.inner = inner
-        self.limit = limit
-        self._slots: asyncio.Semaphore | None = None
-
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        if self._slots is None:
-            self._slots = asyncio.Semaphore(self.limit)
-        await self._slots.acquire()
-        try:
-            response = await self.inner.handle_async_request(request)
-        except BaseException:
-            self._slots.release()
-            raise
-        body = _ReleasingBody(response.stream, self._slots.release)
-        return httpx.Response(response.status_code, headers=response.headers, stream=body,
-                              extensions=response.extensions)
-
-    async def aclose(self) -> None:
-        await self.inner.aclose()
-
-
-class _ReleasingBody(httpx.AsyncByteStream):
-    def __init__(self, inner: Any, release: Callable[[], None]) -> None:
-        self.inner = inner
-        self._release: Callable[[], None] | None = release
-
-    async def __aiter__(self) -> AsyncIterator[bytes]:
-        async for chunk in self.inner:
-            yield chunk
-
-    async def aclose(self) -> None:
-        try:
-            await self.inner.aclose()
-        finally:
-            release, self._release = self._release, None
-            if release is not None:
-                release()
+                             transport=transport)
 
 
 def _failure(kind: str, message: str, **details: Any) -> dict[str, Any]:

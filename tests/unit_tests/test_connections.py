@@ -93,7 +93,7 @@ def test_image_pools_are_shared_by_runs_carry_no_key_and_close_with_the_graph() 
 def test_open_image_bodies_are_bounded_and_each_slot_comes_back_when_its_body_closes() -> None:
     """Many runs' downloads share one pool: at most ``limit`` bodies are open at once, a
     failed answer gives its slot back, and every download still completes."""
-    from creatok_graph.downloads import OpenBodyLimit
+    from creatok_graph.client import BoundedAsyncTransport
 
     open_now = peak = 0
 
@@ -114,7 +114,7 @@ def test_open_image_bodies_are_bounded_and_each_slot_comes_back_when_its_body_cl
         return httpx.Response(status, stream=Body())
 
     async def main() -> list[int]:
-        transport = OpenBodyLimit(httpx.MockTransport(handler), limit=3)
+        transport = BoundedAsyncTransport(httpx.MockTransport(handler), 3, streamed=True)
         async with httpx.AsyncClient(transport=transport) as client:
 
             async def fetch(i: int) -> int:
