@@ -105,6 +105,31 @@ async def test_writes_land_in_the_order_they_were_asked_for(tmp_path: Path) -> N
     assert latest.pending_writes == [("same-task", "ch", 0)]
 
 
+async def test_operations_sent_together_fail_one_by_one_and_none_hangs_after_close(
+    tmp_path: Path,
+) -> None:
+    """Operations asked for together go to SQLite in one hop: one that fails (a bad
+    config) fails its own caller only; after ``aclose`` a new one fails at once."""
+    async with aopen_persistence(f"sqlite:///{tmp_path / 'c.sqlite'}") as p:
+        saver = p.checkpointer
+        saved = await saver.aput(_cfg("t"), empty_checkpoint(), {}, {})
+        bad: RunnableConfig = {"configurable": {}}  # no thread id: SqliteSaver raises
+        outcomes = await asyncio.gather(
+            *(saver.aput_writes(saved, [("ch", i)], task_id=f"task-{i}") for i in range(20)),
+            saver.aput(bad, empty_checkpoint(), {}, {}),
+            return_exceptions=True,
+        )
+        latest = await saver.aget_tuple(_cfg("t"))
+    assert outcomes[:20] == [None] * 20 and isinstance(outcomes[20], Exception)
+    assert latest is not None and len(latest.pending_writes or []) == 20
+    try:
+        await asyncio.wait_for(saver.aget_tuple(_cfg("t")), 5)
+    except RuntimeError:
+        pass  # refused: the saver is closed
+    else:  # pragma: no cover - the saver must not answer after it was closed
+        raise AssertionError("a closed saver answered")
+
+
 async def test_the_loop_keeps_running_while_sqlite_waits_for_another_writer(
     tmp_path: Path,
 ) -> None:
