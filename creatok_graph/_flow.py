@@ -70,6 +70,65 @@ class Sleep(Effect):
             await asyncio.sleep(self.seconds)
 
 
+class Signal:
+    """A counter that wakes the flows napping on it (:class:`Nap`) when it moves.
+
+    Bumped from any thread; sync nappers wait on a condition, async ones on a future of
+    their own event loop, so one signal serves threads and event loops at once.
+    """
+
+    def __init__(self) -> None:
+        self.version = 0
+        self._condition = threading.Condition()
+        self._futures: dict[asyncio.AbstractEventLoop, asyncio.Future[None]] = {}
+
+    def bump(self) -> None:
+        with self._condition:
+            self.version += 1
+            self._condition.notify_all()
+            waiting, self._futures = self._futures, {}
+        for loop, future in waiting.items():
+            with contextlib.suppress(RuntimeError):  # a closed loop has nobody waiting
+                loop.call_soon_threadsafe(_wake, future)
+
+    def wait_sync(self, seen: int, seconds: float) -> None:
+        with self._condition:
+            self._condition.wait_for(lambda: self.version != seen, timeout=seconds)
+
+    async def wait_async(self, seen: int, seconds: float) -> None:
+        loop = asyncio.get_running_loop()
+        with self._condition:
+            if self.version != seen:
+                return
+            future = self._futures.get(loop)
+            if future is None:
+                future = self._futures[loop] = loop.create_future()
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(asyncio.shield(future), seconds)
+
+
+def _wake(future: asyncio.Future[None]) -> None:
+    if not future.done():
+        future.set_result(None)
+
+
+@dataclass(frozen=True)
+class Nap(Effect):
+    """A pause that ends early once ``signal`` has moved past ``seen``."""
+
+    seconds: float
+    signal: Signal
+    seen: int
+
+    def run_sync(self, http: httpx.Client | None) -> None:
+        if self.seconds > 0:
+            self.signal.wait_sync(self.seen, self.seconds)
+
+    async def run_async(self, http: httpx.AsyncClient | None) -> None:
+        if self.seconds > 0:
+            await self.signal.wait_async(self.seen, self.seconds)
+
+
 @dataclass(frozen=True)
 class Blocking(Effect):
     """A blocking call (file I/O): inline when sync, in a worker thread when async."""

@@ -10,6 +10,11 @@ requests. Ours:
 - **History** (how long tasks of the same kind took, see ``timings``): the budget is
   spent around the expected finish, a few checks inside the window where earlier tasks
   finished, sparse checks before it; a task later than usual falls back to ``GAP``.
+- **Side by side** (``peers``, see ``timings.KindPeers``): waits for tasks of one kind in
+  one process (a batch's items, concurrent runs) split the work of looking: the first
+  keeps the early checks, the others spread theirs over the gap, and the first to see
+  its task done wakes the others, which look at once (within the budget). 200 tasks of
+  2 s submitted together are seen done at ~2 s, not at the 4.75 s check.
 - **Hints**: ``progress`` (read only when its unit is unambiguous: 0-1 or 0-100) or a
   server ETA (``eta_seconds``...) can bring a check forward; ``Retry-After`` always
   pushes it back; no pause runs past the caller's deadline.
@@ -26,10 +31,10 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 from . import _retry
-from ._flow import Flow, Sleep
+from ._flow import Flow, Nap, Signal, Sleep
 from .errors import APIConnectionError, RateLimitError, ServerError, TaskTimeoutError
 
 if TYPE_CHECKING:
@@ -126,9 +131,32 @@ def progress_fraction(value: float | None, unit: str | None) -> float | None:
     return None
 
 
-def planned_check(elapsed: float, forecast: Forecast | None = None) -> float:
-    """When (seconds after the submit) the next check should be answered, hints aside."""
-    later = [t for t in EARLY_CHECKS if t > elapsed + MIN_PAUSE][:1]
+class Peers(Protocol):
+    """Waits for tasks of the same kind in this process (a batch's items, concurrent runs):
+    one that sees its task done bumps ``signal``, and the others plan again with what it
+    saw (``forecast``) instead of sleeping through it (``timings.peers_of``)."""
+
+    signal: Signal
+
+    def forecast(self) -> Forecast | None: ...
+
+    def join(self) -> float:
+        """Count this wait in; its phase (0 when it is the only one)."""
+        ...
+
+    def leave(self) -> None: ...
+
+
+def planned_check(elapsed: float, forecast: Forecast | None = None, phase: float = 0.0) -> float:
+    """When (seconds after the submit) the next check should be answered, hints aside.
+
+    ``phase`` (0-1): one of several waits for tasks of one kind side by side (``Peers``).
+    The first (phase 0) keeps the early checks; the others make none, and their first
+    check falls that share of ``GAP`` after the first early one: together they look every
+    ``GAP / n`` seconds, and the first to see its task done wakes the others.
+    """
+    early = (EARLY_CHECKS[0] + GAP * phase,) if phase else EARLY_CHECKS
+    later = [t for t in early if t > elapsed + MIN_PAUSE][:1]
     if forecast is not None and elapsed < forecast.high:
         low, high, earliest = forecast
         step = max(WINDOW_MIN_STEP, (high - low) / WINDOW_CHECKS)
@@ -173,6 +201,7 @@ def wait_for_task(
     clock: Callable[[], float] = time.monotonic,
     interval: float | None = None,
     expected: Forecast | None = None,
+    peers: Peers | None = None,
 ) -> Flow[TaskStatus]:
     """Poll until the task is terminal; raise :class:`TaskTimeoutError` at ``timeout``
     (or, when the status checks were failing then, the last failure: see ``TRANSIENT_ERRORS``).
@@ -180,13 +209,31 @@ def wait_for_task(
     ``started_at``: when the task was submitted (``clock`` time); without it the task's
     age is unknown (a recovery check) and the first check is made at once.
     ``interval``: a fixed pause instead of the adaptive schedule. ``expected``: when
-    tasks of this kind finished before (``timings``).
+    tasks of this kind finished before (``timings``); ``peers``: the other waits for
+    tasks of this kind right now, whose finishes wake this one (see :class:`Peers`).
     ``on_update(status, elapsed)`` runs after every answer so callers can report
     progress; ``elapsed`` is when the server looked (mid-way through the exchange), and
     every planned time here is in those terms, so a round trip shifts nothing. Hints
     that brought a check forward and were wrong ``MAX_HINT_MISSES`` times (a task
     stalled at 99 %) are ignored from then on.
     """
+    if peers is not None and interval is None:
+        phase = peers.join()
+        try:
+            return (yield from _wait(api, task_id, timeout, on_update, started_at, clock,
+                                     interval, expected, peers, phase))
+        finally:
+            peers.leave()
+    return (yield from _wait(api, task_id, timeout, on_update, started_at, clock, interval,
+                             expected, None, 0.0))
+
+
+def _wait(
+    api: CreatokAPI, task_id: str, timeout: float,
+    on_update: Callable[[TaskStatus, float], None] | None, started_at: float | None,
+    clock: Callable[[], float], interval: float | None, expected: Forecast | None,
+    peers: Peers | None, phase: float,
+) -> Flow[TaskStatus]:
     start = started_at if started_at is not None else clock()
     checks = misses = errors = 0
     hinted = False
@@ -195,8 +242,11 @@ def wait_for_task(
     round_trip = 0.0
     elapsed = clock() - start
     if started_at is not None and interval is None:
-        first = planned_check(-1.0, expected)
-        if elapsed < first:  # just submitted: nothing to see before the first planned check
+        first = planned_check(-1.0, expected, phase)
+        if elapsed < first and peers is not None:  # a peer's finish may come first
+            expected = yield from _nap(peers, expected, start, clock, first, -1.0, checks,
+                                       round_trip, timeout)
+        elif elapsed < first:  # just submitted: nothing to see before the first planned check
             yield Sleep(min(first - elapsed, max(0.0, timeout - elapsed)))
     while True:
         sent = clock()
@@ -235,7 +285,7 @@ def wait_for_task(
         else:
             misses += hinted  # the hint said "done by now" and it was not
             unit = progress_unit(status.progress, unit)
-            target = planned_check(elapsed, expected)
+            target = planned_check(elapsed, expected, phase)
             hint = hinted_check(elapsed, progress_fraction(status.progress, unit),
                                 eta_hint(status.raw))
             hinted = hint is not None and hint < target and misses < MAX_HINT_MISSES
@@ -244,4 +294,31 @@ def wait_for_task(
             pause = _pause_until(target, now - start, round_trip, checks)
         if status.retry_after is not None:
             pause = max(pause, status.retry_after)
-        yield Sleep(max(0.0, min(pause, remaining)))
+        if peers is None or interval is not None or status.retry_after is not None:
+            yield Sleep(max(0.0, min(pause, remaining)))
+        else:
+            expected = yield from _nap(peers, expected, start, clock, now - start + pause,
+                                       elapsed, checks, round_trip, timeout)
+
+
+def _nap(
+    peers: Peers, expected: Forecast | None, start: float, clock: Callable[[], float],
+    until: float, last: float, checks: int, round_trip: float, timeout: float,
+) -> Flow[Forecast | None]:
+    """Sleep until ``until`` (seconds after the submit), or less: when another task of this
+    kind is seen done meanwhile, plan again with its finish, and look at once if ours
+    should be done by now too and was not looked at since (``last``: when it was), within
+    the budget. The forecast to go on with."""
+    seen = peers.signal.version
+    while True:
+        now = clock() - start
+        yield Nap(max(0.0, min(until, timeout) - now), peers.signal, seen)
+        if peers.signal.version == seen:
+            return expected
+        seen = peers.signal.version
+        expected = peers.forecast() or expected
+        now = clock() - start
+        if expected is None or last >= expected.high:  # seen running after theirs ended
+            continue
+        target = now if now >= expected.low else planned_check(now, expected)
+        until = min(until, now + _pause_until(target, now, round_trip, checks))

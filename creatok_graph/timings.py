@@ -13,13 +13,16 @@ the third run on.
 from __future__ import annotations
 
 import logging
+import math
 import statistics
+import threading
 import time
+import weakref
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from . import polling
-from ._flow import Dual, Flow
+from ._flow import Dual, Flow, Signal
 from .polling import Forecast, Window
 
 if TYPE_CHECKING:
@@ -32,6 +35,10 @@ logger = logging.getLogger(__name__)
 NAMESPACE = ("creatok", "task_timings")
 MAX_SAMPLES = 8
 """Windows kept per kind of task: recent enough to follow a service getting slower."""
+WAKE_EVERY = 0.2
+"""Seconds between two wake-ups of the waits of one kind (finishes in between wait)."""
+GOLDEN = 0.6180339887498949
+"""Phase step between waits side by side: any number of them spread evenly (Weyl)."""
 
 
 def timing_key(request: Mapping[str, Any]) -> str | None:
@@ -64,9 +71,94 @@ def expected_window(samples: list[list[float]]) -> Forecast | None:
 
 def load(store: BaseStore, key: str) -> Flow[Forecast | None]:
     """The expected window of ``key`` from the store (None without history)."""
+    samples = yield from _samples(store, key)
+    return expected_window(samples)
+
+
+def _samples(store: BaseStore, key: str) -> Flow[list[list[float]]]:
     item = yield Dual(store.get, store.aget, (NAMESPACE, key))
     samples = (item.value or {}).get("samples") if item is not None else None
-    return expected_window(samples) if isinstance(samples, list) else None
+    return [s for s in samples if isinstance(s, list) and len(s) == 2] if samples else []
+
+
+class KindPeers:
+    """The waits for tasks of one kind in this process, and what the finished ones saw.
+
+    200 items of a batch (or 200 runs) submitted together have no history yet; the
+    first to see its task done tells the others, which look again at once instead of
+    at their next planned check (``polling.Peers``).
+    """
+
+    def __init__(self) -> None:
+        self.signal = Signal()
+        self.windows: list[list[float]] = []
+        self.stored: list[list[float]] = []
+        self.waiting = 0
+        self._lock = threading.Lock()
+        self._forecast: tuple[Forecast | None] | None = None
+        self._last_wake = -math.inf
+        self._wake_pending = False
+
+    def remember(self, stored: list[list[float]]) -> None:
+        """The store's history of this kind, as a new wait just read it."""
+        with self._lock:
+            if stored != self.stored:
+                self.stored, self._forecast = stored, None
+
+    def join(self) -> float:
+        """A wait starts; its phase: 0 alone, else spread over 0-1 (golden-ratio steps),
+        so however many run side by side their checks fall evenly over a gap."""
+        with self._lock:
+            index, self.waiting = self.waiting, self.waiting + 1
+        return (index * GOLDEN) % 1.0
+
+    def leave(self) -> None:
+        with self._lock:
+            self.waiting = max(0, self.waiting - 1)
+
+    def finished(self, window: Window) -> None:
+        """Tell the others, at most every ``WAKE_EVERY`` seconds: 200 tasks ending together
+        wake each wait a few times, not 200 times."""
+        with self._lock:
+            self.windows = [*self.windows, [window[0], window[1]]][-MAX_SAMPLES:]
+            self._forecast = None
+            if self._wake_pending:
+                return
+            wait = self._last_wake + WAKE_EVERY - time.monotonic()
+            self._wake_pending = wait > 0
+        if wait > 0:
+            timer = threading.Timer(wait, self._wake)
+            timer.daemon = True
+            timer.start()
+        else:
+            self._wake()
+
+    def _wake(self) -> None:
+        with self._lock:
+            self._wake_pending = False
+            self._last_wake = time.monotonic()
+        self.signal.bump()
+
+    def forecast(self) -> Forecast | None:
+        with self._lock:
+            if self._forecast is None:
+                self._forecast = (expected_window([*self.stored, *self.windows][-MAX_SAMPLES:]),)
+            return self._forecast[0]
+
+
+_PEERS: weakref.WeakKeyDictionary[BaseStore, dict[str, KindPeers]] = weakref.WeakKeyDictionary()
+_PEERS_LOCK = threading.Lock()
+
+
+def peers_of(store: BaseStore, key: str) -> KindPeers:
+    """This process's waits for tasks of kind ``key`` that learn in ``store`` (what one
+    store's runs saw says nothing to another's: another service, another test)."""
+    with _PEERS_LOCK:
+        kinds = _PEERS.setdefault(store, {})
+        peers = kinds.get(key)
+        if peers is None:
+            peers = kinds[key] = KindPeers()
+        return peers
 
 
 def record(store: BaseStore, key: str, window: Window) -> Flow[None]:
@@ -97,9 +189,12 @@ def wait_and_learn(
     """
     key = timing_key(request) if store is not None and started_at is not None else None
     expected: Forecast | None = None
+    peers = None
     if store is not None and key is not None and interval is None:
+        peers = peers_of(store, key)
         try:
-            expected = yield from load(store, key)
+            peers.remember((yield from _samples(store, key)))
+            expected = peers.forecast()
         except Exception:  # learning is best effort: a store error costs only the history
             logger.warning("could not read task timings", exc_info=True)
     window = [0.0, -1.0]  # [last seen running, first seen done]
@@ -111,9 +206,11 @@ def wait_and_learn(
 
     result = yield from polling.wait_for_task(
         api, task_id, timeout=timeout, on_update=observe, started_at=started_at,
-        interval=interval, expected=expected, clock=clock,
+        interval=interval, expected=expected, clock=clock, peers=peers,
     )
     if store is not None and key is not None and result.status == "succeeded" and window[1] >= 0:
+        if peers is not None:
+            peers.finished((window[0], window[1]))
         try:
             yield from record(store, key, (window[0], window[1]))
         except Exception:  # as above

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import Any
 
 import httpx
@@ -10,7 +11,7 @@ import pytest
 from langgraph.store.memory import InMemoryStore
 
 from creatok_graph import timings
-from creatok_graph._flow import Send, Sleep, run_async, run_sync
+from creatok_graph._flow import Nap, Send, Sleep, run_async, run_sync
 from creatok_graph.client import CreatokAPI
 from creatok_graph.timings import expected_window, timing_key, wait_and_learn
 
@@ -89,7 +90,7 @@ def _wait(store: Any, duration: float) -> Clock:
         except StopIteration:
             return clock
         value, error = None, None
-        if isinstance(effect, Sleep):
+        if isinstance(effect, (Sleep, Nap)):  # alone on its clock: no peer wakes it
             clock.now += effect.seconds
         elif isinstance(effect, Send):
             value = clock.handler(effect.request)
@@ -126,3 +127,67 @@ def test_a_broken_store_only_costs_the_learning() -> None:
 
     clock = _wait(Broken(), 2.0)  # type: ignore[arg-type]
     assert clock.now >= 2.0
+
+
+def test_waits_side_by_side_spread_their_checks_and_the_first_done_wakes_the_others() -> None:
+    """20 tasks of one kind submitted together, no history, no progress: alone, each
+    would be seen done at its 1.5 s check. Side by side they look at different moments,
+    and the first to see its task done (0.6 s) makes the others look at once."""
+    store = InMemoryStore()
+    api = CreatokAPI(api_key="sk-sim", base_url="https://api.test")
+    checks: list[float] = []
+
+    async def main() -> list[float]:
+        loop = asyncio.get_running_loop()
+        t0 = loop.time()
+
+        def handler(request: httpx.Request) -> httpx.Response:
+            checks.append(loop.time() - t0)
+            done = loop.time() - t0 >= 0.6
+            data: dict[str, Any] = (
+                {"status": "succeeded", "result": {"images": [{"url": "https://x/0.png"}]}}
+                if done else {"status": "running"})
+            return httpx.Response(200, json={"code": 0, "msg": "ok", "data": data})
+
+        async with httpx.AsyncClient(transport=httpx.MockTransport(handler)) as http:
+
+            async def one(i: int) -> float:
+                flow = wait_and_learn(api, f"t{i}", store, REQUEST, timeout=30,
+                                      started_at=time.monotonic())
+                status = await run_async(flow, http)
+                assert status.status == "succeeded"
+                return loop.time() - t0
+
+            return await asyncio.gather(*(one(i) for i in range(20)))
+
+    ends = asyncio.run(main())
+    assert max(ends) < 1.2  # alone, each would have waited for its 1.5 s check
+    assert len(checks) <= 2 * 20  # no more checks than alone (0.5 s and 1.5 s each)
+    assert timings.peers_of(store, "nano-banana-2|2K|1").waiting == 0
+
+
+def test_threads_waiting_side_by_side_are_woken_too() -> None:
+    """The CLI's batch waits in threads (the sync driver): the same wake-up."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    store = InMemoryStore()
+    api = CreatokAPI(api_key="sk-sim", base_url="https://api.test")
+    t0 = time.monotonic()
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        done = time.monotonic() - t0 >= 0.6
+        data: dict[str, Any] = (
+            {"status": "succeeded", "result": {"images": [{"url": "https://x/0.png"}]}}
+            if done else {"status": "running"})
+        return httpx.Response(200, json={"code": 0, "msg": "ok", "data": data})
+
+    def one(i: int) -> float:
+        with httpx.Client(transport=httpx.MockTransport(handler)) as http:
+            flow = wait_and_learn(api, f"t{i}", store, REQUEST, timeout=30,
+                                  started_at=time.monotonic())
+            assert run_sync(flow, http).status == "succeeded"
+        return time.monotonic() - t0
+
+    with ThreadPoolExecutor(max_workers=12) as pool:
+        ends = list(pool.map(one, range(12)))
+    assert max(ends) < 1.2
