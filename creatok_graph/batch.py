@@ -578,7 +578,7 @@ def batch_item(task: dict[str, Any], env: NodeEnv) -> Flow[dict[str, Any]]:
         if status == "succeeded":  # copies of the images (downloads.py), as for one request
             record = yield from downloads.keep(env.artifacts_root, gen["run_id"], record,
                                                lang=lang, fetch=bool(env.context.download),
-                                               pools=env.http.images())
+                                               pools=env.http.images(), page=False)
             gen = {**gen, "images": record["images"]}
         yield Blocking(artifacts.write_result, (env.artifacts_root, gen["run_id"], record, None))
     finally:

@@ -306,9 +306,10 @@ def _url(image: Any) -> Any:
 
 def keep(
     root: str, run_id: str, record: dict[str, Any], *, lang: str, fetch: bool = True,
-    announce: Announce | None = None, pools: Pools | None = None,
+    announce: Announce | None = None, pools: Pools | None = None, page: bool = True,
 ) -> Flow[dict[str, Any]]:
-    """After a success: the images saved (when ``fetch``) and the gallery written.
+    """After a success: the images saved (when ``fetch``) and the gallery written (unless
+    ``page`` is off: a batch's requests share the batch's one page).
 
     Returns ``record`` with each image's file fields. Never raises for a file it could not
     fetch or write: the run succeeded, and the record says what is missing.
@@ -320,7 +321,8 @@ def keep(
             images = yield from keep_images(root, run_id, record, announce=announce,
                                             pools=pools)
             record = {**record, "images": images}
-        yield Blocking(gallery.write_run_gallery, (root, run_id, record, lang))
+        if page:
+            yield Blocking(gallery.write_run_gallery, (root, run_id, record, lang))
     except Exception:  # a copy is a bonus: nothing here may fail a paid success
         logger.warning("could not keep the images of run %s", run_id, exc_info=True)
     return record

@@ -98,6 +98,8 @@ class KindPeers:
         self._forecast: tuple[Forecast | None] | None = None
         self._last_wake = -math.inf
         self._wake_pending = False
+        self._burst = 0
+        """Tasks seen done since the waits of this kind were last all over."""
 
     def remember(self, stored: list[list[float]]) -> None:
         """The store's history of this kind, as a new wait just read it."""
@@ -115,15 +117,20 @@ class KindPeers:
     def leave(self) -> None:
         with self._lock:
             self.waiting = max(0, self.waiting - 1)
+            if not self.waiting:
+                self._burst = 0
 
-    def finished(self, window: Window) -> None:
+    def finished(self, window: Window) -> bool:
         """Tell the others, at most every ``WAKE_EVERY`` seconds: 200 tasks ending together
-        wake each wait a few times, not 200 times."""
+        wake each wait a few times, not 200 times. True when the window should also go to
+        the store: the first ``MAX_SAMPLES`` of a burst (the store keeps no more anyway)."""
         with self._lock:
             self.windows = [*self.windows, [window[0], window[1]]][-MAX_SAMPLES:]
             self._forecast = None
+            self._burst += 1
+            keep = self._burst <= MAX_SAMPLES
             if self._wake_pending:
-                return
+                return keep
             wait = self._last_wake + WAKE_EVERY - time.monotonic()
             self._wake_pending = wait > 0
         if wait > 0:
@@ -132,6 +139,7 @@ class KindPeers:
             timer.start()
         else:
             self._wake()
+        return keep
 
     def _wake(self) -> None:
         with self._lock:
@@ -209,8 +217,8 @@ def wait_and_learn(
         interval=interval, expected=expected, clock=clock, peers=peers,
     )
     if store is not None and key is not None and result.status == "succeeded" and window[1] >= 0:
-        if peers is not None:
-            peers.finished((window[0], window[1]))
+        if peers is not None and not peers.finished((window[0], window[1])):
+            return result  # the store has the first ones of this burst: enough to learn
         try:
             yield from record(store, key, (window[0], window[1]))
         except Exception:  # as above

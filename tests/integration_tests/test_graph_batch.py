@@ -68,6 +68,7 @@ async def test_one_question_for_the_batch_then_one_charge_per_approved_item(
         copy = entry["images"][0]["file"]
         assert (h2.root / entry["run_id"] / "outputs" / copy).is_file()
         assert f"../../{entry['run_id']}/outputs/{copy}" in page
+        assert not (h2.root / entry["run_id"] / "outputs" / "index.html").exists()  # one page
 
 
 def _resume(value: Any) -> Any:
