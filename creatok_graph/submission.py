@@ -125,6 +125,7 @@ def submit(state: State, env: NodeEnv) -> Flow[Command[Any]]:
     emit({"type": "submitting", "run_id": run_id, "attempt": entry.attempts})
     try:
         answer_ = yield from send_paid(env.api, entry.body or body, entry.idempotency_key)
+        answered_at = time.time()  # the task's clock starts here, not after our records
     except CreatokError as exc:
         # CreatOK's rule for the "outdated integration" hint: submission failures only.
         failures = {"submit_failures": int(state.get("submit_failures") or 0)
@@ -146,7 +147,7 @@ def submit(state: State, env: NodeEnv) -> Flow[Command[Any]]:
         return step(gen, "submit", error={"kind": "unknown_outcome", "message": note},
                     submit_intent=intent.to_dict())
     yield from ledger.record(entry.submitted(answer_.task_id))
-    return (yield from _submitted(gen, env, answer_.task_id, answer_.raw))
+    return (yield from _submitted(gen, env, answer_.task_id, answer_.raw, answered_at))
 
 
 def send_paid(api: CreatokAPI, body: dict[str, Any], key: str) -> Flow[SubmitResult]:
@@ -185,11 +186,16 @@ def _iso(ts: float | None) -> str | None:
 
 
 def _submitted(
-    gen: Generation, env: NodeEnv, task_id: str, raw: dict[str, Any]
+    gen: Generation, env: NodeEnv, task_id: str, raw: dict[str, Any],
+    answered_at: float | None = None,
 ) -> Flow[Command[Any]]:
-    """Record the task id in result.json before anything else, then go and poll."""
+    """Record the task id in result.json before anything else, then go and poll.
+
+    ``answered_at``: when CreatOK's answer came (the wait is timed from it: with 200
+    submits at once, recording them took up to 0.5 s, which skewed what polls learn)."""
     changes: dict[str, Any] = {
-        "task_id": task_id, "submitted_at": gen.get("submitted_at") or time.time(),
+        "task_id": task_id,
+        "submitted_at": gen.get("submitted_at") or answered_at or time.time(),
         "phase": "submitted", "raw": raw, "error": None,
     }
     if gen.get("submit_intent"):
