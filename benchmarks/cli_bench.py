@@ -24,6 +24,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -77,6 +78,16 @@ def _finish(proc: subprocess.Popen[str], launched: float) -> tuple[float, int, s
     return time.time(), proc.returncode, err
 
 
+def _finish_all(started: dict[str, tuple[str, subprocess.Popen[str], float]]
+                ) -> dict[str, tuple[float, int, str]]:
+    """Each command's exit time, waited for side by side: waiting for one after the other
+    would stamp a client that ended first with the other's exit (as a first version did)."""
+    with ThreadPoolExecutor(max_workers=len(started)) as pool:
+        futures = {variant: pool.submit(_finish, proc, launched)
+                   for variant, (_, proc, launched) in started.items()}
+        return {variant: future.result() for variant, future in futures.items()}
+
+
 def _task_of(emu: lib.EmulatorProcess, prompt: str) -> dict[str, Any]:
     assert emu._admin is not None
     tasks = emu._admin.get("/_emulator/tasks").json()["data"]["tasks"]
@@ -95,8 +106,9 @@ def run_row(seconds: float, reps: int, root: str,
             for variant, emu in emus.items():
                 prompt = f"{lib.PROMPT} ({variant} {seconds:g}s #{rep})"
                 started[variant] = (prompt, *_start(variant, emu, workdir, prompt))
-            for variant, (prompt, proc, launched) in started.items():
-                exited, code, err = _finish(proc, launched)
+            finished = _finish_all(started)
+            for variant, (prompt, _, launched) in started.items():
+                exited, code, err = finished[variant]
                 task = _task_of(emus[variant], prompt)
                 runs.append(CliRun(
                     variant, rep, exited - launched,

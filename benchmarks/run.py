@@ -495,9 +495,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     plan = make_plan(args)
     header(plan)
-    print("emulator: status answers without `progress` (scenario no-progress), as the contract"
-          " promises" if args.no_progress else
-          "emulator: status answers WITH `progress` (--with-progress: friendlier than the contract)")
+    print("emulator: status answers without `progress` (scenario no-progress), as the "
+          "contract promises" if args.no_progress else "emulator: status answers WITH "
+          "`progress` (--with-progress: friendlier than the contract)")
     root = tempfile.mkdtemp(prefix="creatok-bench-")
     started = time.perf_counter()
     try:
