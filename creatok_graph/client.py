@@ -74,7 +74,7 @@ POOL_SHARDS = 4
 
 On every request event httpcore's pool checks each connection, and for each idle one counts
 all of them again: O(connections^2). Four pools of four connections do a quarter of that
-work for the same 16 requests in flight: 1.0 ms of CPU per request instead of 1.7 ms at 200
+work for the same 16 requests in flight: 1.1 ms of CPU per request instead of 2.4 ms at 200
 concurrent requests (``benchmarks/http_bench.py``).
 """
 USER_AGENT = "creatok-graph/0.1"
@@ -169,11 +169,11 @@ class _ReleasingBody(httpx.AsyncByteStream):
                 release()
 
 
-def pool_shards(size: int, **options: Any) -> list[httpx.AsyncBaseTransport]:
+def pool_shards(size: int) -> list[httpx.AsyncBaseTransport]:
     """``size`` connections as ``POOL_SHARDS`` small pools (shared TLS context)."""
     each = max(1, size // POOL_SHARDS)
     limits = httpx.Limits(max_connections=each, max_keepalive_connections=each)
-    return [httpx.AsyncHTTPTransport(limits=limits, verify=shared_ssl_context(), **options)
+    return [httpx.AsyncHTTPTransport(limits=limits, verify=shared_ssl_context())
             for _ in range(POOL_SHARDS)]
 
 

@@ -19,7 +19,12 @@ import httpx
 from ._flow import Effect, Flow, SingleFlight
 from .capabilities import ImageCapabilities
 from .client import CreatokAPI, new_async_http, new_sync_http
-from .downloads import Pools, new_shared_async_download_http, new_shared_download_http
+from .downloads import (
+    SHARED_DOWNLOADS,
+    Pools,
+    new_download_http,
+    new_shared_async_download_http,
+)
 
 CAPABILITIES_TTL = 60.0
 """Seconds a capabilities answer is reused before CreatOK is asked again."""
@@ -101,7 +106,7 @@ class GraphHttp:
         if self._images is None:
             with self._lock:
                 if self._images is None:
-                    self._images = new_shared_download_http()
+                    self._images = new_download_http(SHARED_DOWNLOADS)
         return self._images
 
     def _loop_images(self) -> httpx.AsyncClient:

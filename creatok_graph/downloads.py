@@ -56,25 +56,18 @@ EXPIRED_STATUSES = frozenset({401, 403, 410})
 # -- one image -----------------------------------------------------------------------------
 
 
-def new_download_http() -> httpx.Client:
-    """A client with no auth and no API headers: the image host must never see the key."""
+def new_download_http(connections: int = PARALLEL_DOWNLOADS) -> httpx.Client:
+    """A client with no auth and no API headers: the image host must never see the key.
+    ``SHARED_DOWNLOADS`` connections: the pool every sync run of one graph shares."""
+    limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
     return httpx.Client(timeout=DOWNLOAD_TIMEOUT, follow_redirects=True,
-                        verify=shared_ssl_context(),
-                        limits=httpx.Limits(max_connections=PARALLEL_DOWNLOADS))
+                        verify=shared_ssl_context(), limits=limits)
 
 
 def new_async_download_http() -> httpx.AsyncClient:
     return httpx.AsyncClient(timeout=DOWNLOAD_TIMEOUT, follow_redirects=True,
                              verify=shared_ssl_context(),
                              limits=httpx.Limits(max_connections=PARALLEL_DOWNLOADS))
-
-
-def new_shared_download_http() -> httpx.Client:
-    """The pool every run of one graph fetches its images through (sync runs)."""
-    limits = httpx.Limits(max_connections=SHARED_DOWNLOADS,
-                          max_keepalive_connections=SHARED_DOWNLOADS)
-    return httpx.Client(timeout=DOWNLOAD_TIMEOUT, follow_redirects=True,
-                        verify=shared_ssl_context(), limits=limits)
 
 
 def new_shared_async_download_http() -> httpx.AsyncClient:

@@ -171,9 +171,7 @@ def peers_of(store: BaseStore, key: str) -> KindPeers:
 
 def record(store: BaseStore, key: str, window: Window) -> Flow[None]:
     """Add one finished task's window to ``key``'s history (the last ``MAX_SAMPLES``)."""
-    item = yield Dual(store.get, store.aget, (NAMESPACE, key))
-    samples = (item.value or {}).get("samples") if item is not None else None
-    kept = [s for s in samples if isinstance(s, list) and len(s) == 2] if samples else []
+    kept = yield from _samples(store, key)
     kept = [*kept, [round(window[0], 3), round(window[1], 3)]][-MAX_SAMPLES:]
     yield Dual(store.put, store.aput, (NAMESPACE, key, {"samples": kept}))
 

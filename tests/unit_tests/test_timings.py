@@ -55,6 +55,15 @@ def test_history_is_kept_per_kind_and_bounded() -> None:
     assert run_sync(timings.load(store, "c|2K|1")) is None
 
 
+def status_answer(done: bool, request: httpx.Request | None = None) -> httpx.Response:
+    """CreatOK's status answer: running, or succeeded with one image."""
+    data: dict[str, Any] = (
+        {"status": "succeeded", "result": {"images": [{"url": "https://x/0.png"}]}}
+        if done else {"status": "running"}
+    )
+    return httpx.Response(200, json={"code": 0, "msg": "ok", "data": data}, request=request)
+
+
 class Clock:
     """A fake clock the mock server moves: each status answer costs ``rtt``."""
 
@@ -69,11 +78,7 @@ class Clock:
         self.now += self.rtt / 2
         done = self.now >= self.duration
         self.now += self.rtt / 2
-        data: dict[str, Any] = (
-            {"status": "succeeded", "result": {"images": [{"url": "https://x/0.png"}]}}
-            if done else {"status": "running"}
-        )
-        return httpx.Response(200, json={"code": 0, "msg": "ok", "data": data}, request=request)
+        return status_answer(done, request)
 
 
 def _wait(store: Any, duration: float) -> Clock:
@@ -143,11 +148,7 @@ def test_waits_side_by_side_spread_their_checks_and_the_first_done_wakes_the_oth
 
         def handler(request: httpx.Request) -> httpx.Response:
             checks.append(loop.time() - t0)
-            done = loop.time() - t0 >= 0.6
-            data: dict[str, Any] = (
-                {"status": "succeeded", "result": {"images": [{"url": "https://x/0.png"}]}}
-                if done else {"status": "running"})
-            return httpx.Response(200, json={"code": 0, "msg": "ok", "data": data})
+            return status_answer(loop.time() - t0 >= 0.6)
 
         async with httpx.AsyncClient(transport=httpx.MockTransport(handler)) as http:
 
@@ -175,11 +176,7 @@ def test_threads_waiting_side_by_side_are_woken_too() -> None:
     t0 = time.monotonic()
 
     def handler(request: httpx.Request) -> httpx.Response:
-        done = time.monotonic() - t0 >= 0.6
-        data: dict[str, Any] = (
-            {"status": "succeeded", "result": {"images": [{"url": "https://x/0.png"}]}}
-            if done else {"status": "running"})
-        return httpx.Response(200, json={"code": 0, "msg": "ok", "data": data})
+        return status_answer(time.monotonic() - t0 >= 0.6)
 
     def one(i: int) -> float:
         with httpx.Client(transport=httpx.MockTransport(handler)) as http:
