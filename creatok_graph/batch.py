@@ -21,6 +21,7 @@ records); after the items, only those whose paid call has an unknown outcome
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import threading
 import time
@@ -166,7 +167,8 @@ def batch_validate(state: State, env: NodeEnv) -> Flow[Command[Any]]:
         kept = sum(1 for i in range(len(requests)) if _outcome(i) in items)
         head["note"] = text(lang, "batch_retrying", kept=kept, total=len(requests))
     record = {**head, **items}
-    total = total_credits([items_of(record)[i] for i in to_charge(items_of(record))])
+    every = items_of(record)
+    total = total_credits([every[i] for i in to_charge(every)])
     return Command(update={"batch": replace_record(record),
                            "estimated_credits": total, "language": lang},
                    goto="batch_confirm")
@@ -529,8 +531,10 @@ def _ended_since(root: str, run_id: str, items: list[dict[str, Any]],
     return ended
 
 
-STEPS = {"upload_refs": upload_refs, "submit": submit, "poll": poll}
-"""The single-request nodes an item goes through, in one task (one checkpointed write)."""
+STEPS: dict[str, Callable[[State, NodeEnv], Flow[Command[Any]]]] = {
+    "upload_refs": upload_refs, "submit": functools.partial(submit, ask=False), "poll": poll}
+"""The single-request nodes an item goes through, in one task (one checkpointed write); an
+unknown outcome found by ``submit`` ends the item and is asked about with the others."""
 
 
 def batch_item(task: dict[str, Any], env: NodeEnv) -> Flow[dict[str, Any]]:
@@ -546,16 +550,19 @@ def batch_item(task: dict[str, Any], env: NodeEnv) -> Flow[dict[str, Any]]:
         yield from count_before(slots, env, task["run_id"])
     release = yield Admit(slots)
     try:
-        goto = "upload_refs" if request.get("reference_images") else "submit"
-        ledger = yield from open_ledger(env.store, gen.get("ledger_root"), env.artifacts_root)
-        entry = yield from ledger.get(gen["run_id"])
-        if entry is not None and entry.state == PENDING and not entry.resend_approved:
+        goto = "submit"
+        if request.get("reference_images"):
+            goto = "upload_refs"
             # Sent before a crash, no answer recorded: it may have been charged. Never sent
-            # again on our own; the person is asked once the others are done.
-            goto = "persist"
-            gen = {**gen, "status": "error",  # type: ignore[typeddict-item]
-                   "error": batch_outcomes.unknown_error(lang, entry.note,
-                                                         entry.idempotency_key)}
+            # again on our own (``submit`` finds it too, but only after uploading again).
+            ledger = yield from open_ledger(env.store, gen.get("ledger_root"),
+                                            env.artifacts_root)
+            entry = yield from ledger.get(gen["run_id"])
+            if entry is not None and entry.state == PENDING and not entry.resend_approved:
+                goto = "persist"
+                gen = {**gen, "status": "error",  # type: ignore[typeddict-item]
+                       "error": batch_outcomes.unknown_error(lang, entry.note,
+                                                             entry.idempotency_key)}
         while goto in STEPS:
             command = yield from STEPS[goto]({"generation": gen}, env)  # type: ignore[arg-type]
             update = command.update if isinstance(command.update, dict) else {}
@@ -585,7 +592,7 @@ def batch_item(task: dict[str, Any], env: NodeEnv) -> Flow[dict[str, Any]]:
         release()
     # An unknown outcome keeps its reservation until the person decides (batch_outcomes).
     yield from batch_budget.settle(env, gen.get("budget"), gen["run_id"], gen.get("ledger_root"),
-                                   stopped=False)
+                                   stopped=False, task_id=gen.get("task_id"))
     counts = slots.finished(index, status == "succeeded")
     if counts is not None:  # else told before the crash
         emit({"type": "batch_item", "index": index, "status": status,

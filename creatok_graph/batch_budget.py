@@ -84,11 +84,17 @@ def reserve(env: NodeEnv, verdict: budget.Assessment, special: str | None,
 
 
 def settle(env: NodeEnv, record: dict[str, Any] | None, key: str,
-           recorded_root: str | None, *, stopped: bool) -> Flow[None]:
-    """An item ended: its reservation follows its ledger entry (never fails the item)."""
+           recorded_root: str | None, *, stopped: bool,
+           task_id: str | None = None) -> Flow[None]:
+    """An item ended: its reservation follows its ledger entry (never fails the item).
+    ``task_id``: the item's, which the ledger recorded before the item saw it: charged,
+    so committed without reading the ledger again."""
     if not record:
         return
     try:
+        if task_id:
+            yield from budget.commit(env.store, record, key, task_id)
+            return
         ledger = yield from open_ledger(env.store, recorded_root, env.artifacts_root)
         yield from budget.settle(env.store, record, key, ledger, stopped=stopped)
     except Exception:

@@ -69,13 +69,16 @@ def upload_refs(state: State, env: NodeEnv) -> Flow[Command[Any]]:
     return step(gen, "submit", object_keys=keys)
 
 
-def submit(state: State, env: NodeEnv) -> Flow[Command[Any]]:
+def submit(state: State, env: NodeEnv, *, ask: bool = True) -> Flow[Command[Any]]:
     """The paid call: at most once per approved request, whatever dies or retries.
 
     A recorded task id is reused; an intent without an answer is an unknown outcome
     that only a person resolves (interrupt ``unknown_outcome``: "retry" or "stop"); only
     a fresh intent, or a person's "retry", is sent, and it is on record before the first
     byte leaves. Re-running this node therefore never sends the request again on its own.
+
+    ``ask=False`` (a batch item): an unknown outcome is not asked here but returned as the
+    item's open intent; the batch asks once about all of them (``batch_outcomes``).
     """
     gen = generation(state)
     if gen.get("task_id"):
@@ -98,6 +101,9 @@ def submit(state: State, env: NodeEnv) -> Flow[Command[Any]]:
     if decision == CONFLICT:
         return end(gen, run_id_conflict(run_id, entry.task_id), no_artifacts=True)
     if decision == UNKNOWN:
+        if not ask:
+            return step(gen, "submit", error={"kind": "unknown_outcome", "message": entry.note},
+                        submit_intent=entry.to_dict())
         answer = interrupt(
             {
                 "type": "unknown_outcome",
