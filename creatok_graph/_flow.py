@@ -278,6 +278,30 @@ class _TempFile:
             os.unlink(self.path)
 
 
+def _spill(sink: _TempFile | None, folder: Path, data: bytes) -> _TempFile:
+    """``data`` into the download's temp file, made now if this is its first part (one
+    trip to a worker thread, not two)."""
+    if sink is not None:
+        sink.write(data)
+        return sink
+    sink = _TempFile(folder)
+    try:
+        sink.write(data)
+    except BaseException:
+        sink.discard()
+        raise
+    return sink
+
+
+def _complete(sink: _TempFile | None, folder: Path, rest: bytes,
+              finish: Callable[[Path, int, str], Any]) -> tuple[int, str, Any]:
+    """The last part, then ``finish``: (size, sha256, what ``finish`` returned). A body
+    that fits in one part is written, hashed and finished in a single trip."""
+    if rest or sink is None:
+        sink = _spill(sink, folder, rest)
+    return sink.size, sink.hash.hexdigest(), sink.finish(finish)
+
+
 class _ErrorHead:
     """The start of a non-2xx body, enough to read object storage's XML error."""
 
@@ -358,7 +382,7 @@ class StreamToFile(Effect):
                         break
                 return head.streamed(response)
             self._refuse_declared(response)
-            sink = await asyncio.to_thread(_TempFile, self.folder)
+            sink: _TempFile | None = None
             try:
                 pending = bytearray()
                 received = 0
@@ -368,16 +392,16 @@ class StreamToFile(Effect):
                         raise BodyTooLarge(self.max_bytes)
                     pending += chunk
                     if len(pending) >= WRITE_CHUNK:
-                        await asyncio.to_thread(sink.write, bytes(pending))
+                        sink = await asyncio.to_thread(_spill, sink, self.folder,
+                                                       bytes(pending))
                         pending.clear()
-                if pending:
-                    await asyncio.to_thread(sink.write, bytes(pending))
+                size, digest, kept = await asyncio.to_thread(
+                    _complete, sink, self.folder, bytes(pending), self.finish)
             except BaseException:
-                # Shielded: a cancelled run still removes its temp file, off the loop.
-                await asyncio.shield(asyncio.to_thread(sink.discard))
+                if sink is not None:
+                    # Shielded: a cancelled run still removes its temp file, off the loop.
+                    await asyncio.shield(asyncio.to_thread(sink.discard))
                 raise
-            size, digest = sink.size, sink.hash.hexdigest()
-            kept = await asyncio.to_thread(sink.finish, self.finish)
             return Streamed(response.status_code, response.headers, size, digest, kept)
         finally:
             await response.aclose()

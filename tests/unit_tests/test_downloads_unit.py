@@ -8,7 +8,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from creatok_graph import _retry
+from creatok_graph import _flow, _retry
 from creatok_graph._flow import run_async, run_sync
 from creatok_graph.downloads import download_image
 from creatok_graph.emulator.jpeg import gradient_jpeg
@@ -144,3 +144,50 @@ async def test_the_async_driver_streams_the_same_way(tmp_path: Path) -> None:
     assert entry["file"] == "images/image-3.jpg"
     assert (entry["width"], entry["height"], entry["bytes"]) == (40, 24, len(body))
     assert (tmp_path / "image-3.jpg").read_bytes() == body
+
+
+def _names(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.iterdir())
+
+
+def _in_parts(data: bytes, size: int) -> httpx.AsyncByteStream:
+    class Parts(httpx.AsyncByteStream):
+        async def __aiter__(self):  # type: ignore[override]
+            for start in range(0, len(data), size):
+                yield data[start:start + size]
+
+    return Parts()
+
+
+async def test_a_body_written_in_several_parts_lands_whole(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A body larger than one hand-over to the worker thread (``WRITE_CHUNK``) goes to disk
+    in several parts, and the file is the body, byte for byte."""
+    monkeypatch.setattr(_flow, "WRITE_CHUNK", 200)
+    body = gradient_png(96, 96, 5)
+    assert len(body) > 3 * 200
+
+    async def serve(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, stream=_in_parts(body, 150))  # no length, 150 at a time
+
+    async with httpx.AsyncClient(transport=httpx.MockTransport(serve)) as http:
+        entry = await run_async(download_image(URL, tmp_path, 1), http)
+    assert entry["file"] == "images/image-1.png" and entry["bytes"] == len(body)
+    assert (tmp_path / "image-1.png").read_bytes() == body
+    assert _names(tmp_path) == ["image-1.png"]  # no temp file left
+
+
+async def test_a_body_over_the_cap_after_its_first_part_leaves_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(_flow, "WRITE_CHUNK", 100)
+    body = gradient_png(64, 64, 1)
+
+    async def serve(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, stream=_in_parts(body, 150))  # part written, then too big
+
+    async with httpx.AsyncClient(transport=httpx.MockTransport(serve)) as http:
+        entry = await run_async(download_image(URL, tmp_path, 1, max_bytes=400), http)
+    assert entry["file"] is None and entry["error"]["kind"] == "too_large"
+    assert _names(tmp_path) == []
