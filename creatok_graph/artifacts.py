@@ -8,6 +8,7 @@ the ``Blocking`` effect, which moves them off the event loop.
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import os
 import re
@@ -55,7 +56,19 @@ def safe_run_id(run_id: str) -> bool:
 
 
 def run_dir(root: str, run_id: str) -> Path:
-    return Path(root).expanduser().resolve() / check_run_id(run_id)
+    return root_path(root) / check_run_id(run_id)
+
+
+def root_path(root: str) -> Path:
+    """The artifacts root, absolute, symlinks resolved. Remembered per process (and per
+    working directory for a relative root): resolving walks every component (~0.1 ms),
+    and a batch of 200 asked it 1,600 times."""
+    return _resolved(root, None if os.path.isabs(root) else os.getcwd())
+
+
+@functools.lru_cache(maxsize=64)
+def _resolved(root: str, cwd: str | None) -> Path:
+    return Path(root).expanduser().resolve()
 
 
 def outputs_dir(root: str, run_id: str) -> Path:

@@ -45,14 +45,14 @@ import logging
 import os
 import time
 import uuid
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import IO, Any
 
 from langgraph.store.base import BaseStore
 
 from ._flow import Blocking, Dual, Flow, Sleep
-from .artifacts import atomic_write_json, json_text, read_json, run_dir, write_temp
+from .artifacts import atomic_write_json, json_text, read_json, root_path, run_dir, write_temp
 from .runlock import try_lock
 
 log = logging.getLogger(__name__)
@@ -98,7 +98,7 @@ def ledger_root(recorded: str | None, artifacts_dir: str) -> str:
         tail = Path(recorded).parts[-len(configured.parts):] if configured.parts else ()
         if Path(recorded).is_absolute() and tuple(tail) == configured.parts:
             return recorded
-    return str(configured.resolve())
+    return str(root_path(artifacts_dir))
 
 
 def open_ledger(
@@ -187,7 +187,13 @@ class LedgerEntry:
         return self._next(state=PENDING, resend_approved=True)
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        # Shallow: ``dataclasses.asdict`` deep-copies the body: 20x the cost, 800 times a batch.
+        data = {name: getattr(self, name) for name in _FIELDS}
+        data["body"] = dict(self.body) if self.body is not None else None
+        return data
+
+
+_FIELDS = tuple(LedgerEntry.__dataclass_fields__)
 
 
 def _entry(value: Any) -> LedgerEntry | None:
