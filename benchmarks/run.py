@@ -20,6 +20,8 @@ Scenarios (all against ``python -m creatok_graph.emulator`` in its own process):
   storage      checkpoint/store bytes each finished run leaves behind, per task duration
   footprint    one finished run's checkpoint KiB (target <= 16) and copies of the longest prompt
   batch        N generations as one batch (one approval) next to N threads (batch_bench.py)
+  floor        what LangGraph alone costs here: launch -> import done, and N bare graph runs
+               at once (no HTTP, no package code) per checkpointer (floor.py)
 
 It prints figures and asserts nothing about timing. ``--quick`` takes about one minute;
 the full run (the 60 s task series, the 500- and 1000-run knee) about 8 minutes.
@@ -51,7 +53,7 @@ import bench_lib as lib
 
 HERE = Path(__file__).resolve().parent
 SCENARIOS = ("cli", "startup", "schedule", "latency", "overhead", "concurrency", "knee", "storage",
-             "footprint", "batch")
+             "footprint", "batch", "floor")
 VARIANT_LABELS = {
     "reference": "CreatOK client (fixed 3 s)",
     "client": "AsyncCreatok.wait (ours)",
@@ -80,6 +82,11 @@ class Plan:
     cli_seconds: list[float] = field(default_factory=lambda: [1, 2, 5, 10, 20, 30, 60])
     cli_reps: int = 3
     startup_runs: int = 5
+    floor_seconds: float = 2.0
+    floor_reps: int = 3
+    floor_import_runs: int = 5
+    with_progress: bool = False
+    """Status answers carry ``progress`` (--with-progress: friendlier than the contract)."""
 
 
 def make_plan(args: argparse.Namespace) -> Plan:
@@ -98,8 +105,10 @@ def make_plan(args: argparse.Namespace) -> Plan:
                     [2.0, 60.0])
     if args.smoke:
         plan.cli_seconds, plan.cli_reps, plan.startup_runs = [0.3], 2, 1
+        plan.floor_seconds, plan.floor_reps, plan.floor_import_runs = 0.3, 1, 1
     elif args.quick:
         plan.cli_seconds, plan.startup_runs = [1, 2, 5, 10], 3
+        plan.floor_reps, plan.floor_import_runs = 2, 3
     if args.cli_seconds:
         plan.cli_seconds = _floats(args.cli_seconds)
     if args.cli_reps:
@@ -117,13 +126,14 @@ def make_plan(args: argparse.Namespace) -> Plan:
     if args.concurrency:
         plan.concurrency = args.concurrency
     if args.concurrency_seconds is not None:
-        plan.concurrency_seconds = args.concurrency_seconds
+        plan.concurrency_seconds = plan.floor_seconds = args.concurrency_seconds
     if args.knee:
         plan.knee = [int(x) for x in args.knee.split(",") if x]
         if "knee" not in plan.scenarios:
             plan.scenarios.append("knee")
     plan.profile = args.profile
     plan.what_if = args.what_if
+    plan.with_progress = not args.no_progress
     return plan
 
 
@@ -474,9 +484,11 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     p.add_argument("--latency-seconds", help="task durations for latency, e.g. 1,2,5,10,60")
     p.add_argument("--reps", type=int, help="runs per latency row")
     p.add_argument("--overhead-runs", type=int, help="sequential runs per overhead variant")
-    p.add_argument("--concurrency", type=int, help="generations at once (default 200)")
+    p.add_argument("--concurrency", type=int,
+                   help="generations at once, and the floor's bare runs (default 200)")
     p.add_argument("--concurrency-seconds", type=float,
-                   help="task duration of the concurrency and knee runs (default 10)")
+                   help="task duration of the concurrency and knee runs (default 10) "
+                        "and of the floor's sleeping node (default 2)")
     p.add_argument("--knee", help="concurrency sizes to find the knee, e.g. 200,500,1000")
     p.add_argument("--profile", action="store_true", help="cProfile the overhead runs")
     p.add_argument("--what-if", action="append", default=[], metavar="CHANGE",
@@ -530,6 +542,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                 import batch_bench
 
                 batch_bench.run(bench)
+            if "floor" in plan.scenarios:  # last: it prints the other scenarios' figures too
+                import floor
+
+                floor.run(bench)
     finally:
         if args.keep:
             print(f"\nwork folder kept: {root}")

@@ -13,7 +13,7 @@ from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 TITLES = ("What a user feels", "Start-up", "Poll schedule", "Latency", "Overhead", "Concurrency",
-          "Storage")
+          "Storage", "Floor: launch -> import done", "Floor: 4 bare LangGraph runs at once")
 
 
 def test_bench_smoke(tmp_path: Path) -> None:
@@ -27,8 +27,8 @@ def test_bench_smoke(tmp_path: Path) -> None:
     for title in TITLES:
         assert f"## {title}" in done.stdout, title
     figures = json.loads(report.read_text())
-    assert {"cli", "startup", "schedule", "latency", "overhead", "concurrency", "storage"} <= set(
-        figures)
+    assert {"cli", "startup", "schedule", "latency", "overhead", "concurrency", "storage",
+            "floor"} <= set(figures)
     for row in figures["cli"]:  # every whole-command run of both clients succeeded
         assert all(fig["ok"] == fig["n"] for fig in (row["reference"], row["first"], row["learnt"]))
         assert row["reference"]["caps"] == 2
@@ -36,3 +36,6 @@ def test_bench_smoke(tmp_path: Path) -> None:
     for storage in figures["storage"]:  # state holds URLs, never image bytes or the key
         assert storage["threads"] > 0
         assert not storage["png_found"] and not storage["key_found"]
+    graphs = figures["floor"]["graphs"]  # every bare run of every checkpointer finished
+    assert set(graphs) == {"memory", "package", "library"}
+    assert all(g["runs"] > 0 and g["ok"] == g["runs"] for g in graphs.values())
