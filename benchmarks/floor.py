@@ -39,7 +39,7 @@ SAVERS = ("memory", "package", "library")
 SAVER_LABELS = {"memory": "InMemorySaver",
                 "package": "package's ThreadedSqliteSaver (aopen_persistence)",
                 "library": "LangGraph's AsyncSqliteSaver"}
-IMPORTS = {"interpreter (python -c pass)": "",
+IMPORTS = {"interpreter alone (python -c, no import)": "",
            "import langgraph.graph": "langgraph.graph",
            "import creatok_graph.graph": "creatok_graph.graph"}
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 TITLES = ("What a user feels", "Start-up", "Poll schedule", "Latency", "Overhead", "Concurrency",
-          "Storage", "Floor: launch -> import done", "Floor: 4 bare LangGraph runs at once")
+          "Storage", "Floor: launch -> import done")
 
 
 def test_bench_smoke(tmp_path: Path) -> None:
