@@ -10,16 +10,20 @@ request.
 
 from __future__ import annotations
 
+import functools
 import logging
 from dataclasses import replace
 from typing import Any
 
 from . import budget
-from ._flow import Flow
+from ._flow import Flow, Gather
 from .ledger import Ledger, open_ledger
 from .node_env import NodeEnv
 
 logger = logging.getLogger(__name__)
+
+RESERVE_AT_ONCE = 32
+"""Items of a batch writing their reservations at the same time when nothing limits them."""
 
 
 def check(env: NodeEnv, amounts: list[float | None]) -> Flow[budget.Assessment]:
@@ -67,19 +71,31 @@ def reserve(env: NodeEnv, verdict: budget.Assessment, special: str | None,
         from .messages import text
 
         return None, text(lang, "budget_not_approved")
-    records: list[dict[str, Any] | None] = []
     ledger = Ledger(env.store, ledger_root)
-    for key, amount in items:
-        one = replace(verdict, amounts=(amount,), total=float(amount or 0.0),
-                      unpriced=int(amount is None), fits=(True,))
-        record, why = yield from budget.approve(env.store, one, decision, key, lang, ledger)
-        if record is None:  # the budget went meanwhile: give back what this batch took
-            for (taken, _), held in zip(items, records, strict=False):
-                if held is not None and env.store is not None:
-                    yield from budget.SpendBook(env.store, str(held["scope"])).release(
-                        taken, str(held["day"]))
-            return None, why
-        records.append(record)
+    approvals = [functools.partial(
+        budget.approve, env.store, replace(verdict, amounts=(amount,), total=float(amount or 0.0),
+                                           unpriced=int(amount is None), fits=(True,)),
+        decision, key, lang, ledger) for key, amount in items]
+    answers: list[tuple[dict[str, Any] | None, str | None]] = []
+    if verdict.limits.daily_credits is None or decision == budget.OVERRIDE:
+        # Only counted, nothing shared to fit under: the items cannot crowd each other out,
+        # so they reserve side by side (one after the other, 200 took 0.24 s before the
+        # first item could start).
+        answers = yield Gather(tuple(approvals), RESERVE_AT_ONCE)
+    else:
+        for approve in approvals:
+            answers.append((yield from approve()))
+            if answers[-1][0] is None:
+                break
+    records = [record for record, _ in answers]
+    why = next((why for record, why in answers if record is None), None)
+    if len(records) < len(items) or why is not None:
+        # The budget went meanwhile: give back what this batch took.
+        for (taken, _), held in zip(items, records, strict=False):
+            if held is not None and env.store is not None:
+                yield from budget.SpendBook(env.store, str(held["scope"])).release(
+                    taken, str(held["day"]))
+        return None, why
     return records, None
 
 

@@ -267,6 +267,45 @@ def test_the_batch_total_counts_against_the_daily_budget(
     assert spent.committed == 2 and spent.left == 0  # one reservation per item, committed
 
 
+@pytest.mark.parametrize("driver", ["sync", "async"])
+def test_without_limits_every_item_of_a_batch_is_still_counted(
+    emulator: Any, tmp_path: Any, driver: str,
+) -> None:
+    """No budget set: the items reserve side by side, and each is counted and committed
+    once (what ``creatok-image --spend`` reports), with either driver."""
+    import asyncio
+
+    from langgraph.checkpoint.memory import InMemorySaver
+    from langgraph.store.memory import InMemoryStore
+    from langgraph.types import Command
+
+    from creatok_graph import budget as B
+    from creatok_graph import build_graph
+    from creatok_graph._flow import run_sync
+    from creatok_graph.context import CreatokContext
+
+    ctx = CreatokContext(api_key=emulator.api_key, base_url=emulator.base_url,
+                         artifacts_dir=str(tmp_path / "artifacts"), poll_interval=0.05)
+    store = InMemoryStore()
+    graph = build_graph(InMemorySaver(), store)
+    cfg: Any = {"configurable": {"thread_id": f"counted-{driver}"}}
+    five = [{"prompt": f"{FOX}, number {i}"} for i in range(5)]
+    if driver == "sync":
+        graph.invoke({"requests": five}, cfg, context=ctx)
+        done = graph.invoke(Command(resume="yes"), cfg, context=ctx)
+    else:
+        async def both() -> Any:
+            await graph.ainvoke({"requests": five}, cfg, context=ctx)
+            return await graph.ainvoke(Command(resume="yes"), cfg, context=ctx)
+
+        done = asyncio.run(both())
+    assert [r["status"] for r in done["results"]] == ["succeeded"] * 5
+    assert emulator.stats()["submits"] == 5
+    spent = run_sync(B.today(store, ctx.artifacts_dir, B.BudgetLimits()))
+    assert spent.committed == done["estimated_credits"] > 0
+    assert spent.approved == spent.committed  # nothing left reserved
+
+
 async def test_a_partly_failed_batch_run_again_asks_and_sends_only_what_failed(
     h1: Harness,
 ) -> None:
