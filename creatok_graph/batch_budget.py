@@ -103,16 +103,14 @@ def settle(env: NodeEnv, record: dict[str, Any] | None, key: str,
            recorded_root: str | None, *, stopped: bool,
            task_id: str | None = None) -> Flow[None]:
     """An item ended: its reservation follows its ledger entry (never fails the item).
-    ``task_id``: the item's, which the ledger recorded before the item saw it: charged,
-    so committed without reading the ledger again."""
+    ``task_id``: the item's (``SpendBook.settle``)."""
     if not record:
         return
     try:
-        if task_id:
-            yield from budget.commit(env.store, record, key, task_id)
-            return
-        ledger = yield from open_ledger(env.store, recorded_root, env.artifacts_root)
-        yield from budget.settle(env.store, record, key, ledger, stopped=stopped)
+        ledger = None if task_id else (
+            yield from open_ledger(env.store, recorded_root, env.artifacts_root))
+        yield from budget.settle(env.store, record, key, ledger, stopped=stopped,
+                                 task_id=task_id)
     except Exception:
         logger.warning("spend guard: could not settle the reservation of %s", key,
                        exc_info=True)

@@ -396,11 +396,15 @@ class SpendBook:
     def release(self, run_id: str, day: str) -> Flow[Reservation | None]:
         return (yield from self._finish(run_id, day, RELEASED))
 
-    def settle(self, run_id: str, day: str, ledger: Ledger,
-               *, stopped: bool = False) -> Flow[Reservation | None]:
+    def settle(self, run_id: str, day: str, ledger: Ledger | None,
+               *, stopped: bool = False, task_id: str | None = None) -> Flow[Reservation | None]:
         """Bring a reservation in line with the submission ledger: a task id commits, a
         refusal or no intent at all releases, an unanswered intent stays reserved (it may
-        have been charged) unless the person chose to ``stop``."""
+        have been charged) unless the person chose to ``stop``. ``task_id``: the run's own,
+        which the ledger recorded before the run saw it; then the ledger is not read."""
+        if task_id:
+            return (yield from self.commit(run_id, day, task_id))
+        assert ledger is not None, "without a task id the ledger decides"
         entry = yield from ledger.get(run_id)
         if entry is not None and entry.state == SUBMITTED and entry.task_id:
             return (yield from self.commit(run_id, day, entry.task_id))
@@ -568,7 +572,8 @@ def commit(store: BaseStore | None, record: Mapping[str, Any] | None, run_id: st
 
 
 def settle(store: BaseStore | None, record: Mapping[str, Any] | None, run_id: str,
-           ledger: Ledger, *, stopped: bool) -> Flow[dict[str, Any] | None]:
+           ledger: Ledger | None, *, stopped: bool,
+           task_id: str | None = None) -> Flow[dict[str, Any] | None]:
     """At the end of a run: settle its reservation from the ledger. Returns the figures for
     the graph's output (``budget``) when a limit is set: this run's credits and state, and
     under a daily budget today's spend; None without limits (``--spend`` still counts the
@@ -578,7 +583,7 @@ def settle(store: BaseStore | None, record: Mapping[str, Any] | None, run_id: st
     state = record.get("state")
     if store is not None and state is not None:
         res = yield from SpendBook(store, str(record["scope"])).settle(
-            run_id, str(record["day"]), ledger, stopped=stopped)
+            run_id, str(record["day"]), ledger, stopped=stopped, task_id=task_id)
         state = res.state if res is not None else None
     daily = record.get("daily_credits")
     if daily is None and record.get("max_credits_per_run") is None:

@@ -105,9 +105,11 @@ def persist(state: State, env: NodeEnv) -> Flow[dict[str, Any]]:
     try:  # settle the run's reservation from the ledger; under a limit, the figures to show
         stopped = status == "cancelled" and (gen.get("error") or {}).get("kind") == (
             "unknown_outcome")
-        ledger = yield from open_ledger(env.store, gen.get("ledger_root"), env.artifacts_root)
+        task_id = gen.get("task_id")
+        ledger = None if task_id else (
+            yield from open_ledger(env.store, gen.get("ledger_root"), env.artifacts_root))
         spend = yield from budget.settle(env.store, gen.get("budget"), gen["run_id"], ledger,
-                                         stopped=stopped)
+                                         stopped=stopped, task_id=task_id)
     except Exception:
         logger.warning("spend guard: could not settle the reservation", exc_info=True)
     folder = None
