@@ -127,6 +127,21 @@ class EmulatorProcess:
 # -- process figures ------------------------------------------------------------------------------
 
 
+def machine_speed() -> float:
+    """Seconds of CPU for a fixed pure-Python loop (10 million additions), best of three.
+
+    This machine's CPU speed drifts (the same loop took 0.81 s, and 1.28-1.53 s minutes
+    later): printed beside the figures, it says which state of the machine they are from.
+    Only variants measured side by side in one run compare directly."""
+    best = float("inf")
+    for _ in range(3):
+        start, total = time.process_time(), 0
+        for i in range(10_000_000):
+            total += i
+        best = min(best, time.process_time() - start)
+    return best
+
+
 def _proc_status(pid: int | str, key: str) -> float | None:
     try:
         with open(f"/proc/{pid}/status", encoding="ascii") as fh:

@@ -27,8 +27,9 @@ It prints figures and asserts nothing about timing. ``--quick`` takes about one 
 the full run (the 60 s task series, the 500- and 1000-run knee) about 8 minutes.
 ``--what-if`` measures proposed changes (or a caller's choices, e.g. LangGraph's own
 AsyncSqliteSaver) without editing the package (see ``worker.py``). The load average is
-printed: on a shared 2-core machine, other processes move wall times; CPU figures move
-much less.
+printed, and the machine's speed (a fixed pure-Python loop, before and after): on a shared
+2-core machine, other processes and the host move wall times and even CPU times; only
+variants measured side by side in one run compare directly.
 Results and their reading: ``docs/performance.md``.
 """
 
@@ -466,7 +467,8 @@ def header(plan: Plan) -> None:
     print("# creatok-graph benchmarks")
     print(f"\n{time.strftime('%Y-%m-%d %H:%M')}, Python {platform.python_version()}, "
           f"{os.cpu_count()} CPUs, load average {load[0]:.2f}, langgraph "
-          f"{langgraph.version.__version__}, httpx {httpx.__version__}")
+          f"{langgraph.version.__version__}, httpx {httpx.__version__}, machine speed "
+          f"{lib.machine_speed():.2f} s (``bench_lib.machine_speed``: lower is faster)")
     print(f"scenarios: {', '.join(plan.scenarios)}"
           + (f"; what-if: {', '.join(plan.what_if)}" if plan.what_if else ""))
     sys.stdout.flush()
@@ -552,7 +554,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         else:
             shutil.rmtree(root, ignore_errors=True)
     load = os.getloadavg() if hasattr(os, "getloadavg") else (float("nan"),) * 3
-    print(f"\ndone in {time.perf_counter() - started:.0f} s; load average now {load[0]:.2f}")
+    print(f"\ndone in {time.perf_counter() - started:.0f} s; load average now {load[0]:.2f}, "
+          f"machine speed now {lib.machine_speed():.2f} s")
     if args.json:
         results = {"plan": vars(plan), **bench.results}
         Path(args.json).write_text(json.dumps(results, indent=2, default=str) + "\n")
