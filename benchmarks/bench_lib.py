@@ -93,6 +93,26 @@ class EmulatorProcess:
         answer: dict[str, Any] = self._admin.get("/_emulator/stats").json()["data"]
         return answer
 
+    def begin_batch(self, task_seconds: float) -> float:
+        """Set the task length, forget earlier tasks and counters; the CPU to pass to
+        :meth:`batch_figures` afterwards."""
+        self.configure(task_seconds)
+        self.reset()
+        return self.cpu_seconds()
+
+    def batch_figures(self, cpu0: float) -> dict[str, Any]:
+        """What the emulator saw and spent since :meth:`begin_batch` returned ``cpu0``."""
+        stats = self.stats()
+        return {
+            "cpu": self.cpu_seconds() - cpu0,
+            "submits": stats["submits"],
+            "credits": stats["credits"],
+            "status": stats["status"],
+            "capabilities": stats["capabilities"],
+            "requests": sum(stats["requests"].values()),
+            "rss_mib": self.rss_mib(),
+        }
+
     def cpu_seconds(self) -> float:
         assert self.proc is not None
         return process_cpu_seconds(self.proc.pid)

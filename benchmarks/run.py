@@ -191,9 +191,7 @@ class Bench:
     def worker(self, kind: str, n: int, task_seconds: float, *, tag: str = "run",
                workdir: str = "", profile: bool = False) -> dict[str, Any]:
         """Run one batch in a fresh process; returns its report plus emulator figures."""
-        self.emu.configure(task_seconds)
-        self.emu.reset()
-        cpu0 = self.emu.cpu_seconds()
+        cpu0 = self.emu.begin_batch(task_seconds)
         kind, what_if = KIND_WHAT_IF.get(kind, (kind, []))
         cmd = [sys.executable, str(HERE / "worker.py"), kind, "--n", str(n),
                "--base-url", self.emu.base_url, "--api-key", self.emu.api_key, "--tag", tag]
@@ -208,16 +206,7 @@ class Bench:
         if done.returncode != 0:
             raise RuntimeError(f"worker {kind} n={n} failed:\n{done.stderr[-3000:]}")
         report: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
-        stats = self.emu.stats()
-        report["emulator"] = {
-            "cpu": self.emu.cpu_seconds() - cpu0,
-            "submits": stats["submits"],
-            "credits": stats["credits"],
-            "status": stats["status"],
-            "capabilities": stats["capabilities"],
-            "requests": sum(stats["requests"].values()),
-            "rss_mib": self.emu.rss_mib(),
-        }
+        report["emulator"] = self.emu.batch_figures(cpu0)
         return report
 
     # -- scenarios ---------------------------------------------------------------------------------

@@ -39,3 +39,8 @@ def test_bench_smoke(tmp_path: Path) -> None:
     graphs = figures["floor"]["graphs"]  # every bare run of every checkpointer finished
     assert set(graphs) == {"memory", "package", "library"}
     assert all(g["runs"] > 0 and g["ok"] == g["runs"] for g in graphs.values())
+    batch = figures["floor"]["n"]  # ...and with the requests: each run charged once, one
+    for g in figures["floor"]["graphs_requests"].values():  # capabilities GET per batch
+        assert g["runs"] > 0 and g["ok"] == g["charges"] == g["runs"]
+        assert g["capabilities_fetches"] == g["runs"] // batch
+    assert set(figures["floor"]["graphs_requests"]) == set(graphs)
