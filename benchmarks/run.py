@@ -21,7 +21,8 @@ Scenarios (all against ``python -m creatok_graph.emulator`` in its own process):
   footprint    one finished run's checkpoint KiB (target <= 16) and copies of the longest prompt
   batch        N generations as one batch (one approval) next to N threads (batch_bench.py)
   floor        what LangGraph alone costs here: launch -> import done, and N bare graph runs
-               at once per checkpointer, no HTTP, no package code but the saver (floor.py)
+               at once per checkpointer, no HTTP, no package code but the saver; then the
+               same graph making only the requests the product must make (floor.py)
 
 It prints figures and asserts nothing about timing. ``--quick`` takes about one minute;
 the full run (the 60 s task series, the 500- and 1000-run knee) about 8 minutes.
