@@ -78,16 +78,6 @@ def import_floor(runs: int) -> dict[str, lib.Summary]:
     return {label: lib.Summary.of(values) for label, values in seconds.items()}
 
 
-def cpu_probe(additions: int = 10_000_000) -> float:
-    """Seconds of a pure-Python loop: this machine's speed drifts by up to ~50 % over
-    minutes, so each run says how fast it was before and after its batches."""
-    t0 = time.perf_counter()
-    total = 0
-    for i in range(additions):
-        total += i
-    return time.perf_counter() - t0
-
-
 # -- the bare graph -------------------------------------------------------------------------------
 
 
@@ -322,17 +312,14 @@ def run(bench: Any) -> dict[str, Any]:
           f"{plan.floor_reps} x {len(SAVERS) * len(VARIANTS)} batches of {n} runs; load "
           f"average {load:.2f})")
     sys.stdout.flush()
-    probe = [cpu_probe()]
     imports = import_floor(plan.floor_import_runs)
     graphs = graph_floors(n, d, plan.floor_reps, bench.root, bench.emu)
-    probe.append(cpu_probe())
     figures = {variant: {saver: _figures(reports, n) for saver, reports in by_saver.items()}
                for variant, by_saver in graphs.items()}
     result: dict[str, Any] = {
         "imports": {label: vars(s) for label, s in imports.items()},
         "graphs": figures["bare"], "graphs_requests": figures["requests"],
         "n": n, "task_seconds": d, "poll_interval": POLL_INTERVAL, "load_average": load,
-        "cpu_probe_seconds": probe,
     }
     bench.results["floor"] = result
 
@@ -378,9 +365,7 @@ def run(bench: Any) -> dict[str, Any]:
     table(f"Floor: {n} LangGraph runs at once, {d:g} s tasks: bare, and + the requests",
           ["graph, checkpointer", "wall (median)", "wall min-max", "CPU (median)",
            "CPU min-max", "CPU ms/run", "requests/run", "ok"], rows,
-          [_reading(bench, n, d), f"Speed probe (10M pure-Python additions, one core): "
-           f"{probe[0]:.2f} s before the batches, {probe[1]:.2f} s after."]
-          + ([f"errors: {errors}"] if errors else []))
+          [_reading(bench, n, d)] + ([f"errors: {errors}"] if errors else []))
     return result
 
 
