@@ -150,10 +150,12 @@ class Peers(Protocol):
 def planned_check(elapsed: float, forecast: Forecast | None = None, phase: float = 0.0) -> float:
     """When (seconds after the submit) the next check should be answered, hints aside.
 
-    ``phase`` (0-1): one of several waits for tasks of one kind side by side (``Peers``).
+    ``phase`` (0-2): one of several waits for tasks of one kind side by side (``Peers``).
     The first (phase 0) keeps the early checks; the others make none, and their first
     check falls that share of ``GAP`` after the first early one: together they look every
-    ``GAP / n`` seconds, and the first to see its task done wakes the others.
+    ``GAP / n`` seconds, and the first to see its task done wakes the others (who then
+    look when their own task should be done). Beyond 1, a wait that leaves the looking
+    to others: its first check comes a gap later, unless a finish wakes it first.
     """
     early = (EARLY_CHECKS[0] + GAP * phase,) if phase else EARLY_CHECKS
     later = [t for t in early if t > elapsed + MIN_PAUSE][:1]

@@ -167,6 +167,39 @@ def test_waits_side_by_side_spread_their_checks_and_the_first_done_wakes_the_oth
     assert timings.peers_of(store, "nano-banana-2|2K|1").waiting == 0
 
 
+def test_many_waits_side_by_side_leave_the_looking_to_a_few() -> None:
+    """100 tasks of one kind submitted together, done at 2 s, no history: only
+    ``PROBES`` of the waits look before any task is seen done; the rest are woken and
+    look once, when their own task should be done. All are seen done soon after 2 s."""
+    store = InMemoryStore()
+    api = CreatokAPI(api_key="sk-sim", base_url="https://api.test")
+    checks: list[float] = []
+
+    async def main() -> list[float]:
+        loop = asyncio.get_running_loop()
+        t0 = loop.time()
+
+        def handler(request: httpx.Request) -> httpx.Response:
+            checks.append(loop.time() - t0)
+            return status_answer(loop.time() - t0 >= 2.0)
+
+        async with httpx.AsyncClient(transport=httpx.MockTransport(handler)) as http:
+
+            async def one(i: int) -> float:
+                flow = wait_and_learn(api, f"t{i}", store, REQUEST, timeout=30,
+                                      started_at=time.monotonic())
+                assert (await run_async(flow, http)).status == "succeeded"
+                return loop.time() - t0
+
+            return await asyncio.gather(*(one(i) for i in range(100)))
+
+    ends = asyncio.run(main())
+    assert max(ends) < 2.8  # none waited for a check of its own, 3.75 s or later
+    early = [t for t in checks if t < 2.0]  # looked before anything was done
+    assert len(early) <= timings.PROBES + 1  # all 100 looking: ~47
+    assert len(checks) <= 100 + timings.PROBES + 1
+
+
 def test_threads_waiting_side_by_side_are_woken_too() -> None:
     """The CLI's batch waits in threads (the sync driver): the same wake-up."""
     from concurrent.futures import ThreadPoolExecutor
