@@ -160,6 +160,29 @@ def test_with_history_the_task_is_seen_within_a_second_and_before_creatoks_loop(
     assert len(task.checks) <= min(20, theirs_checks + 3)
 
 
+@pytest.mark.parametrize("duration", DURATIONS)
+def test_the_second_task_of_a_kind_is_seen_soon_and_before_creatoks_loop(
+    duration: float,
+) -> None:
+    """One earlier task without history leaves a window a whole ``GAP`` wide; the next
+    task of the kind looks into it at most ``WINDOW_MAX_STEP`` apart (three checks over it
+    saw a 20 s task 1.07 s late), within the budget, and without a sparse check just
+    before the window that would leave none for its end."""
+    from creatok_graph.timings import expected_window
+
+    seen: dict[str, float] = {"running": 0.0}
+
+    def observe(status: TaskStatus, elapsed: float) -> None:
+        seen["done" if status.is_terminal else "running"] = elapsed
+
+    SimTask(duration).run(on_update=observe)
+    task = SimTask(duration)
+    task.run(expected=expected_window([[seen["running"], seen["done"]]]))
+    assert task.lag <= 0.7
+    assert task.now <= creatok_loop(duration)[1]
+    assert len(task.checks) <= 20
+
+
 @pytest.mark.parametrize(("window", "duration"), [((0.5, 1.2), 60.0), ((58.0, 60.5), 1.0)])
 def test_wrong_history_still_finds_the_task_within_budget(
     window: tuple[float, float], duration: float
