@@ -51,14 +51,17 @@ SPARSE_GAP = 6.0
 """Pause before the expected window, when history says the task will not be done yet."""
 
 WINDOW_CHECKS = 3
-"""Checks spread over the window in which earlier tasks of the same kind finished..."""
+"""Inside the window in which earlier tasks of the same kind finished, checks come a third
+of its width apart (at least three over it)..."""
 
 WINDOW_MIN_STEP = 0.15
 """...but no closer together than this (seconds)..."""
 
 WINDOW_MAX_STEP = 0.75
 """...and no further apart: a window learnt without history is a whole ``GAP`` wide, and
-three checks over it let the next task of the kind be seen up to 1.1 s late."""
+three checks over it let the next task of the kind be seen up to 1.1 s late. Each check in
+the window comes one step after the previous one, so a sparse check that fell into it
+takes the place of the first."""
 
 MIN_PAUSE = 0.05
 """Shortest pause between two checks (guards against a busy loop)."""
@@ -166,17 +169,12 @@ def planned_check(elapsed: float, forecast: Forecast | None = None, phase: float
     if forecast is not None and elapsed < forecast.high:
         low, high, earliest = forecast
         step = min(WINDOW_MAX_STEP, max(WINDOW_MIN_STEP, (high - low) / WINDOW_CHECKS))
-        inside = [t for t in (low + step * (i + 1)
-                              for i in range(max(WINDOW_CHECKS, math.ceil((high - low) / step))))
-                  if t > elapsed + MIN_PAUSE][:1]
-        if inside:  # never jumping over the window's first check
-            earliest = low if earliest is None else earliest
-            if elapsed + MIN_PAUSE < earliest:  # nothing of this kind was done this soon
-                sparse = elapsed + SPARSE_GAP
-                if sparse > inside[0] - step:  # a sparse check just before: keep the budget
-                    sparse = inside[0]
-                return min(sparse, max(earliest, elapsed + MIN_PAUSE), inside[0])
-            return min(elapsed + GAP, inside[0])  # done this soon before: the plain loop
+        # Inside the window, one step after the last check (a sparse one included).
+        inside = low + step if elapsed < low else elapsed + step
+        earliest = low if earliest is None else earliest
+        if elapsed + MIN_PAUSE < earliest:  # nothing of this kind was done this soon
+            return min(elapsed + SPARSE_GAP, max(earliest, elapsed + MIN_PAUSE), inside)
+        return min(elapsed + GAP, inside)  # done this soon before: the plain loop
     return later[0] if later else elapsed + GAP
 
 
