@@ -134,11 +134,10 @@ def test_a_broken_store_only_costs_the_learning() -> None:
     assert clock.now >= 2.0
 
 
-def test_waits_side_by_side_spread_their_checks_and_the_first_done_wakes_the_others() -> None:
-    """20 tasks of one kind submitted together, no history, no progress: alone, each
-    would be seen done at its 1.5 s check. Side by side they look at different moments,
-    and the first to see its task done (0.6 s) makes the others look at once."""
-    store = InMemoryStore()
+def _side_by_side(store: InMemoryStore, count: int, done_at: float
+                  ) -> tuple[list[float], list[float]]:
+    """``count`` waits of one kind started together, every task done ``done_at`` s later:
+    when each wait ended, and when each status check was answered."""
     api = CreatokAPI(api_key="sk-sim", base_url="https://api.test")
     checks: list[float] = []
 
@@ -148,40 +147,7 @@ def test_waits_side_by_side_spread_their_checks_and_the_first_done_wakes_the_oth
 
         def handler(request: httpx.Request) -> httpx.Response:
             checks.append(loop.time() - t0)
-            return status_answer(loop.time() - t0 >= 0.6)
-
-        async with httpx.AsyncClient(transport=httpx.MockTransport(handler)) as http:
-
-            async def one(i: int) -> float:
-                flow = wait_and_learn(api, f"t{i}", store, REQUEST, timeout=30,
-                                      started_at=time.monotonic())
-                status = await run_async(flow, http)
-                assert status.status == "succeeded"
-                return loop.time() - t0
-
-            return await asyncio.gather(*(one(i) for i in range(20)))
-
-    ends = asyncio.run(main())
-    assert max(ends) < 1.2  # alone, each would have waited for its 1.5 s check
-    assert len(checks) <= 2 * 20  # no more checks than alone (0.5 s and 1.5 s each)
-    assert timings.peers_of(store, "nano-banana-2|2K|1").waiting == 0
-
-
-def test_many_waits_side_by_side_leave_the_looking_to_a_few() -> None:
-    """100 tasks of one kind submitted together, done at 2 s, no history: only
-    ``PROBES`` of the waits look before any task is seen done; the rest are woken and
-    look once, when their own task should be done. All are seen done soon after 2 s."""
-    store = InMemoryStore()
-    api = CreatokAPI(api_key="sk-sim", base_url="https://api.test")
-    checks: list[float] = []
-
-    async def main() -> list[float]:
-        loop = asyncio.get_running_loop()
-        t0 = loop.time()
-
-        def handler(request: httpx.Request) -> httpx.Response:
-            checks.append(loop.time() - t0)
-            return status_answer(loop.time() - t0 >= 2.0)
+            return status_answer(loop.time() - t0 >= done_at)
 
         async with httpx.AsyncClient(transport=httpx.MockTransport(handler)) as http:
 
@@ -191,9 +157,27 @@ def test_many_waits_side_by_side_leave_the_looking_to_a_few() -> None:
                 assert (await run_async(flow, http)).status == "succeeded"
                 return loop.time() - t0
 
-            return await asyncio.gather(*(one(i) for i in range(100)))
+            return await asyncio.gather(*(one(i) for i in range(count)))
 
-    ends = asyncio.run(main())
+    return asyncio.run(main()), checks
+
+
+def test_waits_side_by_side_spread_their_checks_and_the_first_done_wakes_the_others() -> None:
+    """20 tasks of one kind submitted together, no history, no progress: alone, each
+    would be seen done at its 1.5 s check. Side by side they look at different moments,
+    and the first to see its task done (0.6 s) makes the others look at once."""
+    store = InMemoryStore()
+    ends, checks = _side_by_side(store, 20, 0.6)
+    assert max(ends) < 1.2  # alone, each would have waited for its 1.5 s check
+    assert len(checks) <= 2 * 20  # no more checks than alone (0.5 s and 1.5 s each)
+    assert timings.peers_of(store, "nano-banana-2|2K|1").waiting == 0
+
+
+def test_many_waits_side_by_side_leave_the_looking_to_a_few() -> None:
+    """100 tasks of one kind submitted together, done at 2 s, no history: only
+    ``PROBES`` of the waits look before any task is seen done; the rest are woken and
+    look once, when their own task should be done. All are seen done soon after 2 s."""
+    ends, checks = _side_by_side(InMemoryStore(), 100, 2.0)
     assert max(ends) < 2.8  # none waited for a check of its own, 3.75 s or later
     early = [t for t in checks if t < 2.0]  # looked before anything was done
     assert len(early) <= timings.PROBES + 1  # all 100 looking: ~47
