@@ -868,8 +868,6 @@ _BUDGET_TEXTS: dict[str, dict[str, str]] = {
         "cli_spend_unpriced": "Execuções aprovadas sem preço (contam como 0 créditos): {count}.",
     },
 }
-for _lang, _texts in _BUDGET_TEXTS.items():
-    TEXTS[_lang].update(_texts)
 
 
 # -- downloads and the gallery (downloads.py, gallery.py): one block, merged into TEXTS ---------
@@ -1055,8 +1053,6 @@ _DOWNLOAD_TEXTS: dict[str, dict[str, str]] = {
         "gallery_unavailable": "Esta imagem não pode ser exibida: nenhuma cópia foi salva e o link não funciona mais.",
     },
 }
-for _code, _texts in _DOWNLOAD_TEXTS.items():
-    TEXTS[_code].update(_texts)
 
 
 # -- batches asked again: after an edit, an unknown outcome, a run again (batch*.py) ----------
@@ -1104,8 +1100,11 @@ _BATCH_ROUND_TEXTS: dict[str, dict[str, str]] = {
         "cli_batch_retrying": "O lote {run_id} terminou com pedidos que não deram certo: só pergunto de novo sobre esses.",
     },
 }
-for _code, _texts in _BATCH_ROUND_TEXTS.items():
-    TEXTS[_code].update(_texts)
+
+
+for _part in (_BUDGET_TEXTS, _DOWNLOAD_TEXTS, _BATCH_ROUND_TEXTS):  # one catalogue
+    for _code, _texts in _part.items():
+        TEXTS[_code].update(_texts)
 
 
 def text(lang: str | None, key: str, **params: Any) -> str:
