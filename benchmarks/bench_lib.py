@@ -25,7 +25,7 @@ from typing import Any
 
 import httpx
 
-from creatok_graph.api_paths import STATUS_PATH, SUBMIT_PATH
+from creatok_graph.api_paths import IMAGE_TASK_TYPE, STATUS_PATH, SUBMIT_PATH
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 PROMPT = "A red fox reading a book under a maple tree in autumn, watercolor style"
@@ -273,7 +273,7 @@ async def reference_generation(
                 return Outcome("timeout", time.perf_counter() - started)
             response = await http.get(
                 base_url + STATUS_PATH,
-                params={"task_id": task_id, "task_type": "image_generation"},
+                params={"task_id": task_id, "task_type": IMAGE_TASK_TYPE},
                 headers=headers,
             )
             body = response.json()

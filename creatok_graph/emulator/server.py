@@ -42,6 +42,7 @@ from urllib.parse import parse_qs, quote, unquote, urlsplit
 from xml.sax.saxutils import escape as xml_escape
 
 from ..api_paths import API_PREFIX, CAPABILITIES_PATH, PRESIGN_PATH, STATUS_PATH, SUBMIT_PATH
+from ..api_paths import IMAGE_TASK_TYPE as TASK_TYPE
 from .jpeg import gradient_jpeg
 from .png import dimensions_for_aspect_ratio, gradient_png
 
@@ -51,7 +52,6 @@ STORAGE_PREFIX = "/_storage/"
 FILES_PREFIX = "/_files/"
 ADMIN_PREFIX = "/_emulator/"
 
-TASK_TYPE = "image_generation"
 FAIL_MARKER = "[fail]"
 DEFAULT_UPLOAD_PREFIX = "open-skills/reference-images"
 ALLOWED_FILE_TYPES = ("image/jpeg", "image/png", "image/webp", "image/gif")
